@@ -1,0 +1,66 @@
+// /admin/devices: every officer's device, with revocation (after confirming).
+
+import { api, goToSignIn } from "./api.js";
+import { confirmDialog, el, focusStatus, setBusy, showStatus } from "./dom.js";
+import { formatMoment, t } from "./i18n.js";
+
+const table = document.getElementById("device-table");
+const status = document.getElementById("devices-status");
+
+const COLUMNS = ["col_device", "col_owner", "col_user_agent", "col_registered", "col_last_seen", "col_state", "col_actions"];
+
+function refused(error) {
+  if (error.status === 401) goToSignIn();
+  else showStatus(status, error.message, "error");
+}
+
+function deviceRow(device) {
+  const nameId = `device-${device.id}-name`;
+  const owner = device.user ? device.user.name : "—";
+  let action = "—";
+  if (!device.revoked_at) {
+    action = el("button", { type: "button", class: "btn btn-danger", "aria-describedby": nameId }, t("revoke"));
+    action.addEventListener("click", async () => {
+      const names = { device: device.name, owner };
+      if (!(await confirmDialog(t("revoke_confirm", names), t("revoke")))) return;
+      setBusy(action, true);
+      try {
+        await api(`/api/v1/admin/devices/${encodeURIComponent(device.id)}/revoke`, { method: "POST" });
+        showStatus(status, t("revoked", names), "success");
+        await load();
+        focusStatus(status);
+      } catch (error) {
+        refused(error);
+        setBusy(action, false);
+      }
+    });
+  }
+  const state = device.revoked_at ? t("revoked_at", { moment: formatMoment(device.revoked_at) }) : t("active");
+  const [, , ua, registered, seen, stateLabel, actions] = COLUMNS.map((key) => t(key));
+  return el(
+    "tr",
+    { dataset: { deviceId: device.id }, class: device.revoked_at ? "row-revoked" : null },
+    el("th", { scope: "row", id: nameId, "data-label": t("col_device") }, device.name),
+    el("td", { "data-label": t("col_owner") }, owner),
+    el("td", { "data-label": ua, class: "user-agent" }, device.user_agent || "—"),
+    el("td", { "data-label": registered }, formatMoment(device.registered_at)),
+    el("td", { "data-label": seen }, formatMoment(device.last_seen_at, "—")),
+    el("td", { "data-label": stateLabel }, state),
+    el("td", { "data-label": actions }, action),
+  );
+}
+
+async function load() {
+  try {
+    const data = await api("/api/v1/admin/devices");
+    table.tHead.replaceChildren(el("tr", {}, ...COLUMNS.map((key) => el("th", { scope: "col" }, t(key)))));
+    table.tBodies[0].replaceChildren(...data.devices.map(deviceRow));
+    if (!data.devices.length) showStatus(status, t("none"), "info");
+    else if (!["success", "error"].includes(status.dataset.kind)) showStatus(status, "");
+    table.dataset.loaded = "true";
+  } catch (error) {
+    refused(error);
+  }
+}
+
+load();

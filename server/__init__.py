@@ -1,0 +1,123 @@
+"""Một Cửa Tại Nhà: the Flask application.
+
+:func:`create_app` is the table of contents of the server: each ``_configure_*`` / ``_register_*`` helper wires one
+concern, and the feature packages (``reference``, ``people``, ``calendar``, ``dossiers``, ``auth``, ``web``) hold the
+code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from server.config import load_config
+from server.extensions import babel
+from server.extensions import csrf
+from server.extensions import db
+from server.extensions import limiter
+from server.extensions import login_manager
+from server.extensions import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_override: dict | None = None) -> Flask:
+    """Build the application.
+
+    :param config_override: settings applied last, over defaults and the environment (tests pass a dict).
+    """
+    app = Flask(
+        __name__,
+        instance_path=_instance_path(config_override),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    load_config(app, config_override)
+    _configure_logging(app)
+    _configure_extensions(app)
+    _register_models()
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_security_headers(app)
+    _register_cli(app)
+    return app
+
+
+def _instance_path(config_override: dict | None) -> str:
+    """Where the secret key and the embedded database live: ``INSTANCE_PATH`` if given, else ``./instance``."""
+    given = (config_override or {}).get("INSTANCE_PATH") or os.environ.get("MOTCUA_INSTANCE_PATH")
+    return str(Path(given).resolve()) if given else str(ROOT / "instance")
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _configure_extensions(app: Flask) -> None:
+    from server.auth.access import configure_access
+    from server.web.i18n import configure_i18n
+    from server.web.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    configure_i18n(app)
+    login_manager.init_app(app)
+    # Access before CSRF: an anonymous write is answered 401 (sign in), not a confusing token error.
+    configure_access(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def _register_models() -> None:
+    # Importing the model modules registers their tables on the shared metadata (for migrations and queries).
+    import server.auth.models  # noqa: F401
+    import server.calendar.models  # noqa: F401
+    import server.dossiers.models  # noqa: F401
+    import server.people.models  # noqa: F401
+    import server.reference.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.api.openapi import bp as openapi
+    from server.auth.admin_api import bp as admin_api
+    from server.auth.api import bp as auth_api
+    from server.auth.views import bp as auth_pages
+    from server.calendar.api import bp as calendar_api
+    from server.dossiers.api import bp as dossiers_api
+    from server.dossiers.sync_api import bp as sync_api
+    from server.pwa_routes import bp as pwa
+    from server.web.views import bp as web
+
+    app.register_blueprint(web)
+    app.register_blueprint(pwa)
+    app.register_blueprint(auth_api)
+    app.register_blueprint(admin_api)
+    app.register_blueprint(openapi)
+    app.register_blueprint(auth_pages)
+    app.register_blueprint(calendar_api)
+    app.register_blueprint(dossiers_api)
+    app.register_blueprint(sync_api)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from server.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_security_headers(app: Flask) -> None:
+    from server.security import configure_security_headers
+
+    configure_security_headers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from server.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces of the JSON API: the OpenAPI description and request validation against it."""

@@ -1,0 +1,217 @@
+"""One source of truth for the JSON API: schemas that both describe (OpenAPI 3.1) and validate.
+
+Views declare their contract with :func:`operation`; request bodies are checked with :func:`body`, which uses
+``jsonschema`` (Draft 2020-12, the dialect of OpenAPI 3.1) against exactly the schema published at
+``GET /api/v1/openapi.json``. A schema violation is a 400 problem with one error per field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint
+from flask import Flask
+from flask import current_app
+from flask import request
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from server.auth.access import access_rule
+from server.auth.access import public
+from server.errors import bad_request
+from server.errors import field_error
+
+#: Component schemas by name; reference them with :func:`ref`.
+SCHEMAS: dict[str, dict] = {}
+_OPERATION_ATTR = "_openapi_operation"
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+
+def schema(name: str, definition: dict) -> dict:
+    """Register a component schema and return a reference to it."""
+    SCHEMAS[name] = definition
+    return ref(name)
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+schema("Problem", {
+    "type": "object",
+    "description": "RFC 9457 problem details; title, detail and messages are in the user's language.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:motcua:problem:invalid-transition"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "code", "message"],
+            "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
+                           "vi": {"type": "string"}, "en": {"type": "string"}},
+        }},
+    },
+})
+
+
+def operation(
+    summary: str,
+    *,
+    tags: list[str],
+    request_body: dict | None = None,
+    responses: dict[int, dict | None] | None = None,
+    parameters: list[dict] | None = None,
+) -> Callable[[Callable], Callable]:
+    """Describe a view: its summary, request body schema and responses (status → schema, None for no body)."""
+
+    def decorate(view: Callable) -> Callable:
+        setattr(view, _OPERATION_ATTR, {
+            "summary": summary, "tags": tags, "request_body": request_body,
+            "responses": responses or {200: None}, "parameters": parameters or [],
+        })
+        return view
+
+    return decorate
+
+
+_BASE = "urn:motcua:api"
+
+
+def validate(instance: Any, definition: dict) -> list[dict]:
+    """Field errors of ``instance`` against ``definition`` (empty when valid)."""
+    registry = Registry().with_resource(_BASE, DRAFT202012.create_resource({"components": {"schemas": SCHEMAS}}))
+    validator = Draft202012Validator(
+        _absolute(definition), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = []
+    leaves = [leaf for error in validator.iter_errors(instance) for leaf in _leaf_errors(error)]
+    for error in sorted(leaves, key=lambda e: [str(p) for p in e.absolute_path]):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = re.search(r"'([^']+)' is a required property", error.message)
+            path = ".".join(filter(None, [path, missing.group(1) if missing else ""]))
+            errors.append(field_error(path, "required", "Thiếu trường bắt buộc.", "This field is required."))
+        elif error.validator == "additionalProperties":
+            errors.append(field_error(path or "$", "unknown_field", "Có trường không được hỗ trợ: " + error.message,
+                                      "Unsupported field: " + error.message))
+        else:
+            errors.append(field_error(path or "$", error.validator, "Giá trị không hợp lệ: " + error.message,
+                                      "Invalid value: " + error.message))
+    return errors
+
+
+def _leaf_errors(error):
+    """For a ``oneOf``/``anyOf`` failure, the errors of the branch the instance came closest to (the deepest)."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        closest = max(branches.values(), key=lambda errs: max(len(e.absolute_path) for e in errs))
+        for sub in closest:
+            yield from _leaf_errors(sub)
+    else:
+        yield error
+
+
+def _absolute(definition: dict) -> Any:
+    """Rewrite local ``#/components/...`` references so they resolve inside the registry document."""
+    if isinstance(definition, dict):
+        return {k: (_BASE + v if k == "$ref" and v.startswith("#/") else _absolute(v))
+                for k, v in definition.items()}
+    if isinstance(definition, list):
+        return [_absolute(v) for v in definition]
+    return definition
+
+
+def body() -> dict:
+    """The request's JSON body, validated against the current view's declared request schema.
+
+    :raises ApiProblem: 400 when the body is not JSON or does not match.
+    """
+    view = current_app.view_functions[request.endpoint]
+    definition = getattr(view, _OPERATION_ATTR)["request_body"]
+    data = request.get_json(silent=True)
+    if data is None:
+        if request.get_data():
+            raise bad_request("Nội dung phải là JSON.", "The body must be JSON.")
+        data = {}
+    errors = validate(data, definition)
+    if errors:
+        raise bad_request("Dữ liệu gửi lên chưa đúng.", "The submitted data is invalid.", errors)
+    return data
+
+
+_PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def build_spec(app: Flask) -> dict:
+    """The OpenAPI 3.1 document of every documented /api/ route."""
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        meta = getattr(view, _OPERATION_ATTR, None)
+        if meta is None or not rule.rule.startswith("/api/"):
+            continue
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group(2) + "}", rule.rule)
+        declared = {p["name"] for p in meta["parameters"]}
+        parameters = [
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer"} if converter == "int" else {"type": "string"}}
+            for converter, name in _PATH_PARAM.findall(rule.rule) if name not in declared
+        ] + meta["parameters"]
+        rule_access = access_rule(view)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op: dict[str, Any] = {
+                "operationId": rule.endpoint.replace(".", "_") + ("" if len(rule.methods) <= 3 else "_" + method),
+                "summary": meta["summary"],
+                "tags": meta["tags"],
+                "responses": {},
+            }
+            if parameters:
+                op["parameters"] = parameters
+            if meta["request_body"] is not None:
+                op["requestBody"] = {"required": True,
+                                     "content": {"application/json": {"schema": meta["request_body"]}}}
+            for status, response_schema in meta["responses"].items():
+                entry: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "Response")}
+                if response_schema is not None:
+                    entry["content"] = {"application/json": {"schema": response_schema}}
+                op["responses"][str(status)] = entry
+            op["responses"]["default"] = {"description": "A problem (RFC 9457)",
+                                          "content": {"application/problem+json": {"schema": _PROBLEM}}}
+            if rule_access != "public":
+                op["security"] = [{"session": []}]
+                op["x-roles"] = sorted(rule_access or [])
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Một Cửa Tại Nhà API", "version": "1",
+                 "description": "Dossiers, calendar and accounts of the one-stop desk that comes to the home."},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"session": {
+                "type": "apiKey", "in": "cookie", "name": "session",
+                "description": "Flask session cookie after a passkey sign-in; writes also need X-CSRFToken.",
+            }},
+        },
+    }
+
+
+_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content"}
+
+
+@bp.get("/openapi.json")
+@public
+@operation("This description (OpenAPI 3.1)", tags=["Meta"], responses={200: {"type": "object"}})
+def openapi_json():
+    """This API's OpenAPI 3.1 description."""
+    return build_spec(current_app)

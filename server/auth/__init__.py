@@ -1,0 +1,1 @@
+"""Accounts, roles, devices and the deny-by-default access rules."""

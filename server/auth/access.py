@@ -1,0 +1,111 @@
+"""Deny-by-default access control.
+
+Every view must declare who may call it, with :func:`public` or :func:`roles_required`; a request that reaches a
+view without a declaration is refused with 403, so a forgotten rule fails closed. Ward-scoped roles are further
+limited to their own ward by the services (see :func:`require_same_ward`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+from flask_login import current_user
+
+from server.errors import ApiProblem
+from server.extensions import login_manager
+
+log = logging.getLogger(__name__)
+
+_ACCESS_ATTR = "_access_rule"
+#: Flask's own static route serves public files only.
+_BUILTIN_PUBLIC = frozenset({"static"})
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anonymous visitors."""
+    setattr(view, _ACCESS_ATTR, "public")
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[Callable], Callable]:
+    """Mark a view as open to signed-in users holding one of ``roles`` ("authenticated" for any role)."""
+
+    def decorate(view: Callable) -> Callable:
+        setattr(view, _ACCESS_ATTR, frozenset(roles))
+        return view
+
+    return decorate
+
+
+def access_rule(view: Callable) -> str | frozenset[str] | None:
+    """The declared rule of a view function, or None when it has none (then it is refused)."""
+    while view is not None:
+        rule = getattr(view, _ACCESS_ATTR, None)
+        if rule is not None:
+            return rule
+        view = getattr(view, "__wrapped__", None)
+    return None
+
+
+def unauthorized() -> ApiProblem:
+    """401; tells a revoked device to wipe its local data, and says when a session simply expired."""
+    extra = {}
+    if g.get("wipe_local_data"):
+        extra["wipe_local_data"] = True
+    if g.get("session_expired"):
+        extra["session_expired"] = True
+    return ApiProblem(401, "unauthenticated", ("Cần đăng nhập", "Sign-in required"), **extra)
+
+
+def forbidden(vi: str = "Bạn không có quyền thực hiện việc này.", en: str = "You may not do this.") -> ApiProblem:
+    return ApiProblem(403, "forbidden", ("Không có quyền", "Forbidden"), (vi, en))
+
+
+def _check_request() -> None:
+    from server.auth.sessions import enforce_session
+
+    enforce_session()
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in _BUILTIN_PUBLIC:
+        return  # 404 and 405 are answered by Flask itself
+    rule = access_rule(current_app.view_functions[endpoint])
+    if rule == "public":
+        return
+    if rule is None:
+        log.warning("refused %s: endpoint %s declares no access rule", request.path, endpoint)
+        raise forbidden()
+    if not current_user.is_authenticated:
+        raise unauthorized()
+    if "authenticated" not in rule and current_user.role.value not in rule:
+        raise forbidden()
+
+
+def require_same_ward(agency_id: int | None) -> None:
+    """Refuse ward-scoped users acting on another ward's data."""
+    user = current_user
+    if user.role.ward_scoped and user.agency_id != agency_id:
+        raise forbidden("Hồ sơ thuộc phường khác.", "This belongs to another ward.")
+
+
+def configure_access(app: Flask) -> None:
+    """Install the user loader and the deny-by-default check."""
+    from server.auth.sessions import load_user
+
+    login_manager.user_loader(load_user)
+    # Flask-Login's "session protection" rewrites the session of every anonymous visitor that holds anything (a
+    # CSRF token, a pending passkey challenge). With cookie sessions, a concurrent request (the service worker
+    # precaching the app) then writes back an older cookie and the pending challenge is lost. We use no "fresh
+    # login" logic, and our own checks (session version, device, lifetime) cover what protection would.
+    login_manager.session_protection = None
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        raise unauthorized()
+
+    app.before_request(_check_request)
+

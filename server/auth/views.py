@@ -1,0 +1,101 @@
+"""Account pages (server-rendered; the passkey ceremonies run in ``pwa/app/passkeys.js`` against the JSON API).
+
+The pages are thin shells: they carry no data and no CSRF token (a cached shell must never hold either); their
+modules under ``pwa/app/`` fetch what they show from the JSON API. Pages for signed-in users keep the usual
+deny-by-default declaration (:func:`roles_required`); when it refuses an anonymous visitor, this blueprint's error
+handler sends them to the sign-in page instead of answering a JSON problem.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from sqlalchemy import select
+
+from server.auth.access import public
+from server.auth.access import roles_required
+from server.errors import ApiProblem
+from server.errors import locale_code
+from server.extensions import db
+from server.reference.models import Agency
+from server.security import safe_next
+
+bp = Blueprint("auth_pages", __name__)
+
+#: Roles an administrator may invite (citizens register themselves).
+INVITABLE_ROLES = ("officer", "staff", "leader", "admin")
+
+
+@bp.errorhandler(ApiProblem)
+def _page_problem(problem: ApiProblem):
+    """A page refused by the access rules: anonymous visitors sign in first, others see an error page."""
+    if problem.status == 401:
+        return redirect(url_for("auth_pages.sign_in", next=request.full_path.rstrip("?")))
+    if problem.status == 403:
+        title = problem.title[1 if locale_code() == "en" else 0]
+        return render_template("error.html", status=403, title=title), 403
+    return problem.to_response()
+
+
+@bp.get("/sign-in")
+@public
+def sign_in():
+    """Sign in with a passkey (no user name: the phone offers its own passkeys)."""
+    return render_template("auth/sign_in.html", next_path=safe_next(request.args.get("next")))
+
+
+@bp.get("/register")
+@public
+def register():
+    """A citizen's self-registration: name, phone, optional personal ID, consent, then a new passkey."""
+    return render_template("auth/register.html", consent_version=current_app.config["CONSENT_TEXT_VERSION"])
+
+
+@bp.get("/invite/<token>")
+@public
+def invitation(token: str):
+    """Redeem an invitation (officer, staff, leader, administrator): the page asks the API what it is for."""
+    return render_template("auth/link.html", kind="invitation", token=token)
+
+
+@bp.get("/recover/<token>")
+@public
+def recovery(token: str):
+    """Register a new passkey with a recovery link issued at the desk."""
+    return render_template("auth/link.html", kind="recovery", token=token)
+
+
+@bp.get("/account/passkeys")
+@roles_required("authenticated")
+def my_passkeys():
+    """My passkeys: list, rename, revoke, add one on this device."""
+    return render_template("auth/passkeys.html")
+
+
+@bp.get("/account/devices")
+@roles_required("authenticated")
+def my_devices():
+    """My devices, and signing out everywhere."""
+    return render_template("auth/devices.html")
+
+
+@bp.get("/admin/people")
+@roles_required("admin")
+def admin_people():
+    """Accounts, invitations and recovery links."""
+    agencies = db.session.scalars(
+        select(Agency).where(Agency.is_one_stop.is_(True)).order_by(Agency.agency_code).limit(1000)
+    ).all()
+    wards = [(a.agency_code, a.name_en if locale_code() == "en" else a.name_vi) for a in agencies]
+    return render_template("admin/people.html", roles=INVITABLE_ROLES, wards=wards)
+
+
+@bp.get("/admin/devices")
+@roles_required("admin")
+def admin_devices():
+    """Every officer's device, with revocation."""
+    return render_template("admin/devices.html")

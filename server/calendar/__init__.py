@@ -1,0 +1,1 @@
+"""The civil-service working calendar and deadline computation."""

@@ -1,0 +1,112 @@
+"""Command-line tools: ``flask demo``, ``flask catalogue``, ``flask calendar``.
+
+Each command commits once at the end, like a request.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from server.calendar import service as calendar_service
+from server.calendar.models import OverrideKind
+from server.extensions import db
+
+demo_cli = AppGroup("demo", help="Demo data for the embedded default.")
+catalogue_cli = AppGroup("catalogue", help="The procedure catalogue.")
+calendar_cli = AppGroup("calendar", help="The civil-service calendar (dated overrides).")
+
+
+@demo_cli.command("seed")
+@click.option("--url", default="http://localhost:5000", show_default=True, help="Where the app will listen.")
+def demo_seed(url: str) -> None:
+    """Load the catalogue, the calendar swaps, a demo ward and one account per role; print enrolment links."""
+    from flask import current_app as app
+
+    from server.demo import seed_demo
+
+    summary = seed_demo()
+    db.session.commit()
+    agency = summary["agency"]
+    click.echo(f"Catalogue: +{summary['procedures']} procedures, +{summary['versions']} versions; "
+               f"calendar overrides: +{summary['calendar_overrides']}")
+    click.echo(f"Ward: {agency.name_vi} — agency code {agency.agency_code}")
+    from server.auth.cli import demo_enrolment_links
+
+    app.config["BASE_URL"] = url
+    links = demo_enrolment_links()
+    db.session.commit()
+    click.echo("Demo accounts: open a link in the browser or phone that should hold the passkey (single use, 24 h;")
+    click.echo("each start makes new ones; later: flask users enrol <id>):")
+    for user, link in links:
+        click.echo(f"  {user.role.value:8} #{user.id} {user.display_name}\n           {link}")
+    click.echo("Citizens can also register themselves at " + url + "/register")
+    click.echo(f"App: {url}")
+
+
+@catalogue_cli.command("load")
+def catalogue_load() -> None:
+    """Add procedures and versions from the catalogue file that the database does not have yet."""
+    from server.reference.catalogue import load_catalogue
+
+    procedures, versions = load_catalogue()
+    db.session.commit()
+    click.echo(f"+{procedures} procedures, +{versions} versions")
+
+
+@calendar_cli.command("list")
+def calendar_list() -> None:
+    """Print every override as a JSON line."""
+    click.echo(calendar_service.overrides_as_json())
+
+
+@calendar_cli.command("seed")
+def calendar_seed() -> None:
+    """Add the verified 2025-2026 swaps that are missing."""
+    added = calendar_service.seed_verified_overrides()
+    db.session.commit()
+    click.echo(f"+{added} overrides")
+
+
+@calendar_cli.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice([k.value for k in OverrideKind]))
+@click.option("--name", required=True, help="What the day is, e.g. 'Nghỉ bù Giỗ Tổ'.")
+@click.option("--source", default=None, help="The document that decided it.")
+def calendar_set(day, kind: str, name: str, source: str | None) -> None:
+    """Declare DAY (YYYY-MM-DD) a day off or a working day."""
+    calendar_service.add_override(day.date(), OverrideKind(kind), name, source)
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()}: {kind} ({name})")
+
+
+@calendar_cli.command("unset")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def calendar_unset(day) -> None:
+    """Remove the override of DAY, going back to the package's calendar."""
+    removed = calendar_service.remove_override(day.date())
+    db.session.commit()
+    if not removed:
+        raise click.ClickException(f"no override on {day.date().isoformat()}")
+    click.echo(f"{day.date().isoformat()}: override removed")
+
+
+@calendar_cli.command("show")
+@click.argument("year", type=int, default=lambda: date.today().year)
+def calendar_show(year: int) -> None:
+    """Print the weekdays off and working weekend days of YEAR."""
+    published = calendar_service.publish(date(year, 1, 1), date(year, 12, 31))
+    click.echo("Days off: " + ", ".join(d.isoformat() for d in published.non_working_days))
+    click.echo("Working weekend days: " + ", ".join(d.isoformat() for d in published.working_weekend_days))
+    click.echo(f"Version: {published.version}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to ``flask``."""
+    from server.auth.cli import users_cli
+
+    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,124 @@
+"""Configuration: defaults for the embedded mode, overridden by the environment.
+
+The environment names a new user meets first are unprefixed (``DATABASE_URL``, ``SECRET_KEY``, ``APP_ENV``);
+every other setting can be given as ``MOTCUA_<NAME>`` (for example ``MOTCUA_DOSSIER_CODE_PATTERN``), parsed as JSON
+when it looks like JSON (Flask's ``from_prefixed_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration is unsafe or inconsistent."""
+
+
+DEFAULTS: dict[str, object] = {
+    # "development" (embedded default), "production" or "testing".
+    "APP_ENV": "development",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "JSON_SORT_KEYS": False,
+    # Languages: Vietnamese first, English second.
+    "BABEL_DEFAULT_LOCALE": "vi",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+    "LANGUAGES": ["vi", "en"],
+    "LANGUAGE_COOKIE": "lang",
+    # CSRF tokens are read from the X-CSRFToken header for JSON writes.
+    "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Dossier codes (Circular 01/2018 Art. 19): placeholders {agency}, {yy}, {mm}, {dd}, {yyyy}, {seq}.
+    # [U] Circular 03/2025 may change the scheme: it is configuration, not a constant.
+    "DOSSIER_CODE_PATTERN": "{agency}-{yy}{mm}{dd}-{seq:04d}",
+    # Timeliness (DOMAIN.md §2.5): compare finish and due by "date" (practice) or by "timestamp".
+    "TIMELINESS_GRANULARITY": "date",
+    # Same-day procedures: received after this hour, due the next working day (DOMAIN.md §2.4).
+    "SAME_DAY_CUTOFF": "15:00",
+    # Default office hours when an agency has none of its own (TD.DichVuCongApi convention, DOMAIN.md §2.2).
+    "OFFICE_HOURS": ["07:00", "11:30", "13:30", "17:00"],
+    # How far ahead the published calendar may be asked for in one request (days).
+    "CALENDAR_MAX_SPAN_DAYS": 800,
+    # Passkeys. RP id and origins default to the host the browser used; set them behind a proxy.
+    "WEBAUTHN_RP_ID": None,
+    "WEBAUTHN_ORIGINS": None,
+    "WEBAUTHN_TIMEOUT_SECONDS": 300,
+    "INVITATION_TTL_HOURS": 72,
+    "RECOVERY_TTL_HOURS": 24,
+    # Session lifetimes (issue #3): officers on a registered phone slide; desk roles expire after a working day.
+    "OFFICER_SESSION_DAYS": 14,
+    "CITIZEN_SESSION_DAYS": 30,
+    "STAFF_SESSION_HOURS": 12,
+    "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
+    # Version of the data-processing notice citizens consent to; change it when the text changes.
+    "CONSENT_TEXT_VERSION": "2026-11-22",
+    # Abuse limits (Flask-Limiter syntax). Storage: memory:// by default, e.g. redis://127.0.0.1:6379/0.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "AUTH_RATE_LIMIT": "10 per minute; 60 per hour",
+    "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
+    # Offline sync (issue #4).
+    "ATTACHMENT_DIR": None,  # default: <instance>/attachments
+    "MAX_ATTACHMENT_BYTES": 10_000_000,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    # A phone clock further than this from the server's is accepted but flagged for review (seconds).
+    "CLOCK_SKEW_TOLERANCE_SECONDS": 300,
+    # How many codes a phone reserves per working day, and for how many working days ahead.
+    "CODE_BLOCK_SIZE": 50,
+    "CODE_BLOCK_DAYS": 3,
+}
+
+
+def load_config(app: Flask, config_override: dict | None) -> None:
+    """Fill ``app.config`` from defaults, the environment and an explicit override (tests), in that order."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("MOTCUA")
+    for name in ("APP_ENV", "SECRET_KEY", "DATABASE_URL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if config_override:
+        app.config.update(config_override)
+
+    env = app.config["APP_ENV"]
+    if env not in ("development", "production", "testing"):
+        raise ConfigError(f"APP_ENV must be development, production or testing, not {env!r}")
+    app.config["TESTING"] = app.config.get("TESTING", False) or env == "testing"
+    if "SESSION_COOKIE_SECURE" not in (config_override or {}) and "MOTCUA_SESSION_COOKIE_SECURE" not in os.environ:
+        # Flask's default is False; outside development the cookie must only travel over HTTPS.
+        app.config["SESSION_COOKIE_SECURE"] = env == "production"
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    if not app.config.get("SECRET_KEY"):
+        if env == "production":
+            raise ConfigError("SECRET_KEY must be set in production (APP_ENV=production)")
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+
+
+def database_uri(app: Flask) -> str:
+    """The SQLAlchemy URL: ``DATABASE_URL`` if given (``postgresql://`` is routed to psycopg 3), else SQLite."""
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(Path(app.instance_path) / "motcua.sqlite3")
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the instance's secret key, generating it once (mode 0600) when it does not exist yet."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process generated it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

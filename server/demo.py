@@ -1,0 +1,82 @@
+"""Demo data for the embedded default: one ward, its people and the reference data (idempotent)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from server.auth.models import Device
+from server.auth.models import Role
+from server.auth.models import User
+from server.calendar.service import seed_verified_overrides
+from server.extensions import db
+from server.people.models import Gender
+from server.people.models import Person
+from server.reference.catalogue import load_catalogue
+from server.reference.models import AdministrativeUnit
+from server.reference.models import Agency
+from server.reference.models import UnitLevel
+
+#: A demonstration ward. The agency code follows the QCVN 102:2016 shape but is not an official assignment.
+DEMO_AGENCY_CODE = "000.20.26.H26"
+
+DEMO_USERS = (
+    (Role.ADMIN, "Quản trị viên (demo)"),
+    (Role.LEADER, "Phó Chủ tịch UBND phường (demo)"),
+    (Role.STAFF, "Công chức Bộ phận Một cửa (demo)"),
+    (Role.OFFICER, "Công chức Tư pháp – Hộ tịch (demo)"),
+    (Role.CITIZEN, "Nguyễn Văn An (demo)"),
+)
+
+
+def seed_reference_data() -> dict[str, int]:
+    """Catalogue and verified calendar swaps; returns counts of what was added."""
+    procedures, versions = load_catalogue()
+    overrides = seed_verified_overrides()
+    return {"procedures": procedures, "versions": versions, "calendar_overrides": overrides}
+
+
+def demo_ward() -> Agency:
+    """The demo ward's one-stop desk, created on first use."""
+    agency = Agency.by_code(DEMO_AGENCY_CODE)
+    if agency is not None:
+        return agency
+    province = db.session.scalar(select(AdministrativeUnit).where(AdministrativeUnit.code == "01"))
+    if province is None:
+        province = AdministrativeUnit(code="01", name="Thành phố Hà Nội", level=UnitLevel.PROVINCE)
+        db.session.add(province)
+    ward = AdministrativeUnit(code="00000-demo", name="Phường Hai Bà Trưng", level=UnitLevel.WARD, parent_code="01")
+    db.session.add(ward)
+    agency = Agency(
+        agency_code=DEMO_AGENCY_CODE,
+        name_vi="Bộ phận Một cửa – UBND phường Hai Bà Trưng (demo)",
+        name_en="One-stop desk – Hai Bà Trưng Ward People's Committee (demo)",
+        administrative_unit=ward,
+    )
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def seed_demo() -> dict[str, object]:
+    """Reference data, the demo ward and one account per role (citizen with a person record, officer with a phone)."""
+    summary: dict[str, object] = seed_reference_data()
+    agency = demo_ward()
+    users = {}
+    for role, name in DEMO_USERS:
+        user = db.session.scalar(select(User).where(User.role == role, User.display_name == name))
+        if user is None:
+            user = User(role=role, display_name=name, agency=agency if role.ward_scoped else None)
+            if role is Role.CITIZEN:
+                user.person = Person(
+                    full_name="Nguyễn Văn An", personal_id="001085012345", gender=Gender.MALE,
+                    phone_e164="+84912345678", address="Số 1 phố Huế, phường Hai Bà Trưng, Hà Nội",
+                )
+            db.session.add(user)
+            db.session.flush()
+            if role is Role.OFFICER:
+                db.session.add(Device(user_id=user.id, name="Điện thoại cán bộ (demo)"))
+        users[role.value] = user
+    db.session.flush()
+    summary["agency"] = agency
+    summary["users"] = users
+    return summary

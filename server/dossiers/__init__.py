@@ -1,0 +1,1 @@
+"""Dossiers: the lifecycle, codes, deadlines and the staff actions."""

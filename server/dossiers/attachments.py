@@ -1,0 +1,118 @@
+"""Content-addressed storage of uploaded files (photos of papers, scanned PDFs).
+
+A file is named by its SHA-256, so a retried upload is harmless and a document refers to bytes that cannot change.
+Checks, in order: size (413), hash (422), type by magic bytes (415), and for images that they decode within a pixel
+limit (422), so that a decompression bomb never reaches the desk's browsers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image
+
+from server.dossiers.models import Attachment
+from server.extensions import db
+
+#: Leading bytes of the accepted types: the client's Content-Type is not trusted.
+MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+class AttachmentError(Exception):
+    """A refused upload: HTTP status, machine code and a message in both languages."""
+
+    def __init__(self, status: int, code: str, vi: str, en: str):
+        super().__init__(en)
+        self.status, self.code, self.vi, self.en = status, code, vi, en
+
+
+def storage_dir() -> Path:
+    return Path(current_app.config.get("ATTACHMENT_DIR") or Path(current_app.instance_path) / "attachments")
+
+
+def path_of(sha256: str) -> Path:
+    """Where the bytes of ``sha256`` live (two-level fan-out keeps folders small)."""
+    return storage_dir() / sha256[:2] / sha256
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, media_type in MAGIC:
+        if data.startswith(magic):
+            return media_type
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    limit = current_app.config["MAX_IMAGE_PIXELS"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > limit:
+                    raise Image.DecompressionBombError("too many pixels")
+                image.load()  # decodes the whole file: truncated or corrupt data fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise AttachmentError(422, "image_too_large", f"Ảnh quá lớn (tối đa {limit:,} điểm ảnh).",
+                              f"The image has too many pixels (at most {limit:,}).") from None
+    except (OSError, SyntaxError, ValueError):
+        raise AttachmentError(422, "image_unreadable", "Không đọc được ảnh: tệp bị hỏng hoặc không trọn vẹn.",
+                              "The image cannot be decoded: the file is damaged or incomplete.") from None
+    return width, height
+
+
+def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) -> tuple[Attachment, bool]:
+    """Check and keep ``data`` under ``sha256``; returns (attachment, created). Idempotent.
+
+    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type.
+    """
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    if len(data) > limit:
+        raise AttachmentError(413, "too_large", f"Tệp quá lớn (tối đa {limit // 1_000_000} MB).",
+                              f"The file is too large (at most {limit // 1_000_000} MB).")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise AttachmentError(422, "hash_mismatch", "Mã băm SHA-256 không khớp nội dung tệp (tệp bị hỏng khi gửi?).",
+                              "The SHA-256 does not match the content (was the file damaged in transit?).")
+    existing = db.session.get(Attachment, sha256)
+    if existing is not None and path_of(sha256).exists():
+        return existing, False
+    media_type = sniff(data)
+    if media_type is None:
+        raise AttachmentError(415, "unsupported_type", "Chỉ nhận ảnh JPEG, PNG hoặc tệp PDF.",
+                              "Only JPEG or PNG images and PDF files are accepted.")
+    width = height = None
+    if media_type.startswith("image/"):
+        width, height = _image_size(data)
+    _write_atomically(path_of(sha256), data)
+    if existing is None:
+        existing = Attachment(sha256=sha256, media_type=media_type, size_bytes=len(data), width=width, height=height,
+                              uploaded_by_id=uploaded_by_id, device_id=device_id)
+        db.session.add(existing)
+        db.session.flush()
+    return existing, True
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    # Write then rename: a crash mid-write never leaves a truncated file under a valid hash.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,301 @@
+"""Dossiers, their documents, their append-only history, code allocation and home visits (DOMAIN.md §9)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from server.auth.models import Device
+from server.auth.models import User
+from server.dossiers.workflow import NATIONAL_STATUS
+from server.dossiers.workflow import State
+from server.enums import enum_type
+from server.extensions import db
+from server.people.models import Person
+from server.reference.models import Agency
+from server.reference.models import Procedure
+from server.reference.models import ProcedureVersion
+from server.reference.models import RequiredDocument
+from server.types import UtcDateTime
+from server.types import utcnow
+
+
+class Channel(enum.Enum):
+    """The legal submission channel (DVCQG codes 1-3, DOMAIN.md §1.2)."""
+
+    DIRECT = "direct"  #: trực tiếp (1), which includes reception at home
+    ONLINE = "online"  #: trực tuyến (2)
+    POSTAL = "postal"  #: bưu chính công ích (3)
+
+
+class ReceptionMode(enum.Enum):
+    """How a dossier was physically received; at home is a mode of the direct channel, not a channel."""
+
+    COUNTER = "counter"
+    HOME_VISIT = "home_visit"
+    ONLINE_ASSISTED = "online_assisted"
+    ONLINE = "online"
+    POST = "post"
+
+
+class Timeliness(enum.Enum):
+    """Judged against the original due date (DOMAIN.md §2.5, §11 case 11)."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class HomeServiceReason(enum.Enum):
+    """Why a citizen is served at home (Plan 63/KH-UBND)."""
+
+    MERITORIOUS = "meritorious"  #: người có công, gia đình chính sách
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    FORCE_MAJEURE = "force_majeure"
+    OTHER = "other"
+
+
+class VisitStatus(enum.Enum):
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Dossier(db.Model):
+    """An administrative-procedure dossier (hồ sơ TTHC)."""
+
+    __tablename__ = "dossier"
+    __table_args__ = (
+        CheckConstraint("extension_count BETWEEN 0 AND 1", name="at_most_one_extension"),
+        Index("ix_dossier_agency_state_due", "agency_id", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Generated on the phone before the dossier exists anywhere else: the idempotency key of sync.
+    client_uuid: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provisional_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
+    reception_mode: Mapped[ReceptionMode] = mapped_column(enum_type(ReceptionMode, "reception_mode"))
+    home_visit_id: Mapped[int | None] = mapped_column(ForeignKey("home_visit.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    state: Mapped[State] = mapped_column(enum_type(State, "dossier_state"))
+    summary: Mapped[str | None] = mapped_column(Text)
+    citizen_requested_receipt: Mapped[bool] = mapped_column(default=False)
+
+    # Time line. device_received_at is the legal moment of receipt (at the door, by the phone's clock);
+    # server_received_at is when the server first stored it, so that clock skew can be detected.
+    device_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    server_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    original_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    extended_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    extension_count: Mapped[int] = mapped_column(default=0)
+    apology_late: Mapped[bool] = mapped_column(default=False)
+    supplement_count: Mapped[int] = mapped_column(default=0)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    transferred_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    processing_finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    timeliness: Mapped[Timeliness | None] = mapped_column(enum_type(Timeliness, "timeliness"))
+    result_delivery_mode: Mapped[str | None] = mapped_column(String(16))
+
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # SHA-256 of the body a device sent: an identical replay is answered as a success, a different one as 409.
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    procedure_version: Mapped[ProcedureVersion] = relationship()
+    agency: Mapped[Agency] = relationship()
+    owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
+    submitter: Mapped[Person] = relationship(foreign_keys=[submitter_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    device: Mapped[Device | None] = relationship()
+    documents: Mapped[list[DossierDocument]] = relationship(back_populates="dossier", order_by="DossierDocument.id")
+    events: Mapped[list[DossierEvent]] = relationship(back_populates="dossier", order_by="DossierEvent.seq")
+    flags: Mapped[list[DossierFlag]] = relationship(order_by="DossierFlag.id")
+
+    @property
+    def national_status(self) -> int | None:
+        """The DVCQG ``TrangThaiHoSo`` (1-10) of the current state."""
+        return NATIONAL_STATUS[self.state]
+
+
+class Attachment(db.Model):
+    """A stored file (photo of a paper, scanned PDF), addressed by its SHA-256: uploaded once, referenced by
+    documents. The bytes live under the attachment folder, named by the hash."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="size_non_negative"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DossierDocument(db.Model):
+    """A document of a dossier: a required paper (photographed, or only sighted), or a form the system issued.
+
+    ``sha256`` is empty for a paper that was checked but not photographed (an ID card, DOMAIN.md §6.1).
+    """
+
+    __tablename__ = "dossier_document"
+    __table_args__ = (UniqueConstraint("dossier_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    required_document_id: Mapped[int | None] = mapped_column(ForeignKey("required_document.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("attachment.sha256"))
+    sighted_original: Mapped[bool] = mapped_column(default=False)  #: đã đối chiếu bản chính
+    captured_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
+    attachment: Mapped[Attachment | None] = relationship()
+    required_document: Mapped[RequiredDocument | None] = relationship()
+
+
+class FlagKind(enum.Enum):
+    """What a supervisor must look at after a sync (DOMAIN.md §11 case 18)."""
+
+    CLOCK_SKEW = "clock_skew"  #: the phone's clock was far from the server's
+    DUE_MISMATCH = "due_mismatch"  #: the receipt's due date differs from the server's computation
+    PROVISIONAL_CODE = "provisional_code"  #: no reserved code was left: the official code was issued at sync
+
+
+class DossierFlag(db.Model):
+    """A point raised for review; never a silent change of what the citizen was given."""
+
+    __tablename__ = "dossier_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[FlagKind] = mapped_column(enum_type(FlagKind, "flag_kind"))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class DossierEvent(db.Model):
+    """One step of a dossier's history. Rows are never updated or deleted (database triggers refuse it)."""
+
+    __tablename__ = "dossier_event"
+    __table_args__ = (UniqueConstraint("dossier_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    seq: Mapped[int]
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+
+
+@event.listens_for(DossierEvent, "before_update")
+@event.listens_for(DossierEvent, "before_delete")
+def _refuse_history_rewrite(mapper, connection, target):
+    raise ValueError("dossier events are append-only")
+
+
+class DossierFollower(db.Model):
+    """A user the dossier's owner allowed to follow it (a relative on their own phone)."""
+
+    __tablename__ = "dossier_follower"
+    __table_args__ = (UniqueConstraint("dossier_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CodeCounter(db.Model):
+    """The last sequence number used per agency and day; codes restart at 1 each day (Circular 01/2018 Art. 19)."""
+
+    __tablename__ = "code_counter"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class CodeReservation(db.Model):
+    """A block of sequence numbers set aside for one device and day, so that it can issue final codes offline."""
+
+    __tablename__ = "code_reservation"
+    __table_args__ = (
+        CheckConstraint("first_number >= 1 AND last_number >= first_number", name="valid_range"),
+        Index("ix_code_reservation_agency_day", "agency_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    day: Mapped[date]
+    first_number: Mapped[int]
+    last_number: Mapped[int]
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reserved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+
+class HomeVisit(db.Model):
+    """A planned or requested visit of an officer to a citizen's home."""
+
+    __tablename__ = "home_visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedure.id"))
+    reason: Mapped[HomeServiceReason] = mapped_column(enum_type(HomeServiceReason, "home_service_reason"))
+    status: Mapped[VisitStatus] = mapped_column(enum_type(VisitStatus, "visit_status"), default=VisitStatus.REQUESTED)
+    planned_for: Mapped[date | None]
+    address: Mapped[str] = mapped_column(Text)
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    person: Mapped[Person] = relationship()
+    procedure: Mapped[Procedure | None] = relationship()

@@ -1,0 +1,180 @@
+"""Receiving a dossier captured offline: idempotent by the phone's UUID, checked as a whole, flagged not rewritten.
+
+The phone may send the same dossier many times (a lost response, a retry after a crash, a replay after sign-in).
+The first complete request stores it; an identical one gets the same answer; a different body under the same
+UUID is a conflict. What the citizen was handed at the door (code, due date) is never changed silently: a
+difference with the server's own computation, or a phone clock far from the server's, becomes a flag for review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.auth.models import Device
+from server.auth.models import User
+from server.calendar.workdays import to_local
+from server.dossiers import codes
+from server.dossiers.models import Attachment
+from server.dossiers.models import Dossier
+from server.dossiers.models import DossierDocument
+from server.dossiers.models import DossierFlag
+from server.dossiers.models import FlagKind
+from server.dossiers.models import ReceptionMode
+from server.dossiers.services import NewDossier
+from server.dossiers.services import receive
+from server.dossiers.workflow import GuardFailed
+from server.errors import field_error
+from server.extensions import db
+from server.people.forms import check_person_fields
+from server.people.models import Gender
+from server.people.models import Person
+from server.reference.models import Procedure
+from server.types import utcnow
+
+
+class SyncRefused(Exception):
+    """The dossier cannot be stored as sent: 409 (another body under this UUID) or 422 (field errors)."""
+
+    def __init__(self, status: int, errors: list[dict] | None = None):
+        super().__init__(status)
+        self.status, self.errors = status, errors or []
+
+
+def payload_digest(payload: dict) -> str:
+    """Identity of a body for replay detection; the phone's clock at sending time is not part of it."""
+    content = {k: v for k, v in payload.items() if k != "device_now"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
+def find_replay(client_uuid: uuid.UUID, digest: str) -> Dossier | None:
+    """The stored dossier for an identical replay; :class:`SyncRefused` (409) for a different body."""
+    existing = db.session.scalar(select(Dossier).where(Dossier.client_uuid == client_uuid))
+    if existing is not None and existing.payload_sha256 != digest:
+        raise SyncRefused(409)
+    return existing
+
+
+@dataclass
+class _Checked:
+    procedure_version: object
+    owner: Person
+    submitter: Person
+    documents: list[tuple[object, Attachment | None, dict]]
+
+
+def receive_from_device(
+    client_uuid: uuid.UUID, payload: dict, user: User, device: Device | None
+) -> tuple[Dossier, bool]:
+    """Store the dossier or recognise a replay; returns (dossier, created). Flushes; the caller commits."""
+    digest = payload_digest(payload)
+    existing = find_replay(client_uuid, digest)
+    if existing is not None:
+        return existing, False
+    received_at = datetime.fromisoformat(payload["received_at"])
+    checked = _check(payload, received_at)
+    try:
+        dossier = receive(NewDossier(
+            procedure_version=checked.procedure_version, agency=user.agency, owner=checked.owner,
+            submitter=checked.submitter, received_by=user, received_at=received_at,
+            reception_mode=ReceptionMode(payload.get("reception_mode", "home_visit")), client_uuid=client_uuid,
+            code=payload.get("code"), device_id=device.id if device else None,
+            provided_document_ids=frozenset(doc.id for doc, _, _ in checked.documents if doc is not None),
+            citizen_requested_receipt=payload.get("citizen_requested_receipt", False),
+            summary=payload.get("summary"),
+        ))
+    except codes.CodeError as error:
+        raise SyncRefused(422, [field_error("code", error.code, error.vi, error.en)]) from None
+    except GuardFailed as error:
+        raise SyncRefused(422, [field_error(f.field or "", f.code, f.vi, f.en) for f in error.failures]) from None
+    dossier.payload_sha256 = digest
+    dossier.provisional_code = payload.get("provisional_code")
+    dossier.home_visit_id = payload.get("home_visit_id")
+    for required, attachment, entry in checked.documents:
+        db.session.add(DossierDocument(
+            dossier=dossier, required_document_id=required.id if required else None,
+            name=entry.get("name") or (required.name_vi if required else "Tài liệu"),
+            sha256=attachment.sha256 if attachment else None, sighted_original=entry.get("sighted_original", False),
+            captured_at=received_at, captured_by_id=user.id,
+        ))
+    _flag_differences(dossier, payload)
+    db.session.flush()
+    return dossier, True
+
+
+def _check(payload: dict, received_at: datetime) -> _Checked:
+    errors: list[dict] = []
+    procedure = db.session.scalar(select(Procedure).where(Procedure.key == payload["procedure_key"]))
+    version = procedure.version_at(to_local(received_at).date()) if procedure else None
+    if procedure is None:
+        errors.append(field_error("procedure_key", "unknown", "Không có thủ tục này.", "Unknown procedure."))
+    elif version is None:
+        errors.append(field_error("procedure_key", "not_in_force", "Thủ tục không có hiệu lực vào ngày tiếp nhận.",
+                                  "The procedure is not in force on the day of receipt."))
+    owner = _person(payload["owner"], "owner", errors)
+    submitter = _person(payload["submitter"], "submitter", errors) if payload.get("submitter") else owner
+    documents = []
+    by_code = {d.code: d for d in version.required_documents} if version else {}
+    for index, entry in enumerate(payload.get("documents", [])):
+        required = None
+        if entry.get("required_document_code"):
+            required = by_code.get(entry["required_document_code"])
+            if required is None and version is not None:
+                errors.append(field_error(f"documents.{index}.required_document_code", "unknown",
+                                          "Giấy tờ không thuộc thủ tục này.", "Not a document of this procedure."))
+        attachment = None
+        if entry.get("sha256"):
+            attachment = db.session.get(Attachment, entry["sha256"])
+            if attachment is None:
+                errors.append(field_error(f"documents.{index}.sha256", "unknown_attachment",
+                                          "Ảnh chưa được tải lên máy chủ.", "This photo has not been uploaded."))
+        documents.append((required, attachment, entry))
+    if errors:
+        raise SyncRefused(422, errors)
+    return _Checked(version, owner, submitter, documents)
+
+
+def _person(data: dict, prefix: str, errors: list[dict]) -> Person | None:
+    """The person described, reusing the record of a known personal ID; field errors are collected."""
+    birth = date.fromisoformat(data["date_of_birth"]) if data.get("date_of_birth") else None
+    checked = check_person_fields(data.get("personal_id"), data.get("phone"), birth, data.get("gender"))
+    for finding in checked.errors:
+        errors.append(field_error(f"{prefix}.{finding.field}", finding.code, finding.vi, finding.en))
+    if checked.errors:
+        return None
+    if checked.personal_id:
+        known = db.session.scalar(select(Person).where(Person.personal_id == checked.personal_id))
+        if known is not None:
+            return known
+    person = Person(full_name=data["full_name"].strip(), personal_id=checked.personal_id, date_of_birth=birth,
+                    gender=Gender(data["gender"]) if data.get("gender") else None, phone_e164=checked.phone_e164,
+                    address=data.get("address"))
+    db.session.add(person)
+    return person
+
+
+def _flag_differences(dossier: Dossier, payload: dict) -> None:
+    tolerance = current_app.config["CLOCK_SKEW_TOLERANCE_SECONDS"]
+    if payload.get("device_now"):
+        skew = (datetime.fromisoformat(payload["device_now"]) - utcnow()).total_seconds()
+        if abs(skew) > tolerance:
+            dossier.flags.append(DossierFlag(kind=FlagKind.CLOCK_SKEW, detail={"skew_seconds": round(skew)}))
+    printed = payload.get("due_at")
+    if printed:
+        printed_at = datetime.fromisoformat(printed)
+        if printed_at != dossier.due_at:
+            # The receipt in the citizen's hands is the commitment; the server's figure goes to review.
+            dossier.flags.append(DossierFlag(kind=FlagKind.DUE_MISMATCH, detail={
+                "printed": to_local(printed_at).isoformat(), "server": to_local(dossier.due_at).isoformat()}))
+            dossier.due_at = dossier.original_due_at = printed_at
+    if not payload.get("code"):
+        dossier.flags.append(DossierFlag(kind=FlagKind.PROVISIONAL_CODE, detail={
+            "provisional": payload.get("provisional_code"), "official": dossier.code}))

@@ -1,0 +1,1 @@
+"""People: dossier owners, submitters and other subjects, and the checks on their identity data."""

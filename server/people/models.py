@@ -1,0 +1,39 @@
+"""People: dossier owners, submitters and other subjects (DOMAIN.md §9, People)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from server.enums import enum_type
+from server.extensions import db
+from server.types import UtcDateTime
+from server.types import utcnow
+
+
+class Gender(enum.Enum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Person(db.Model):
+    """A natural person. The 12-digit personal ID is unique when known; children and some elders have none yet."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    # The 9-digit CMND is no longer an identity document (Identity Law 2023); kept only to match old papers.
+    legacy_id_number: Mapped[str | None] = mapped_column(String(9))
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None]
+    gender: Mapped[Gender | None] = mapped_column(enum_type(Gender, "gender"))
+    phone_e164: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""Reference data: administrative units, agencies (one-stop desks) and the procedure catalogue."""

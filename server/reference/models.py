@@ -1,0 +1,190 @@
+"""Reference data models.
+
+Procedures are versioned with effective dates (DOMAIN.md §0): a dossier keeps the procedure version it was received
+under, so a change of processing time or required documents never rewrites the deadline of an older dossier.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from datetime import time
+
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from server.enums import enum_type
+from server.extensions import db
+
+
+class UnitLevel(enum.Enum):
+    """Level of an administrative unit after the two-tier reform of 1 July 2025."""
+
+    PROVINCE = "province"  #: tỉnh / thành phố trực thuộc trung ương
+    WARD = "ward"  #: phường / xã / đặc khu
+
+
+class TimeUnit(enum.Enum):
+    """How a procedure's processing time is counted (DOMAIN.md §2.1)."""
+
+    WORKING_DAYS = "working_days"  #: ngày làm việc
+    CALENDAR_DAYS = "calendar_days"  #: ngày (moved off a day off at the end)
+    SAME_DAY = "same_day"  #: trong ngày; next working day after the cut-off hour
+
+
+class SupplementClock(enum.Enum):
+    """What a supplementation request does to the deadline (DOMAIN.md §1.4 D)."""
+
+    RESTART = "restart"  #: Decree 61: the full time runs again from the complete dossier
+    PAUSE = "pause"  #: the remaining time resumes from the supplement
+
+
+class HomeReception(enum.Enum):
+    """Whether officers realistically receive this procedure at home (DOMAIN.md §5, column Home)."""
+
+    YES = "yes"
+    PARTIAL = "partial"
+    NO = "no"
+
+
+class CopyType(enum.Enum):
+    """The form in which a required document is handed over."""
+
+    ORIGINAL = "original"  #: bản chính
+    CERTIFIED_COPY = "certified_copy"  #: bản sao có chứng thực
+    COPY_WITH_ORIGINAL = "copy_with_original"  #: bản sao kèm bản chính để đối chiếu
+    ELECTRONIC = "electronic"  #: bản điện tử
+
+
+class AdministrativeUnit(db.Model):
+    """A province or ward of the post-2025 two-tier administration."""
+
+    __tablename__ = "administrative_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[UnitLevel] = mapped_column(enum_type(UnitLevel, "unit_level"))
+    parent_code: Mapped[str | None] = mapped_column(String(16))
+
+
+class Agency(db.Model):
+    """A receiving and resolving body, such as a ward's one-stop desk, identified by its QCVN 102:2016 code."""
+
+    __tablename__ = "agency"
+    __table_args__ = (
+        CheckConstraint("am_open < am_close AND am_close <= pm_open AND pm_open < pm_close", name="office_hours"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    administrative_unit_id: Mapped[int | None] = mapped_column(ForeignKey("administrative_unit.id"))
+    is_one_stop: Mapped[bool] = mapped_column(default=True)
+    # Office hours bound the working-day clock: a dossier received outside them starts at the next opening.
+    am_open: Mapped[time] = mapped_column(default=time(7, 0))
+    am_close: Mapped[time] = mapped_column(default=time(11, 30))
+    pm_open: Mapped[time] = mapped_column(default=time(13, 30))
+    pm_close: Mapped[time] = mapped_column(default=time(17, 0))
+
+    administrative_unit: Mapped[AdministrativeUnit | None] = relationship()
+
+    @classmethod
+    def by_code(cls, agency_code: str) -> Agency | None:
+        """The agency with this electronic identifier, or None."""
+        return db.session.scalar(select(cls).where(cls.agency_code == agency_code))
+
+
+class Procedure(db.Model):
+    """An administrative procedure (thủ tục hành chính) of the national catalogue."""
+
+    __tablename__ = "procedure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    national_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(40))
+    ministry: Mapped[str | None] = mapped_column(String(16))
+    competent_level: Mapped[str | None] = mapped_column(String(32))
+
+    versions: Mapped[list[ProcedureVersion]] = relationship(
+        back_populates="procedure", order_by="ProcedureVersion.effective_from", cascade="all, delete-orphan"
+    )
+
+    def version_at(self, day: date) -> ProcedureVersion | None:
+        """The version in force on ``day``, or None."""
+        for version in reversed(self.versions):
+            if version.effective_from <= day and (version.effective_to is None or day <= version.effective_to):
+                return version
+        return None
+
+
+class ProcedureVersion(db.Model):
+    """The rules of a procedure for a period: time, clock rule, documents, home reception."""
+
+    __tablename__ = "procedure_version"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "effective_from"),
+        CheckConstraint("time_value >= 0", name="time_value_non_negative"),
+        CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="effective_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
+    publication_decision: Mapped[str | None] = mapped_column(String(120))
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    time_value: Mapped[int]
+    time_unit: Mapped[TimeUnit] = mapped_column(enum_type(TimeUnit, "time_unit"))
+    # [U] values from research are configuration to confirm against the province's decision; flagged here.
+    time_confirmed: Mapped[bool] = mapped_column(default=False)
+    time_note: Mapped[str | None] = mapped_column(Text)
+    same_day_cutoff: Mapped[time | None]
+    supplement_clock: Mapped[SupplementClock] = mapped_column(
+        enum_type(SupplementClock, "supplement_clock"), default=SupplementClock.RESTART
+    )
+    home_reception: Mapped[HomeReception] = mapped_column(enum_type(HomeReception, "home_reception"))
+    fee_vnd: Mapped[int | None]
+    fee_note: Mapped[str | None] = mapped_column(Text)
+    online_level: Mapped[str | None] = mapped_column(String(16))
+
+    procedure: Mapped[Procedure] = relationship(back_populates="versions")
+    required_documents: Mapped[list[RequiredDocument]] = relationship(
+        back_populates="procedure_version", order_by="RequiredDocument.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def home_reception_allowed(self) -> bool:
+        """True when an officer may receive this procedure at the citizen's home."""
+        return self.home_reception is not HomeReception.NO
+
+
+class RequiredDocument(db.Model):
+    """One document (thành phần hồ sơ) a procedure version requires."""
+
+    __tablename__ = "required_document"
+    __table_args__ = (UniqueConstraint("procedure_version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(String(32))
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    form_ref: Mapped[str | None] = mapped_column(String(200))
+    copy_type: Mapped[CopyType] = mapped_column(enum_type(CopyType, "copy_type"))
+    quantity: Mapped[int] = mapped_column(default=1)
+    mandatory: Mapped[bool] = mapped_column(default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    procedure_version: Mapped[ProcedureVersion] = relationship(back_populates="required_documents")

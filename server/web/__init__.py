@@ -1,0 +1,1 @@
+"""Web basics: pages, language choice, health check."""

@@ -1,0 +1,31 @@
+"""Language selection: Vietnamese first, English second, the user's choice remembered in a cookie."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask import request
+
+
+def select_locale() -> str:
+    """The locale of this request: the remembered choice, else Vietnamese.
+
+    Pages ignore the browser's Accept-Language on purpose: officers' and elders' phones are often set to English by
+    the shop that sold them, and the product is Vietnamese first. API clients without the cookie may still ask for
+    English with Accept-Language.
+    """
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
+    if chosen in languages:
+        return chosen
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages, default=languages[0])
+    return languages[0]
+
+
+def configure_i18n(app) -> None:
+    """Expose the current language code to templates (for ``<html lang>`` and the language switch)."""
+    from server.errors import locale_code
+
+    @app.context_processor
+    def _language():
+        return {"current_locale": locale_code()}

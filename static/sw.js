@@ -1,0 +1,24 @@
+/* The service worker's entry point: it loads the modules and wires the events, nothing else (STYLE.md §12).
+ *
+ * Classic scripts through importScripts(), not a module worker: module service workers are too new for many of
+ * the officers' phones. The logic lives in /pwa/sw/*.js; /pwa/lib/outbox-db.classic.js is the IndexedDB schema
+ * shared with the pages. Served at /sw.js so that its scope is the whole site (server/pwa_routes.py).
+ */
+importScripts(
+  "/pwa/sw/config.js",
+  "/pwa/lib/outbox-db.classic.js",
+  "/pwa/sw/precache.js",
+  "/pwa/sw/strategies.js",
+);
+
+// A new version installs its shell, then waits: it takes over only when the officer taps "Cập nhật".
+self.addEventListener("install", (event) => event.waitUntil(precacheShell()));
+
+self.addEventListener("activate", (event) => event.waitUntil(activateShell()));
+
+self.addEventListener("fetch", (event) => {
+  const handle = routeRequest(event.request);
+  if (handle) event.respondWith(handle(event));
+});
+
+self.addEventListener("message", handleMessage);

@@ -1,0 +1,119 @@
+"""Real-browser fixtures: the app served on ``http://localhost:<port>``, headless Chromium, virtual authenticators.
+
+WebAuthn refuses IP origins, so the live server is reached as ``localhost`` (not 127.0.0.1), and the relying party
+id and origin of the app are set to match. Chromium comes from Debian (``/usr/bin/chromium`` or ``CHROMIUM_PATH``);
+Playwright's own build is used only where that path does not exist (a developer laptop).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.browser.support import VirtualAuthenticator
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: How long a browser step may take before the test fails (milliseconds): generous for 2 slow cores.
+STEP_TIMEOUT_MS = 10_000
+
+
+def _chromium_path() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    return path if Path(path).exists() else None
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    from playwright.sync_api import expect
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=STEP_TIMEOUT_MS)
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """One headless Chromium for the whole session (each test gets fresh contexts)."""
+    browser = playwright.chromium.launch(executable_path=_chromium_path(), args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test's app served in a background thread; yields its base URL (``http://localhost:<port>``)."""
+    server = make_server("localhost", 0, app, threaded=True)
+    # Request threads are joined at shutdown: a request still in flight when the test ends (a service worker
+    # precaching, say) must finish before the database is emptied for the next test, or it fails half-way and
+    # leaves its open file for the garbage collector to complain about in some later test.
+    server.daemon_threads = False
+    server.block_on_close = True
+    base_url = f"http://localhost:{server.server_port}"
+    app.config["WEBAUTHN_RP_ID"] = "localhost"
+    app.config["WEBAUTHN_ORIGINS"] = [base_url]
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield base_url
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+class PageProblems:
+    """Uncaught script errors and Content-Security-Policy violations seen by a page: a test ends with none."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("pageerror", lambda error: self.items.append(f"page error: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.items.append(f"CSP: {message.text}")
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open a page in a fresh browser context (its own cookies: another person or phone)."""
+    contexts = []
+    problems = PageProblems()
+
+    def open_page(locale: str = "vi-VN"):
+        context = browser.new_context(base_url=live_server, locale=locale, timezone_id="Asia/Ho_Chi_Minh")
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert problems.items == [], problems.items
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in a fresh context."""
+    return new_page()
+
+
+@pytest.fixture
+def add_authenticator():
+    """``add_authenticator(page)`` gives the page a virtual authenticator with user verification."""
+    return VirtualAuthenticator

@@ -1,0 +1,51 @@
+"""Fixtures for the installable app's browser tests: a page on the officer's shell, controlled by the worker.
+
+The browser, the live server and ``new_page`` (a page in a fresh context that fails the test on script errors and
+CSP violations) come from ``tests/browser/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+#: Resolves with the version the page's controlling worker runs (it answers the "version" message).
+WORKER_VERSION_JS = """async (target) => {
+    const container = navigator.serviceWorker;
+    const registration = await container.getRegistration();
+    const worker = target === "waiting" ? registration.waiting : container.controller;
+    if (!worker) return null;
+    return new Promise((resolve) => {
+        const listen = (event) => {
+            if (event.data && event.data.type === "version") {
+                container.removeEventListener("message", listen);
+                resolve(event.data.version);
+            }
+        };
+        container.addEventListener("message", listen);
+        container.startMessages();
+        worker.postMessage({type: "version"});
+    });
+}"""
+
+
+def wait_for_controller(page) -> None:
+    """Until a service worker controls the page (first install: after its activation claimed the page)."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+def worker_version(page, target: str = "controller") -> str | None:
+    """The VERSION of the controlling (or the waiting) worker."""
+    return page.evaluate(WORKER_VERSION_JS, target)
+
+
+def cache_names(page) -> list[str]:
+    return sorted(page.evaluate("caches.keys()"))
+
+
+@pytest.fixture
+def shell_page(new_page):
+    """A page on /app, controlled by the service worker (so the shell is precached)."""
+    page = new_page()
+    page.goto("/app")
+    wait_for_controller(page)
+    return page

@@ -1,0 +1,117 @@
+"""Fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL when DATABASE_URL is set).
+
+Schema comes only from the migrations, never from ``create_all``, so the tests exercise what production runs.
+SQLite tests copy a migrated and seeded template file; PostgreSQL tests truncate every table after each test and
+seed again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import shutil
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from server import create_app
+from server.extensions import db
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+ON_POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgres"))
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose requests run outside the test's own app context, as real requests do.
+
+    Without this, every request would reuse the test's app context: one ``g`` (Flask-Login's cached user,
+    Flask-Babel's cached locale) and one database session for the whole test, hiding bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def _config(tmp_dir, uri: str) -> dict:
+    return {
+        "APP_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_PATH": str(tmp_dir),
+        "SQLALCHEMY_DATABASE_URI": uri,
+        # The in-memory rate-limit store is per process: give each test app its own keys.
+        "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+    }
+
+
+def _seed(app) -> None:
+    from server.demo import seed_demo
+
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+
+
+def _truncate_all(app) -> None:
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrate (and seed, for SQLite) once per session; returns the template's URI."""
+    base = tmp_path_factory.mktemp("db")
+    if ON_POSTGRES:
+        app = create_app(_config(base, DATABASE_URL))
+        with app.app_context():
+            db.session.execute(text("DROP SCHEMA public CASCADE"))
+            db.session.execute(text("CREATE SCHEMA public"))
+            db.session.commit()
+            db.engine.dispose()
+            upgrade()
+            db.engine.dispose()
+        return DATABASE_URL
+    path = base / "template.sqlite3"
+    app = create_app(_config(base, f"sqlite:///{path}"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    _seed(app)
+    with app.app_context():
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(database_template, tmp_path):
+    """An app with its own database holding the demo seed (reference data, demo ward, one user per role)."""
+    if ON_POSTGRES:
+        app = create_app(_config(tmp_path, DATABASE_URL))
+        _seed(app)
+    else:
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(database_template, path)
+        app = create_app(_config(tmp_path, f"sqlite:///{path}"))
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+    if ON_POSTGRES:
+        _truncate_all(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

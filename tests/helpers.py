@@ -1,0 +1,80 @@
+"""Test helpers: sign a user in without any production route, find demo data, build dossiers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from server.auth.models import Role
+from server.auth.models import User
+from server.demo import DEMO_AGENCY_CODE
+from server.dossiers.models import Channel
+from server.dossiers.models import Dossier
+from server.dossiers.models import ReceptionMode
+from server.dossiers.workflow import State
+from server.extensions import db
+from server.people.models import Person
+from server.reference.models import Agency
+from server.reference.models import Procedure
+from server.types import utcnow
+
+
+def demo_user(role: Role) -> User:
+    """The seeded demo account of ``role``."""
+    return db.session.scalar(select(User).where(User.role == role).order_by(User.id))
+
+
+def demo_agency() -> Agency:
+    return Agency.by_code(DEMO_AGENCY_CODE)
+
+
+def procedure(key: str) -> Procedure:
+    return db.session.scalar(select(Procedure).where(Procedure.key == key))
+
+
+def sign_in(client, user: User, device=None) -> str:
+    """Put ``user`` in the test client's session (as Flask-Login does) and return a CSRF token for writes."""
+    now = int(utcnow().timestamp())
+    db.session.refresh(user)  # another request may have bumped its session version (sign-out everywhere)
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        session["auth_at"] = session["seen_at"] = now
+        if device is not None:
+            session["device_id"] = str(device.id)
+    response = client.get("/api/v1/session")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["csrf_token"]
+
+
+def make_user(role: Role, agency: Agency | None, name: str = "Người dùng thử") -> User:
+    user = User(role=role, display_name=name, agency=agency)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_dossier(state: State, procedure_key: str = "tro-cap-xa-hoi-hang-thang", due_at: datetime | None = None,
+                 handler: User | None = None, **fields) -> Dossier:
+    """A dossier stored directly in ``state`` (to test what happens next, not how it got there)."""
+    person = Person(full_name="Trần Thị Bình", personal_id=None)
+    version = procedure(procedure_key).versions[-1]
+    dossier = Dossier(
+        client_uuid=uuid.uuid4(),
+        procedure_version=version,
+        agency=demo_agency(),
+        channel=Channel.DIRECT,
+        reception_mode=ReceptionMode.HOME_VISIT,
+        owner=person,
+        submitter=person,
+        state=state,
+        due_at=due_at,
+        original_due_at=due_at,
+        handler_id=handler.id if handler else None,
+        **fields,
+    )
+    db.session.add(dossier)
+    db.session.commit()
+    return dossier

@@ -1,0 +1,33 @@
+"""Identity checks as forms and the API use them (the checks themselves are in test_identity.py)."""
+
+from __future__ import annotations
+
+from flask_babel import refresh
+from werkzeug.datastructures import MultiDict
+
+from server.people.forms import PersonForm
+from server.people.forms import check_person_fields
+
+
+def test_check_person_fields_normalises_and_collects(app):
+    ok = check_person_fields("001 085 012 345", "+84 912 345 678")
+    assert (ok.personal_id, ok.phone_e164, ok.errors) == ("001085012345", "+84912345678", [])
+    bad = check_person_fields("003085012345", "01691234567")
+    assert bad.personal_id is None and bad.phone_e164 is None
+    assert [f.code for f in bad.errors] == ["personal_id.place", "phone.legacy_mobile"]
+    blank = check_person_fields("", None)
+    assert blank.errors == [] and blank.personal_id is None
+
+
+def test_person_form_messages_follow_the_language(app):
+    data = MultiDict({"full_name": "Nguyễn Văn An", "personal_id": "12345", "phone": "0912345678"})
+    with app.test_request_context("/", method="POST", data=data):
+        form = PersonForm(meta={"csrf": False})
+        assert not form.validate()
+        assert "12" in form.personal_id.errors[0] and "số" in form.personal_id.errors[0]
+        assert form.phone.errors == []
+    with app.test_request_context("/", method="POST", data=data, headers={"Cookie": "lang=en"}):
+        refresh()  # the test's app context cached the Vietnamese locale of the first request
+        form = PersonForm(meta={"csrf": False})
+        assert not form.validate()
+        assert "digits" in form.personal_id.errors[0]

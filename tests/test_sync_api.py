@@ -1,0 +1,341 @@
+"""The offline client's sync API: photos by hash, dossiers by UUID (idempotent), reserved codes, flags."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import threading
+import uuid
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import func
+from sqlalchemy import select
+
+from server.auth.models import Device
+from server.auth.models import Role
+from server.calendar.workdays import VN_TZ
+from server.dossiers.models import Dossier
+from server.dossiers.models import DossierDocument
+from server.dossiers.models import DossierEvent
+from server.extensions import db
+from server.types import utcnow
+from tests.conftest import ON_POSTGRES
+from tests.helpers import demo_user
+from tests.helpers import make_user
+from tests.helpers import sign_in
+
+
+def jpeg(width=800, height=600, colour=(200, 190, 170)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def officer_client(app):
+    officer = demo_user(Role.OFFICER)
+    device = db.session.scalar(select(Device).where(Device.user_id == officer.id))
+    client = app.test_client()
+    token = sign_in(client, officer, device)
+    return client, token
+
+
+def put(client, token, url, **kwargs):
+    return client.put(url, headers={"X-CSRFToken": token}, **kwargs)
+
+
+def upload(client, token, data: bytes):
+    digest = hashlib.sha256(data).hexdigest()
+    return digest, put(client, token, f"/api/v1/attachments/{digest}", data=data,
+                       content_type="application/octet-stream")
+
+
+def reserve(client, token, day="2026-03-09", size=5):
+    response = client.post("/api/v1/devices/current/code-blocks", json={"days": [day], "size": size},
+                           headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["blocks"][0]
+
+
+def captured(issued_code, photo_hashes, **changes) -> dict:
+    body = {
+        "procedure_key": "tro-cap-xa-hoi-hang-thang",
+        "received_at": "2026-03-09T09:30:00+07:00",
+        "code": issued_code,
+        "due_at": None,
+        "reception_mode": "home_visit",
+        "owner": {"full_name": "Trần Văn Phúc", "personal_id": "001045012345", "phone": "0912345678",
+                  "address": "Ngõ 5 phố Huế"},
+        "submitter": {"full_name": "Trần Thị Mai", "phone": "0987654321"},
+        "documents": [],
+        "citizen_requested_receipt": False,
+    }
+    from tests.helpers import procedure
+
+    version = procedure("tro-cap-xa-hoi-hang-thang").versions[-1]
+    hashes = iter(photo_hashes)
+    for doc in version.required_documents:
+        if doc.mandatory:
+            body["documents"].append({"required_document_code": doc.code, "name": doc.name_vi,
+                                      "sha256": next(hashes, None), "sighted_original": True})
+    body.update(changes)
+    return body
+
+
+# --- attachments ---------------------------------------------------------------------------------------------
+
+def test_attachment_first_time_201_then_200(app):
+    client, token = officer_client(app)
+    data = jpeg()
+    digest, first = upload(client, token, data)
+    assert first.status_code == 201 and first.get_json()["media_type"] == "image/jpeg"
+    assert first.get_json()["width"] == 800
+    _, again = upload(client, token, data)
+    assert again.status_code == 200
+    from server.dossiers.attachments import path_of
+
+    assert path_of(digest).read_bytes() == data
+
+
+def test_attachment_refusals(app):
+    client, token = officer_client(app)
+    data = jpeg()
+    wrong = put(client, token, f"/api/v1/attachments/{'0' * 64}", data=data)
+    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["code"] == "hash_mismatch"
+    gif = b"GIF89a" + b"\0" * 100
+    assert upload(client, token, gif)[1].status_code == 415
+    assert upload(client, token, data[: len(data) // 2])[1].status_code == 422  # truncated JPEG
+    app.config["MAX_IMAGE_PIXELS"] = 1000 * 1000
+    bomb = io.BytesIO()
+    Image.new("L", (3000, 3000)).save(bomb, "PNG")
+    response = upload(client, token, bomb.getvalue())[1]
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_too_large"
+    app.config["MAX_ATTACHMENT_BYTES"] = 1000
+    assert upload(client, token, data)[1].status_code == 413
+    assert put(client, token, "/api/v1/attachments/not-a-hash", data=data).status_code == 404
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    app.config["MAX_ATTACHMENT_BYTES"] = 10_000_000
+    assert upload(client, token, pdf)[1].get_json()["media_type"] == "application/pdf"
+
+
+# --- dossiers ------------------------------------------------------------------------------------------------
+
+def test_dossier_is_stored_once_and_replays_are_recognised(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    photo, _ = upload(client, token, jpeg())
+    second, _ = upload(client, token, jpeg(colour=(10, 20, 30)))
+    client_uuid = uuid.uuid4()
+    body = captured(block["first_code"], [photo, second], device_now=utcnow().isoformat())
+    first = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
+    assert first.status_code == 201, first.get_json()
+    stored = first.get_json()
+    assert stored["code"] == block["first_code"] and stored["state"] == "received" and stored["flags"] == []
+    assert stored["received_at"] == "2026-03-09T09:30:00+07:00"
+    # An identical replay (the response was lost) gets the same answer and stores nothing new.
+    body["device_now"] = (utcnow() + timedelta(seconds=5)).isoformat()
+    replay = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
+    assert replay.status_code == 200 and replay.get_json() == stored
+    assert db.session.scalar(select(func.count()).select_from(Dossier)) == 1
+    assert db.session.scalar(select(func.count()).select_from(DossierEvent)) == 1
+    documents = db.session.scalars(select(DossierDocument)).all()
+    assert sorted(d.sha256 for d in documents if d.sha256) == sorted([photo, second])
+    changed = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=dict(body, summary="khác"))
+    assert changed.status_code == 409 and changed.get_json()["type"] == "urn:motcua:problem:dossier-conflict"
+
+
+def test_printed_due_date_is_kept_and_a_difference_flagged(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    body = captured(block["first_code"], [], due_at="2026-03-31T09:30:00+07:00")
+    response = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=body)
+    assert response.status_code == 201, response.get_json()
+    data = response.get_json()
+    assert data["due_at"] == "2026-03-31T09:30:00+07:00"  # what the citizen holds
+    flag = next(f for f in data["flags"] if f["kind"] == "due_mismatch")
+    # 15 working days from Mon 9 Mar 2026 09:30 (the catalogue's configured time) is Mon 30 Mar.
+    assert flag["detail"] == {"printed": "2026-03-31T09:30:00+07:00", "server": "2026-03-30T09:30:00+07:00"}
+
+
+def test_phone_clock_far_off_is_accepted_and_flagged(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    body = captured(block["first_code"], [], device_now=(utcnow() + timedelta(hours=2)).isoformat())
+    data = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=body).get_json()
+    skew = next(f for f in data["flags"] if f["kind"] == "clock_skew")
+    assert 7100 < skew["detail"]["skew_seconds"] < 7300
+
+
+def test_no_code_left_gets_an_official_code_at_sync(app):
+    client, token = officer_client(app)
+    body = captured(None, [], provisional_code="TAM-0001")
+    data = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=body).get_json()
+    assert data["code"] == "000.20.26.H26-260309-0001"
+    flag = next(f for f in data["flags"] if f["kind"] == "provisional_code")
+    assert flag["detail"] == {"provisional": "TAM-0001", "official": "000.20.26.H26-260309-0001"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"owner": {"full_name": "X", "personal_id": "003085012345"}}, "owner.personal_id", "personal_id.place"),
+        ({"procedure_key": "khong-co"}, "procedure_key", "unknown"),
+        ({"documents": [{"required_document_code": "TP1", "sha256": "a" * 64}]}, "documents.0.sha256",
+         "unknown_attachment"),
+        ({"documents": []}, "documents", "documents_missing"),
+        ({"code": "000.20.26.H26-260309-0099"}, "code", "code_not_reserved"),
+    ],
+)
+def test_invalid_dossier_is_422_with_fields(app, change, field, code):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    body = captured(block["first_code"], [], **change)
+    response = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=body)
+    assert response.status_code == 422, response.get_json()
+    assert (field, code) in [(e["field"], e["code"]) for e in response.get_json()["errors"]]
+    assert db.session.scalar(select(func.count()).select_from(Dossier)) == 0
+
+
+def test_code_of_another_phone_is_refused(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    colleague = make_user(Role.OFFICER, demo_user(Role.OFFICER).agency, "Cán bộ khác")
+    phone = Device(user_id=colleague.id, name="Máy khác")
+    db.session.add(phone)
+    db.session.commit()
+    other = app.test_client()
+    other_token = sign_in(other, colleague, phone)
+    response = put(other, other_token, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(block["first_code"], []))
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["code"] == "code_other_device"
+
+
+def test_code_blocks_are_stable_per_day(app):
+    client, token = officer_client(app)
+    first = reserve(client, token, size=5)
+    again = reserve(client, token, size=5)
+    assert first == again and first["first_code"].endswith("-0001") and first["last_code"].endswith("-0005")
+    default = client.post("/api/v1/devices/current/code-blocks", json={}, headers={"X-CSRFToken": token})
+    assert len(default.get_json()["blocks"]) == 3
+
+
+def test_invalid_json_schema_is_400(app):
+    client, token = officer_client(app)
+    response = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json={"procedure_key": 5})
+    assert response.status_code == 400
+    fields = {e["field"] for e in response.get_json()["errors"]}
+    assert {"procedure_key", "received_at", "owner", "documents"} <= fields
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="concurrency is measured on PostgreSQL (DATABASE_URL)")
+def test_concurrent_identical_puts_store_one_dossier(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    photo, _ = upload(client, token, jpeg())
+    body = captured(block["first_code"], [photo])
+    client_uuid = uuid.uuid4()
+    officer = demo_user(Role.OFFICER)
+    device = db.session.scalar(select(Device).where(Device.user_id == officer.id))
+    results, barrier = [], threading.Barrier(8)
+
+    def worker():
+        with app.app_context():
+            own = app.test_client()
+            own_token = sign_in(own, db.session.get(type(officer), officer.id), db.session.get(Device, device.id))
+            barrier.wait()
+            response = put(own, own_token, f"/api/v1/dossiers/{client_uuid}", json=copy.deepcopy(body))
+            results.append((response.status_code, response.get_json().get("code")))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(status for status, _ in results) == [200] * 7 + [201], results
+    assert {code for _, code in results} == {block["first_code"]}
+    assert db.session.scalar(select(func.count()).select_from(Dossier)) == 1
+    assert db.session.scalar(select(func.count()).select_from(DossierEvent)) == 1
+
+
+def test_received_at_is_the_door_not_the_sync(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(block["first_code"], []))
+    dossier = db.session.scalar(select(Dossier))
+    assert dossier.device_received_at == datetime(2026, 3, 9, 9, 30, tzinfo=VN_TZ)
+    assert dossier.server_received_at > dossier.device_received_at
+
+
+# --- the officer's day and later changes ---------------------------------------------------------------------
+
+def test_day_download_and_changes(app):
+    from server.dossiers.models import HomeServiceReason
+    from server.dossiers.models import HomeVisit
+    from server.people.models import Person
+    from tests.helpers import demo_agency
+    from tests.helpers import procedure
+
+    officer = demo_user(Role.OFFICER)
+    elder = Person(full_name="Nguyễn Thị Hằng", phone_e164="+84912000111")
+    visit = HomeVisit(agency_id=demo_agency().id, officer_id=officer.id, person=elder, address="Số 9 ngõ Huế",
+                      procedure=procedure("chung-thuc-chu-ky"), reason=HomeServiceReason.ELDERLY)
+    db.session.add(visit)
+    db.session.commit()
+    client, token = officer_client(app)
+    day = client.post("/api/v1/sync/day", json={}, headers={"X-CSRFToken": token})
+    assert day.status_code == 200, day.get_json()
+    data = day.get_json()
+    assert [v["person"]["full_name"] for v in data["visits"]] == ["Nguyễn Thị Hằng"]
+    assert data["visits"][0]["procedure_key"] == "chung-thuc-chu-ky"
+    assert len(data["catalogue"]["procedures"]) >= 15
+    assert all(p["required_documents"] for p in data["catalogue"]["procedures"])
+    assert len(data["code_blocks"]) == 3 and data["code_blocks"][0]["first"] == 1
+    assert data["calendar"]["office_hours"] == ["07:00", "11:30", "13:30", "17:00"]
+    # Downloading again keeps the same blocks (no numbers wasted).
+    again = client.post("/api/v1/sync/day", json={}, headers={"X-CSRFToken": token}).get_json()
+    assert again["code_blocks"] == data["code_blocks"]
+
+    nothing = client.get("/api/v1/sync/changes", query_string={"cursor": again["cursor"]}).get_json()
+    assert nothing["visits"] == [] and nothing["dossiers"] == []
+    assert nothing["catalogue_version"] == data["catalogue"]["version"]
+    visit.note = "Gọi trước 30 phút"
+    db.session.commit()
+    changed = client.get("/api/v1/sync/changes", query_string={"cursor": again["cursor"]}).get_json()
+    assert [v["note"] for v in changed["visits"]] == ["Gọi trước 30 phút"]
+    assert client.get("/api/v1/sync/changes?cursor=yesterday").status_code == 400
+
+
+def test_changes_report_status_changes_of_my_dossiers(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    cursor = client.post("/api/v1/sync/day", json={}, headers={"X-CSRFToken": token}).get_json()["cursor"]
+    stored = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(block["first_code"], []))
+    desk = app.test_client()
+    desk_token = sign_in(desk, demo_user(Role.STAFF))
+    moved = desk.post(f"/api/v1/dossiers/{stored.get_json()['id']}/actions/transfer", json={},
+                      headers={"X-CSRFToken": desk_token})
+    assert moved.status_code == 200
+    changed = client.get("/api/v1/sync/changes", query_string={"cursor": cursor}).get_json()
+    assert [(d["code"], d["state"], d["national_status"]) for d in changed["dossiers"]] == [
+        (block["first_code"], "in_process", 4)]
+
+
+def test_losing_a_race_is_answered_as_a_replay(app, monkeypatch):
+    """The loser of two identical requests checked for a replay before the winner committed, then found the code
+    used: it must still answer 200 with the stored dossier, not 422."""
+    from server.dossiers import sync
+
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    client_uuid = uuid.uuid4()
+    body = captured(block["first_code"], [])
+    winner = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
+    assert winner.status_code == 201
+    monkeypatch.setattr(sync, "find_replay", lambda *args: None)  # the loser's first look came too early
+    loser = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
+    assert loser.status_code == 200, loser.get_json()
+    assert loser.get_json()["id"] == winner.get_json()["id"]
