@@ -32,6 +32,7 @@ from phonenumbers import PhoneNumberType
 from server import ROOT
 from server.auth.access import public
 from server.people import identity
+from server.web.officer_messages import officer_messages
 
 bp = Blueprint("pwa", __name__)
 
@@ -133,7 +134,7 @@ def offline():
 @public
 def app_shell():
     """The officer's app shell: it works offline, so it holds no user data; the modules fill it on the phone."""
-    return render_template("officer/shell.html")
+    return render_template("officer/shell.html", officer_messages=officer_messages())
 
 
 @bp.get("/pwa-data/<name>")

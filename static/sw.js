@@ -7,8 +7,10 @@
 importScripts(
   "/pwa/sw/config.js",
   "/pwa/lib/outbox-db.classic.js",
+  "/pwa/lib/outbox-flush.classic.js",
   "/pwa/sw/precache.js",
   "/pwa/sw/strategies.js",
+  "/pwa/sw/background-sync.js",
 );
 
 // A new version installs its shell, then waits: it takes over only when the officer taps "Cập nhật".
@@ -22,3 +24,7 @@ self.addEventListener("fetch", (event) => {
 });
 
 self.addEventListener("message", handleMessage);
+
+// The outbox is sent from here when the browser says the network is back (Chromium; other browsers rely on the
+// page's own triggers).
+self.addEventListener("sync", handleSync);

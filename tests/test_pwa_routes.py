@@ -183,7 +183,7 @@ class _PageScan(HTMLParser):
         if tag == "script":
             if attributes.get("src"):
                 self.assets.append(attributes["src"])
-            else:
+            elif attributes.get("type") != "application/json":  # a JSON data block is never executed
                 self.inline.append("inline <script>")
         if tag == "link" and attributes.get("rel") in ("stylesheet", "manifest"):
             self.assets.append(attributes["href"])

@@ -16,6 +16,11 @@ from werkzeug.serving import make_server
 
 from tests.browser.support import VirtualAuthenticator
 
+# Lets the tests see and route the service worker's own requests (Background Sync sends the outbox from there).
+# Without it a worker started while the context is offline may reach the network: see go_offline() in
+# tests/browser/pwa/offline_support.py. Read by Playwright's driver when it starts, hence set at import.
+os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

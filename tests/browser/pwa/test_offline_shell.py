@@ -49,7 +49,9 @@ def test_precache_holds_the_shell_and_no_api_response(shell_page):
     assert not [entry for entry in entries if entry["url"].startswith("/api/")]
     total = sum(entry["bytes"] for entry in entries if entry["cache"].startswith("motcua-shell-"))
     print(f"\nprecached shell: {len(shell)} files, {total} bytes")
-    assert total < 200_000  # a day's first download on 3G: keep the shell small
+    # A day's first download on 3G: keep the shell small. 255 KB in Nov 2026, of which 52 KB is the QR encoder the
+    # offline receipt needs (pwa/vendor/qrcode.mjs, unminified).
+    assert total < 300_000
 
 
 def test_offline_reload_is_answered_by_the_worker(shell_page):

@@ -1,0 +1,458 @@
+// Capturing a dossier at the door, with or without network: the procedure, the owner and the submitter, the
+// documents and their photos. Every change is written to IndexedDB at once (a draft survives a reload or a closed
+// browser). Completing the dossier freezes the body that will be sent, issues the code from the phone's block
+// and computes the due date from the downloaded calendar: what the citizen is handed is final.
+
+import { el, clearFieldErrors, showFieldErrors } from "./dom.js";
+import { lang, t } from "./i18n.js";
+import { takeCode } from "./day.js";
+import { STATUS, STORES, get, put, requestResult, withStores } from "../lib/outbox-db.js";
+import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
+import { checkPersonalId, checkPhone, message as findingMessage } from "../lib/identity.js";
+import { preparePhoto } from "../lib/images.js";
+import { search } from "../lib/search.js";
+
+const PERSON_FIELDS = [
+  { name: "full_name", type: "text", autocomplete: "name", required: true },
+  { name: "personal_id", type: "text", inputmode: "numeric" },
+  { name: "date_of_birth", type: "date" },
+  { name: "gender", type: "select" },
+  { name: "phone", type: "tel", autocomplete: "tel" },
+  { name: "address", type: "text", autocomplete: "street-address" },
+];
+
+/** A new empty draft for `userId`, optionally for a scheduled visit (its person and procedure filled in). */
+export function newDraft(userId, visit = null) {
+  const owner = { full_name: "", personal_id: "", date_of_birth: "", gender: "", phone: "", address: "" };
+  if (visit) {
+    Object.assign(owner, {
+      full_name: visit.person.full_name || "",
+      personal_id: visit.person.personal_id || "",
+      date_of_birth: visit.person.date_of_birth || "",
+      phone: visit.phone || visit.person.phone || "",
+      address: visit.address || "",
+    });
+  }
+  return {
+    client_uuid: crypto.randomUUID(),
+    user_id: userId,
+    status: STATUS.DRAFT,
+    created_at: Date.now(),
+    updated_at: Date.now(),
+    form: {
+      procedure_key: (visit && visit.procedure_key) || "",
+      home_visit_id: visit ? visit.id : null,
+      owner,
+      same_submitter: true,
+      submitter: { full_name: "", personal_id: "", date_of_birth: "", gender: "", phone: "", address: "" },
+      documents: {},
+      citizen_requested_receipt: false,
+    },
+  };
+}
+
+function procedureName(procedure) {
+  return lang === "en" && procedure.name_en ? procedure.name_en : procedure.name_vi;
+}
+
+function documentName(doc) {
+  return lang === "en" && doc.name_en ? doc.name_en : doc.name_vi;
+}
+
+/**
+ * The capture form bound to one draft record. `context` gives the database, the day's data (procedures, calendar),
+ * identity data (for the ID and phone checks), the officer and callbacks (`onCompleted(record)`, `onSaved()`).
+ */
+export class CaptureForm {
+  constructor(form, context) {
+    this.form = form;
+    this.context = context;
+    this.record = null;
+    this.saving = Promise.resolve();
+    this.search = form.querySelector("#procedure-search");
+    this.results = form.querySelector("#procedure-results");
+    this.chosen = form.querySelector("#procedure-chosen");
+    this.documents = form.querySelector("#documents");
+    this.errors = form.querySelector("#capture-errors");
+    this.savedNote = document.getElementById("draft-saved");
+    for (const fieldset of form.querySelectorAll("fieldset[data-person]")) this.buildPerson(fieldset);
+    form.addEventListener("input", (event) => this.changed(event));
+    form.addEventListener("change", (event) => this.changed(event));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.complete();
+    });
+    this.search.addEventListener("input", () => this.showResults());
+  }
+
+  buildPerson(fieldset) {
+    const who = fieldset.dataset.person;
+    for (const field of PERSON_FIELDS) {
+      const id = `${who}-${field.name}`;
+      const label = el("label", { for: id }, t(`field_${field.name}`),
+        field.required ? el("span", { class: "required" }, ` (${t("required")})`) : "");
+      let input;
+      if (field.type === "select") {
+        input = el("select", { id, name: `${who}.${field.name}` },
+          el("option", { value: "" }, "—"),
+          el("option", { value: "male" }, t("gender_male")),
+          el("option", { value: "female" }, t("gender_female")));
+      } else {
+        input = el("input", { id, name: `${who}.${field.name}`, type: field.type, autocomplete: field.autocomplete,
+          inputmode: field.inputmode });
+      }
+      fieldset.append(el("div", { class: "field" }, label, input));
+    }
+  }
+
+  /** Show a draft (a new one or one from IndexedDB) in the form. */
+  open(record, serverErrors = []) {
+    this.record = record;
+    const form = this.record.form;
+    clearFieldErrors(this.form);
+    this.errors.hidden = true;
+    for (const who of ["owner", "submitter"]) {
+      for (const field of PERSON_FIELDS) {
+        this.form.elements.namedItem(`${who}.${field.name}`).value = form[who][field.name] || "";
+      }
+    }
+    this.form.elements.namedItem("same_submitter").checked = form.same_submitter;
+    this.form.querySelector('[data-person="submitter"]').hidden = form.same_submitter;
+    this.form.elements.namedItem("citizen_requested_receipt").checked = Boolean(form.citizen_requested_receipt);
+    this.search.value = "";
+    this.showProcedure();
+    this.showResults();
+    if (serverErrors.length) this.showErrors(serverErrors);
+  }
+
+  procedure() {
+    return this.context.day.procedures.find((p) => p.key === this.record.form.procedure_key) || null;
+  }
+
+  showResults() {
+    const procedures = this.context.day.procedures;
+    const found = search(procedures, this.search.value, ["name_vi", "name_en", "national_code"], { limit: 8 });
+    this.results.replaceChildren(
+      ...found.map((procedure) =>
+        el("label", { class: "choice" },
+          el("input", { type: "radio", name: "procedure_choice", value: procedure.key,
+            checked: procedure.key === this.record.form.procedure_key }),
+          el("span", {}, procedureName(procedure)))),
+    );
+    if (!procedures.length) this.results.append(el("p", { class: "hint" }, t("no_catalogue")));
+  }
+
+  showProcedure() {
+    const procedure = this.procedure();
+    this.chosen.textContent = procedure ? t("procedure_chosen", { name: procedureName(procedure) }) : "";
+    this.form.elements.namedItem("procedure_key").value = procedure ? procedure.key : "";
+    const sameDay = procedure && procedure.time.unit === "same_day";
+    this.form.querySelector("#receipt-request-field").hidden = !sameDay;
+    this.showDocuments();
+  }
+
+  showDocuments() {
+    const procedure = this.procedure();
+    this.documents.replaceChildren();
+    if (!procedure) {
+      this.documents.append(el("p", { class: "hint" }, t("choose_procedure_first")));
+      return;
+    }
+    procedure.required_documents.forEach((doc, index) => {
+      const state = this.record.form.documents[doc.code] || { ticked: false, sighted_original: false, photos: [] };
+      const base = `doc-${index}`;
+      const photos = el("ul", { class: "photo-list", id: `${base}-photos` },
+        state.photos.map((sha) => el("li", {}, el("span", {}, t("photo_short", { sha: sha.slice(0, 8) })),
+          el("button", { type: "button", class: "btn btn-secondary", dataset: { removePhoto: sha, doc: doc.code } },
+            t("remove_photo")))));
+      this.documents.append(el("div", { class: "document", dataset: { doc: doc.code } },
+        el("div", { class: "field field-checkbox" },
+          el("input", { type: "checkbox", id: `${base}-ticked`, name: `doc.${doc.code}.ticked`, checked: state.ticked }),
+          el("label", { for: `${base}-ticked` }, documentName(doc),
+            doc.mandatory ? el("span", { class: "required" }, ` (${t("required")})`) : "")),
+        el("div", { class: "field field-checkbox" },
+          el("input", { type: "checkbox", id: `${base}-sighted`, name: `doc.${doc.code}.sighted_original`,
+            checked: state.sighted_original }),
+          el("label", { for: `${base}-sighted` }, t("sighted_original"))),
+        el("div", { class: "field" },
+          el("label", { for: `${base}-camera`, class: "btn btn-secondary" }, t("take_photo")),
+          el("input", { type: "file", id: `${base}-camera`, class: "visually-hidden", accept: "image/*",
+            capture: "environment", multiple: true, dataset: { photoFor: doc.code } })),
+        photos));
+    });
+    for (const button of this.documents.querySelectorAll("[data-remove-photo]")) {
+      button.addEventListener("click", () => this.removePhoto(button.dataset.doc, button.dataset.removePhoto));
+    }
+  }
+
+  /** Read the form into the draft and save it. Photos arrive here too (file inputs fire "change"). */
+  changed(event) {
+    if (!this.record) return;
+    const target = event.target;
+    if (target.dataset && target.dataset.photoFor) {
+      if (event.type === "change") this.addPhotos(target.dataset.photoFor, [...target.files]).finally(() => {
+        target.value = "";
+      });
+      return;
+    }
+    if (target.name === "procedure_search") return;
+    const form = this.record.form;
+    if (target.name === "procedure_choice") {
+      form.procedure_key = target.value;
+      this.showProcedure();
+    } else if (target.name === "same_submitter") {
+      form.same_submitter = target.checked;
+      this.form.querySelector('[data-person="submitter"]').hidden = target.checked;
+    } else if (target.name === "citizen_requested_receipt") {
+      form.citizen_requested_receipt = target.checked;
+    } else if (target.name && target.name.startsWith("doc.")) {
+      const [, code, key] = target.name.split(".");
+      const state = form.documents[code] || { ticked: false, sighted_original: false, photos: [] };
+      state[key] = target.checked;
+      form.documents[code] = state;
+    } else if (target.name && /^(owner|submitter)\./.test(target.name)) {
+      const [who, field] = target.name.split(".");
+      form[who][field] = target.value;
+    } else {
+      return;
+    }
+    this.save();
+  }
+
+  /** Save the draft; saves are chained so that an older state never overwrites a newer one. */
+  save() {
+    const snapshot = structuredClone(this.record);
+    snapshot.updated_at = Date.now();
+    this.saving = this.saving.then(() => put(this.context.db, STORES.dossiers, snapshot)).then(
+      () => {
+        this.savedNote.textContent = t("draft_saved");
+      },
+      (error) => {
+        this.savedNote.textContent = t("draft_not_saved", { error: String(error) });
+      },
+    );
+    return this.saving;
+  }
+
+  async addPhotos(docCode, files) {
+    const state = this.record.form.documents[docCode] || { ticked: true, sighted_original: false, photos: [] };
+    state.ticked = true;
+    this.record.form.documents[docCode] = state;
+    this.savedNote.textContent = t("photo_preparing");
+    for (const file of files) {
+      let prepared;
+      try {
+        prepared = await preparePhoto(file);
+      } catch (error) {
+        this.savedNote.textContent = t("photo_unreadable");
+        continue;
+      }
+      await this.storePhoto(prepared);
+      if (!state.photos.includes(prepared.sha256)) state.photos.push(prepared.sha256);
+    }
+    await this.save();
+    this.showDocuments();
+  }
+
+  /** Keep a prepared photo under its hash; a photo already stored (the same page twice) gains this dossier. */
+  storePhoto(prepared) {
+    const uuid = this.record.client_uuid;
+    const userId = this.record.user_id;
+    return withStores(this.context.db, STORES.photos, "readwrite", async (stores) => {
+      const existing = await requestResult(stores.photos.get(prepared.sha256));
+      const row = existing || {
+        sha256: prepared.sha256, user_id: userId, blob: prepared.blob, media_type: "image/jpeg",
+        size: prepared.size, width: prepared.width, height: prepared.height, dossier_uuids: [], uploaded: false,
+        created_at: Date.now(),
+      };
+      if (!row.dossier_uuids.includes(uuid)) row.dossier_uuids.push(uuid);
+      await requestResult(stores.photos.put(row));
+    });
+  }
+
+  async removePhoto(docCode, sha256) {
+    const state = this.record.form.documents[docCode];
+    if (!state) return;
+    state.photos = state.photos.filter((sha) => sha !== sha256);
+    await releasePhotos(this.context.db, this.record.client_uuid, [sha256]);
+    await this.save();
+    this.showDocuments();
+  }
+
+  /** Field errors of the form as it stands (the same rules as the server's, in JavaScript). */
+  validate() {
+    const form = this.record.form;
+    const errors = [];
+    const add = (field, text) => errors.push({ field, message: text });
+    const procedure = this.procedure();
+    if (!procedure) add("procedure_search", t("error_procedure"));
+    const people = form.same_submitter ? ["owner"] : ["owner", "submitter"];
+    for (const who of people) {
+      const person = form[who];
+      if (!person.full_name.trim()) add(`${who}.full_name`, t("error_full_name"));
+      const identity = this.context.identity;
+      if (person.personal_id.trim() && identity) {
+        const checked = checkPersonalId(person.personal_id, identity, {
+          dateOfBirth: person.date_of_birth || undefined, gender: person.gender || undefined });
+        for (const finding of checked.findings.filter((f) => f.severity === "error")) {
+          add(`${who}.personal_id`, findingMessage(finding, lang));
+        }
+      }
+      if (person.phone.trim() && identity) {
+        const checked = checkPhone(person.phone, identity);
+        for (const finding of checked.findings.filter((f) => f.severity === "error")) {
+          add(`${who}.phone`, findingMessage(finding, lang));
+        }
+      }
+    }
+    if (procedure) {
+      for (const doc of procedure.required_documents) {
+        const state = form.documents[doc.code];
+        if (doc.mandatory && !(state && state.ticked)) {
+          add(`doc.${doc.code}.ticked`, t("error_document", { name: documentName(doc) }));
+        }
+      }
+    }
+    return errors;
+  }
+
+  showErrors(errors) {
+    clearFieldErrors(this.form);
+    const unmatched = showFieldErrors(this.form, errors);
+    this.errors.replaceChildren(el("p", {}, t("error_summary")),
+      el("ul", {}, errors.map((error) => el("li", {}, error.message))));
+    this.errors.hidden = false;
+    if (unmatched.length === errors.length) this.errors.focus();
+  }
+
+  /** Freeze the dossier: code, due date, the body to send; then hand it to the outbox. */
+  async complete() {
+    await this.saving;
+    const errors = this.validate();
+    if (errors.length) {
+      this.showErrors(errors);
+      return;
+    }
+    const { db, officer } = this.context;
+    const procedure = this.procedure();
+    const record = this.record;
+    // A dossier sent back from quarantine keeps what the citizen already holds: its code and time of receipt.
+    // Only when the officer had to change the procedure is the due date computed again (and a new slip given).
+    let issued = record.issued || (await this.issue(procedure));
+    if (!issued) return;
+    if (issued.procedure_key !== procedure.key) {
+      const dueAt = this.dueDate(issued.received_at, procedure);
+      if (!dueAt) return;
+      issued = { ...issued, procedure_key: procedure.key, due_at: dueAt };
+    }
+    const form = record.form;
+    const person = (data) => ({
+      full_name: data.full_name.trim(),
+      personal_id: data.personal_id.replace(/[\s.-]+/g, "") || null,
+      date_of_birth: data.date_of_birth || null,
+      gender: data.gender || null,
+      phone: data.phone.trim() || null,
+      address: data.address.trim() || null,
+    });
+    const documents = [];
+    const receiptDocuments = [];
+    for (const doc of procedure.required_documents) {
+      const state = form.documents[doc.code];
+      if (!state || !state.ticked) continue;
+      const shas = state.photos.length ? state.photos : [null];
+      for (const sha of shas) {
+        documents.push({ required_document_code: doc.code, name: doc.name_vi, sha256: sha,
+          sighted_original: Boolean(state.sighted_original) });
+      }
+      receiptDocuments.push({ name: documentName(doc), sighted_original: Boolean(state.sighted_original),
+        photos: state.photos.length });
+    }
+    record.payload = {
+      procedure_key: procedure.key,
+      received_at: issued.received_at,
+      code: issued.code,
+      provisional_code: issued.provisional_code,
+      due_at: issued.due_at,
+      reception_mode: "home_visit",
+      home_visit_id: form.home_visit_id,
+      owner: person(form.owner),
+      submitter: form.same_submitter ? null : person(form.submitter),
+      documents,
+      citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
+    };
+    record.issued = issued;
+    record.receipt = {
+      label: `${issued.code || issued.provisional_code} — ${form.owner.full_name.trim()}`,
+      code: issued.code,
+      provisional_code: issued.provisional_code,
+      procedure_name: procedureName(procedure),
+      time: procedure.time,
+      same_day: procedure.time.unit === "same_day",
+      citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
+      received_at: issued.received_at,
+      due_at: issued.due_at,
+      agency_name: officer.ward ? officer.ward.name : "",
+      officer_name: officer.name,
+      documents: receiptDocuments,
+    };
+    record.status = STATUS.QUEUED;
+    record.completed_at = record.completed_at || Date.now();
+    record.problem = null;
+    await put(db, STORES.dossiers, record);
+    this.context.onCompleted(record);
+  }
+
+  /** The due date on the phone's calendar, or null (with the reason shown) when the calendar does not cover it. */
+  dueDate(receivedAt, procedure) {
+    try {
+      return computeDue(receivedAt, procedure.time.value, procedure.time.unit, this.context.day.calendar,
+        procedure.time.same_day_cutoff ? { cutoff: procedure.time.same_day_cutoff } : {});
+    } catch (error) {
+      this.showErrors([{ field: "", message: t("error_no_calendar") }]);
+      return null;
+    }
+  }
+
+  /** Issue the final code (or a provisional one) and the due date, at the moment of receipt. */
+  async issue(procedure) {
+    const { db, day } = this.context;
+    if (!day.calendar) {
+      this.showErrors([{ field: "", message: t("error_no_calendar") }]);
+      return null;
+    }
+    const local = toLocal(new Date());
+    const receivedAt = formatLocal(local.day, Math.floor(local.micros / 1e6) * 1e6);
+    const dueAt = this.dueDate(receivedAt, procedure);
+    if (!dueAt) return null;
+    const code = await takeCode(db, this.record.user_id, isoDay(local.day));
+    return {
+      procedure_key: procedure.key,
+      received_at: receivedAt,
+      due_at: dueAt,
+      code,
+      provisional_code: code ? null : `TAM-${this.record.client_uuid.slice(0, 8).toUpperCase()}`,
+    };
+  }
+}
+
+/** Detach photos from a dossier; a photo no other dossier uses is deleted. */
+export function releasePhotos(db, clientUuid, hashes) {
+  return withStores(db, STORES.photos, "readwrite", async (stores) => {
+    for (const sha of hashes) {
+      const row = await requestResult(stores.photos.get(sha));
+      if (!row) continue;
+      row.dossier_uuids = row.dossier_uuids.filter((uuid) => uuid !== clientUuid);
+      if (row.dossier_uuids.length) await requestResult(stores.photos.put(row));
+      else await requestResult(stores.photos.delete(sha));
+    }
+  });
+}
+
+/** Delete a dossier and the photos only it used (a discarded draft or quarantined dossier). */
+export async function discardDossier(db, clientUuid) {
+  const record = await get(db, STORES.dossiers, clientUuid);
+  if (!record) return;
+  const hashes = Object.values((record.form && record.form.documents) || {}).flatMap((doc) => doc.photos || []);
+  await releasePhotos(db, clientUuid, hashes);
+  await withStores(db, STORES.dossiers, "readwrite", (stores) => requestResult(stores.dossiers.delete(clientUuid)));
+}

@@ -1,0 +1,423 @@
+// The officer's app (/app): who is signed in, the status bar, the outbox flush triggers, and the three views
+// (home, capture, receipt) switched by the URL's hash. It must start with no network: everything it shows comes
+// from IndexedDB, and the server is asked only to confirm the session, send the outbox and pull changes.
+//
+// Who the officer is, offline: the last session seen on this phone (id, name, ward) is kept in localStorage. It
+// authenticates nothing (the session cookie does); it only says whose drafts and outbox to show.
+
+import { ApiError, api, forgetCsrfToken } from "./api.js";
+import { CaptureForm, discardDossier, newDraft } from "./capture.js";
+import { downloadDay, loadDay, pullChanges } from "./day.js";
+import { confirmDialog, el, setBusy, showStatus } from "./dom.js";
+import { formatMoment, t } from "./i18n.js";
+import { signInWithPasskey } from "./passkeys.js";
+import { renderReceipt } from "./receipt.js";
+import { registerServiceWorker } from "./register-sw.js";
+import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
+import { RESULT, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
+import { loadIdentityData } from "../lib/identity.js";
+
+const OFFICER_KEY = "motcua.officer";
+const SYNC_TAG = "motcua-outbox";
+/** While items wait and nothing else triggers a flush, try again at least this often. */
+const IDLE_RETRY_MS = 60_000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  db: null,
+  officer: null, // {id, name, role, ward}
+  signedIn: false,
+  day: { procedures: [], visits: [], calendar: null, meta: null },
+  identity: null,
+  capture: null,
+  timer: null,
+  failures: 0,
+  flushing: null,
+};
+
+function rememberedOfficer() {
+  try {
+    return JSON.parse(localStorage.getItem(OFFICER_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function remember(session) {
+  const officer = { id: session.user.id, name: session.user.name, role: session.role, ward: session.ward };
+  localStorage.setItem(OFFICER_KEY, JSON.stringify(officer));
+  return officer;
+}
+
+/** Ask the server who is signed in. Returns "signed_in", "signed_out", "wiped" or "offline". */
+async function checkSession() {
+  try {
+    const session = await api("/api/v1/session");
+    if (session.role !== "officer" && session.role !== "staff" && session.role !== "leader") {
+      state.signedIn = false;
+      return "signed_out";
+    }
+    const previous = state.officer;
+    state.officer = remember(session);
+    state.signedIn = true;
+    if (previous && previous.id !== state.officer.id) await loadOfficerData();
+    return "signed_in";
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      state.signedIn = false;
+      return error.problem.wipe_local_data ? "wiped" : "signed_out";
+    }
+    return "offline";
+  }
+}
+
+async function loadOfficerData() {
+  state.day = await loadDay(state.db, state.officer.id);
+  if (state.capture) Object.assign(state.capture.context, { day: state.day, officer: state.officer });
+}
+
+// --- the status bar -------------------------------------------------------------------------------------------
+
+function megabytes(bytes) {
+  return (bytes / 1_000_000).toLocaleString(document.documentElement.lang || "vi", { maximumFractionDigits: 1 });
+}
+
+function age(milliseconds) {
+  const minutes = Math.max(0, Math.round(milliseconds / 60_000));
+  if (minutes < 60) return t("age_minutes", { n: minutes });
+  return t("age_hours", { n: Math.round(minutes / 6) / 10 });
+}
+
+async function refreshStatus() {
+  if (!state.officer) return;
+  const summary = await summarize(state.db, state.officer.id);
+  $("sync-bar").hidden = false;
+  $("sync-summary").textContent = summary.waiting
+    ? t("waiting_summary", { n: summary.waiting, mb: megabytes(summary.bytes), age: age(Date.now() - summary.oldestCompletedAt) })
+    : t("nothing_waiting");
+  $("sync-last").textContent = summary.lastSync
+    ? t("last_sync", { when: formatMoment(new Date(summary.lastSync).toISOString()) })
+    : t("never_synced");
+  $("sync-bar").dataset.waiting = String(summary.waiting);
+  showQuarantine(summary.quarantined);
+  await showDossiers();
+  return summary;
+}
+
+function showQuarantine(items) {
+  $("quarantine").hidden = items.length === 0;
+  $("quarantine-list").replaceChildren(
+    ...items.map((item) => {
+      const problem = item.problem || {};
+      const reasons = [problem.detail, ...(problem.errors || []).map((e) => e.message)].filter(Boolean);
+      return el("li", { class: "item", dataset: { uuid: item.client_uuid } },
+        el("h3", { class: "item-title" }, item.label),
+        el("p", {}, el("strong", {}, problem.title || ""), " ", reasons.join(" ")),
+        el("div", { class: "actions" },
+          el("button", { type: "button", class: "btn btn-primary", onclick: () => fixQuarantined(item.client_uuid) },
+            t("fix_and_resend")),
+          el("button", { type: "button", class: "btn btn-danger", onclick: () => discardQuarantined(item) },
+            t("discard"))));
+    }),
+  );
+}
+
+async function fixQuarantined(uuid) {
+  const record = await get(state.db, STORES.dossiers, uuid);
+  record.status = STATUS.DRAFT;
+  await put(state.db, STORES.dossiers, record);
+  window.location.hash = `#/capture/${uuid}`;
+}
+
+async function discardQuarantined(item) {
+  if (!(await confirmDialog(t("confirm_discard", { label: item.label }), t("discard")))) return;
+  await discardDossier(state.db, item.client_uuid);
+  await refreshStatus();
+}
+
+const STATUS_LABELS = {
+  [STATUS.DRAFT]: "status_draft",
+  [STATUS.QUEUED]: "status_queued",
+  [STATUS.SENDING]: "status_sending",
+  [STATUS.SYNCED]: "status_synced",
+  [STATUS.QUARANTINED]: "status_quarantined",
+};
+
+async function showDossiers() {
+  const records = await allForUser(state.db, STORES.dossiers, state.officer.id);
+  records.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
+  $("dossier-list").replaceChildren(
+    ...records.filter((r) => r.status !== STATUS.QUARANTINED).map((record) => {
+      const title = record.receipt ? record.receipt.label || record.receipt.code : (record.form.owner.full_name || t("untitled_draft"));
+      const action = record.status === STATUS.DRAFT
+        ? el("a", { class: "btn btn-secondary", href: `#/capture/${record.client_uuid}` }, t("continue_draft"))
+        : el("a", { class: "btn btn-secondary", href: `#/receipt/${record.client_uuid}` }, t("show_receipt"));
+      return el("li", { class: "item", dataset: { uuid: record.client_uuid, status: record.status } },
+        el("h3", { class: "item-title" }, title),
+        el("p", {}, el("span", { class: "badge" }, t(STATUS_LABELS[record.status])),
+          record.server && record.server.state ? ` ${t("server_state", { state: record.server.state })}` : ""),
+        action);
+    }),
+  );
+}
+
+function showDay() {
+  const meta = state.day.meta;
+  $("day-freshness").textContent = meta
+    ? t("day_fresh", { when: formatMoment(new Date(meta.downloaded_at).toISOString()), age: age(Date.now() - meta.downloaded_at) })
+    : t("day_missing");
+  $("visit-list").replaceChildren(
+    ...state.day.visits.map((visit) => {
+      const procedure = state.day.procedures.find((p) => p.key === visit.procedure_key);
+      return el("li", { class: "item" },
+        el("h4", { class: "item-title" }, visit.person.full_name),
+        el("p", {}, visit.address || ""),
+        el("p", {}, visit.phone || ""),
+        procedure ? el("p", {}, procedure.name_vi) : "",
+        el("button", { type: "button", class: "btn btn-primary", onclick: () => startDraft(visit) }, t("capture_for_visit")));
+    }),
+  );
+  if (!state.day.visits.length) $("visit-list").append(el("li", { class: "hint" }, t("no_visits")));
+}
+
+// --- flushing -------------------------------------------------------------------------------------------------
+
+/** Send the outbox now (one flush at a time), then show the outcome and plan the next try. */
+function flush(reason) {
+  if (!state.db || !state.officer) return Promise.resolve(null);
+  if (state.flushing) return state.flushing;
+  state.flushing = (async () => {
+    clearTimeout(state.timer);
+    let outcome;
+    try {
+      outcome = await flushOutbox(state.db);
+    } catch (error) {
+      console.error("flush failed", reason, error);
+      outcome = { result: RESULT.RETRY_LATER, retryInMs: null };
+    }
+    await afterFlush(outcome);
+    return outcome;
+  })().finally(() => {
+    state.flushing = null;
+  });
+  return state.flushing;
+}
+
+async function afterFlush(outcome) {
+  if (outcome.result === RESULT.WIPED) {
+    await wiped();
+    return;
+  }
+  if (outcome.result === RESULT.SIGNED_OUT) {
+    state.signedIn = false;
+  } else if (outcome.userId) {
+    state.signedIn = true;
+  }
+  $("signed-out").hidden = state.signedIn || !state.officer;
+  if (outcome.result === RESULT.DONE || outcome.result === RESULT.NOTHING) {
+    state.failures = 0;
+    try {
+      if (await pullChanges(state.db, state.officer.id)) {
+        await loadOfficerData();
+        showDay();
+      }
+    } catch (error) {
+      // Changes come again with the next flush; the outbox is what matters.
+    }
+  } else if (outcome.result !== RESULT.BUSY) {
+    state.failures += 1;
+  }
+  const summary = await refreshStatus();
+  document.body.dataset.lastFlush = outcome.result;
+  if (summary && summary.waiting && outcome.result !== RESULT.SIGNED_OUT) {
+    const delay = outcome.retryInMs ?? (outcome.result === RESULT.OFFLINE ? backoffDelay(state.failures) : IDLE_RETRY_MS);
+    state.timer = setTimeout(() => flush("timer"), delay);
+  }
+}
+
+async function wiped() {
+  if (state.db) await wipeAll(state.db);
+  localStorage.removeItem(OFFICER_KEY);
+  state.officer = null;
+  state.signedIn = false;
+  $("sync-bar").hidden = true;
+  $("signed-out").hidden = true;
+  $("quarantine").hidden = true;
+  showView("welcome");
+  showStatus($("app-status"), t("device_wiped"), "error");
+}
+
+async function askBackgroundSync() {
+  try {
+    const registration = await navigator.serviceWorker?.ready;
+    if (registration && "sync" in registration) await registration.sync.register(SYNC_TAG);
+  } catch {
+    // Background Sync is missing (Firefox, Safari) or refused: the page's own triggers remain.
+  }
+}
+
+// --- views ----------------------------------------------------------------------------------------------------
+
+function showView(name) {
+  for (const view of document.querySelectorAll("main [data-view]")) view.hidden = view.dataset.view !== name;
+  document.body.dataset.screen = name; // for tests and print styles
+}
+
+async function route() {
+  if (!state.officer) {
+    showView("welcome");
+    return;
+  }
+  const [, view, uuid] = (window.location.hash || "#/").split("/");
+  if (view === "capture" && uuid) {
+    const record = await get(state.db, STORES.dossiers, uuid);
+    if (record && record.user_id === state.officer.id && record.status === STATUS.DRAFT) {
+      state.capture.open(record, (record.problem && record.problem.errors) || []);
+      showView("capture");
+      return;
+    }
+  }
+  if (view === "receipt" && uuid) {
+    const record = await get(state.db, STORES.dossiers, uuid);
+    if (record && record.user_id === state.officer.id && record.receipt) {
+      renderReceipt($("receipt"), record);
+      showView("receipt");
+      return;
+    }
+  }
+  showView("home");
+  showDay();
+  await refreshStatus();
+}
+
+async function startDraft(visit = null) {
+  if (!state.day.procedures.length) {
+    showStatus($("day-status"), t("day_missing"), "error");
+    return;
+  }
+  const draft = newDraft(state.officer.id, visit);
+  await put(state.db, STORES.dossiers, draft);
+  window.location.hash = `#/capture/${draft.client_uuid}`;
+}
+
+async function downloadTheDay() {
+  const button = $("download-day");
+  setBusy(button, true);
+  showStatus($("day-status"), t("day_downloading"), "info");
+  try {
+    if (!state.signedIn && (await checkSession()) !== "signed_in") throw new ApiError(401, { title: t("sign_in_first") });
+    await downloadDay(state.db, state.officer.id);
+    await loadOfficerData();
+    showDay();
+    showStatus($("day-status"), t("day_downloaded"), "success");
+    // Ask the browser not to evict the outbox under storage pressure (a tap is the best moment to ask).
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => false);
+  } catch (error) {
+    if (error instanceof ApiError && error.problem.wipe_local_data) await wiped();
+    else showStatus($("day-status"), error.message, "error");
+  } finally {
+    setBusy(button, false);
+  }
+}
+
+async function signInAgain() {
+  const button = $("sign-in-again");
+  setBusy(button, true);
+  showStatus($("sign-in-status"), t("passkey_prompt"), "info");
+  try {
+    await signInWithPasskey();
+    forgetCsrfToken();
+    await checkSession();
+    showStatus($("sign-in-status"), "", "info");
+    await loadOfficerData();
+    await route();
+    await flush("signed-in");
+  } catch (error) {
+    showStatus($("sign-in-status"), error.message, "error");
+  } finally {
+    setBusy(button, false);
+  }
+}
+
+function wireEvents() {
+  $("sync-now").addEventListener("click", async () => {
+    const button = $("sync-now");
+    setBusy(button, true);
+    showStatus($("app-status"), t("syncing"), "info");
+    const outcome = await flush("button");
+    setBusy(button, false);
+    showStatus($("app-status"), outcome ? t(`result_${outcome.result}`) : "", outcome && outcome.result === RESULT.DONE ? "success" : "info");
+  });
+  $("download-day").addEventListener("click", downloadTheDay);
+  $("new-dossier").addEventListener("click", () => startDraft());
+  $("sign-in-again").addEventListener("click", signInAgain);
+  $("back-home").addEventListener("click", () => {
+    window.location.hash = "#/";
+  });
+  $("discard-draft").addEventListener("click", async () => {
+    const record = state.capture.record;
+    if (!record || !(await confirmDialog(t("confirm_discard_draft"), t("discard")))) return;
+    await discardDossier(state.db, record.client_uuid);
+    window.location.hash = "#/";
+  });
+  $("receipt-done").addEventListener("click", () => {
+    window.location.hash = "#/";
+  });
+  $("print-receipt").addEventListener("click", () => window.print());
+  window.addEventListener("hashchange", () => route());
+  window.addEventListener("online", () => flush("online"));
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") flush("visible");
+  });
+  window.addEventListener("motcua:wipe-local-data", () => wiped());
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "outbox-flushed") refreshStatus();
+  });
+}
+
+async function start() {
+  registerServiceWorker();
+  state.db = await openOutbox({ onBlocked: () => showStatus($("app-status"), t("db_blocked"), "error") });
+  state.officer = rememberedOfficer();
+  const session = await checkSession();
+  if (session === "wiped") {
+    await wiped();
+    return;
+  }
+  if (!state.officer) {
+    showView("welcome");
+    return;
+  }
+  $("officer-name").textContent = state.officer.name;
+  try {
+    state.identity = await loadIdentityData();
+  } catch {
+    state.identity = null; // the checks run again on the server
+  }
+  await loadOfficerData();
+  state.capture = new CaptureForm($("capture-form"), {
+    db: state.db,
+    day: state.day,
+    identity: state.identity,
+    officer: state.officer,
+    onCompleted: async (record) => {
+      window.location.hash = `#/receipt/${record.client_uuid}`;
+      askBackgroundSync();
+      flush("completed");
+    },
+  });
+  $("signed-out").hidden = session !== "signed_out";
+  wireEvents();
+  await route();
+  document.body.dataset.ready = "true";
+  flush("open");
+}
+
+start().catch((error) => {
+  console.error(error);
+  showStatus($("app-status"), t("error_generic"), "error");
+});
+
+// Tests and the service worker's "flush" message reach the flush through this (no global state otherwise).
+export { flush };

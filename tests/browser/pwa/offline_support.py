@@ -1,0 +1,209 @@
+"""Driving the officer's offline app in Chromium, and reading what the server stored, for the capture tests."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import time
+from datetime import timedelta
+
+from PIL import Image
+from PIL import ImageDraw
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.auth import services
+from server.auth.models import Role
+from server.calendar.workdays import to_local
+from server.dossiers.attachments import path_of
+from server.dossiers.models import Attachment
+from server.dossiers.models import Dossier
+from server.extensions import db
+from server.reference.models import Procedure
+from server.types import utcnow
+from tests.browser.support import fresh
+from tests.helpers import demo_agency
+from tests.helpers import demo_user
+
+PROCEDURE_QUERY = "tro cap huu tri"  # typed without diacritics on purpose
+PROCEDURE_NAME = "Thực hiện, điều chỉnh, thôi hưởng trợ cấp hưu trí xã hội"  # key tro-cap-huu-tri-xa-hoi
+OWNER_ID = "001089012345"
+
+
+def invite_officer(name: str = "Cán bộ thử nghiệm") -> str:
+    _, token = services.create_invitation(Role.OFFICER, demo_agency(), name, demo_user(Role.ADMIN))
+    db.session.commit()
+    return token
+
+
+def enrol_officer(page, token: str) -> None:
+    """Redeem an invitation on this page (its virtual authenticator creates the passkey): the phone is registered."""
+    page.goto(f"/invite/{token}")
+    expect(page.locator("#link-details")).to_be_visible()
+    page.get_by_role("button", name="Tạo khóa truy cập").click()
+    page.wait_for_url(lambda url: "/invite/" not in url)
+
+
+def photo_bytes(seed: int, size=(1800, 1300)) -> bytes:
+    """A JPEG unlike any other seed's: a page of random 'text' lines (the phone re-encodes it)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (245, 243, 236))
+    draw = ImageDraw.Draw(image)
+    for row in range(60, size[1] - 60, 38):
+        x = 80
+        while x < size[0] - 160:
+            width = rng.randint(30, 140)
+            draw.rectangle([x, row, x + width, row + 14], fill=(rng.randint(0, 60),) * 3)
+            x += width + rng.randint(12, 30)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _cut_worker(route) -> None:
+    if route.request.service_worker is not None:
+        route.abort("internetdisconnected")
+    else:
+        route.fallback()
+
+
+def go_offline(context) -> None:
+    """Cut the network of the pages and of the service worker.
+
+    ``set_offline`` alone does not reach a service worker that Chromium starts while the context is offline (one
+    woken for Background Sync, say): its requests went through in our runs. Aborting the worker's requests too
+    makes the cut real for everyone.
+    """
+    context.set_offline(True)
+    context.route("**/*", _cut_worker)
+
+
+def go_online(context) -> None:
+    context.unroute("**/*", _cut_worker)
+    context.set_offline(False)
+
+
+def open_app(page) -> None:
+    page.goto("/app")
+    expect(page.locator("body[data-ready='true']")).to_have_count(1)
+
+
+def wait_for_controller(page) -> None:
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+def download_day(page) -> None:
+    page.get_by_role("button", name="Tải dữ liệu trong ngày").click()
+    expect(page.locator("#day-status")).to_contain_text("Đã tải xong")
+
+
+def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str | None = OWNER_ID) -> dict:
+    """Capture one dossier through the form and return what the receipt shows: {uuid, code, due, provisional}."""
+    page.get_by_role("button", name="Nhập hồ sơ mới").click()
+    expect(page.locator("#view-capture")).to_be_visible()
+    page.get_by_role("textbox", name="Tìm thủ tục").fill(PROCEDURE_QUERY)
+    page.locator("#procedure-results label", has_text=PROCEDURE_NAME).first.click()
+    page.get_by_label("Họ và tên").first.fill(owner)
+    if personal_id:
+        page.get_by_label("Số định danh cá nhân").first.fill(personal_id)
+    page.get_by_label("Số điện thoại").first.fill("0912345678")
+    page.get_by_label("Địa chỉ").first.fill("Số 5 ngõ 12 phố Lò Đúc, Hai Bà Trưng")
+    cameras = page.locator("#documents input[type=file]")
+    for index, seed in enumerate(seeds):
+        camera = cameras.nth(index % cameras.count())
+        camera.set_input_files({"name": f"photo-{seed}.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes(seed)})
+        expect(page.locator("#documents .photo-list li")).to_have_count(index + 1)
+    for box in page.locator("#documents input[name$='.ticked']").all():
+        box.check()
+    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    expect(page.locator("#view-receipt")).to_be_visible()
+    uuid = page.evaluate("location.hash.split('/')[2]")
+    return {
+        "uuid": uuid,
+        "code": page.locator("#receipt-code").inner_text().strip(),
+        "due": page.locator("#receipt-due").get_attribute("data-iso"),
+        "provisional": page.locator("#receipt-provisional").count() > 0,
+    }
+
+
+def go_home(page) -> None:
+    page.get_by_role("button", name="Về màn hình chính").click()
+    expect(page.locator("#view-home")).to_be_visible()
+
+
+OUTBOX_JS = """async () => {
+    const { openOutbox } = await import("/pwa/lib/outbox-db.js");
+    const db = await openOutbox();
+    const read = (store) => new Promise((resolve, reject) => {
+        const request = db.transaction(store).objectStore(store).getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    const dossiers = await read("dossiers");
+    const photos = await read("photos");
+    db.close();
+    return {
+        dossiers: dossiers.map((d) => ({uuid: d.client_uuid, status: d.status, payload: d.payload || null,
+                                        problem: d.problem || null, receipt: d.receipt || null,
+                                        has_form: Boolean(d.form)})),
+        photos: photos.map((p) => ({sha256: p.sha256, size: p.size, uploaded: Boolean(p.uploaded)})),
+    };
+}"""
+
+PHOTO_BYTES_JS = """async (sha) => {
+    const { openOutbox, get } = await import("/pwa/lib/outbox-db.js");
+    const db = await openOutbox();
+    const photo = await get(db, "photos", sha);
+    db.close();
+    return Array.from(new Uint8Array(await photo.blob.arrayBuffer()));
+}"""
+
+
+def outbox(page) -> dict:
+    return page.evaluate(OUTBOX_JS)
+
+
+def statuses(page) -> list[str]:
+    return sorted(d["status"] for d in outbox(page)["dossiers"])
+
+
+def sync_now(page) -> None:
+    page.get_by_role("button", name="Đồng bộ ngay").click()
+
+
+def wait_until_synced(page, count: int, timeout_s: float = 20) -> None:
+    """Until the phone holds exactly ``count`` confirmed dossiers (polled: IndexedDB answers asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        synced = [d for d in outbox(page)["dossiers"] if d["status"] == "synced"]
+        if len(synced) == count:
+            return
+        assert time.monotonic() < deadline, f"{len(synced)} of {count} dossiers confirmed: {statuses(page)}"
+        page.wait_for_timeout(200)
+
+
+def server_dossiers() -> list[Dossier]:
+    fresh()
+    return list(db.session.scalars(select(Dossier).order_by(Dossier.id)))
+
+
+def server_attachments() -> dict[str, bytes]:
+    """Every stored photo's bytes by hash, checking that the bytes match the hash they are stored under."""
+    fresh()
+    found = {}
+    for attachment in db.session.scalars(select(Attachment)):
+        data = path_of(attachment.sha256).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == attachment.sha256
+        found[attachment.sha256] = data
+    return found
+
+
+def withdraw_today(key: str) -> None:
+    """Make a procedure not in force today on the server (as if a new decision replaced it from tomorrow)."""
+    fresh()
+    procedure = db.session.scalar(select(Procedure).where(Procedure.key == key))
+    tomorrow = to_local(utcnow()).date() + timedelta(days=1)
+    for version in procedure.versions:
+        version.effective_from, version.effective_to = tomorrow, None
+    db.session.commit()
