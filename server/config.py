@@ -32,6 +32,10 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_HEADERS": ["X-CSRFToken", "X-CSRF-Token"],
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Write the session cookie only when the session changed (the sliding expiry moves it at most once a minute),
+    # not on every response: with a write on every response, a request still in flight when the user signs out
+    # (a service worker precaching, say) answered with the old session's cookie and signed the user back in.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     # Dossier codes (Circular 01/2018 Art. 19): placeholders {agency}, {yy}, {mm}, {dd}, {yyyy}, {seq}.
     # [U] Circular 03/2025 may change the scheme: it is configuration, not a constant.
     "DOSSIER_CODE_PATTERN": "{agency}-{yy}{mm}{dd}-{seq:04d}",

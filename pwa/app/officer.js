@@ -90,8 +90,10 @@ function age(milliseconds) {
 }
 
 async function refreshStatus() {
-  if (!state.officer) return;
-  const summary = await summarize(state.db, state.officer.id);
+  const officer = state.officer; // may be wiped while this runs: keep whose status this is
+  if (!officer) return null;
+  const summary = await summarize(state.db, officer.id);
+  if (state.officer !== officer) return null;
   $("sync-bar").hidden = false;
   $("sync-summary").textContent = summary.waiting
     ? t("waiting_summary", { n: summary.waiting, mb: megabytes(summary.bytes), age: age(Date.now() - summary.oldestCompletedAt) })
@@ -101,7 +103,7 @@ async function refreshStatus() {
     : t("never_synced");
   $("sync-bar").dataset.waiting = String(summary.waiting);
   showQuarantine(summary.quarantined);
-  await showDossiers();
+  await showDossiers(officer.id);
   return summary;
 }
 
@@ -144,8 +146,8 @@ const STATUS_LABELS = {
   [STATUS.QUARANTINED]: "status_quarantined",
 };
 
-async function showDossiers() {
-  const records = await allForUser(state.db, STORES.dossiers, state.officer.id);
+async function showDossiers(userId) {
+  const records = await allForUser(state.db, STORES.dossiers, userId);
   records.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
   $("dossier-list").replaceChildren(
     ...records.filter((r) => r.status !== STATUS.QUARANTINED).map((record) => {
@@ -218,7 +220,7 @@ async function afterFlush(outcome) {
   if (outcome.result === RESULT.DONE || outcome.result === RESULT.NOTHING) {
     state.failures = 0;
     try {
-      if (await pullChanges(state.db, state.officer.id)) {
+      if (state.officer && (await pullChanges(state.db, state.officer.id))) {
         await loadOfficerData();
         showDay();
       }
@@ -229,6 +231,8 @@ async function afterFlush(outcome) {
     state.failures += 1;
   }
   const summary = await refreshStatus();
+  // A receipt on screen may have just got its official code (it had a provisional one) or its server status.
+  if (outcome.sent && document.body.dataset.screen === "receipt") await route();
   document.body.dataset.lastFlush = outcome.result;
   if (summary && summary.waiting && outcome.result !== RESULT.SIGNED_OUT) {
     const delay = outcome.retryInMs ?? (outcome.result === RESULT.OFFLINE ? backoffDelay(state.failures) : IDLE_RETRY_MS);
@@ -265,14 +269,15 @@ function showView(name) {
 }
 
 async function route() {
-  if (!state.officer) {
+  const officer = state.officer;
+  if (!officer) {
     showView("welcome");
     return;
   }
   const [, view, uuid] = (window.location.hash || "#/").split("/");
   if (view === "capture" && uuid) {
     const record = await get(state.db, STORES.dossiers, uuid);
-    if (record && record.user_id === state.officer.id && record.status === STATUS.DRAFT) {
+    if (record && record.user_id === officer.id && record.status === STATUS.DRAFT) {
       state.capture.open(record, (record.problem && record.problem.errors) || []);
       showView("capture");
       return;
@@ -280,7 +285,7 @@ async function route() {
   }
   if (view === "receipt" && uuid) {
     const record = await get(state.db, STORES.dossiers, uuid);
-    if (record && record.user_id === state.officer.id && record.receipt) {
+    if (record && record.user_id === officer.id && record.receipt) {
       renderReceipt($("receipt"), record);
       showView("receipt");
       return;

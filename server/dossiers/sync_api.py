@@ -212,11 +212,12 @@ def reserve_code_blocks():
 
 
 def _next_working_days() -> list[date]:
+    """Today, whatever day it is (an officer out on a Saturday still hands over final codes), then working days."""
     today = to_local(utcnow()).date()
     cal = calendar.load_calendar(today.year, today.year + 1)
-    days = [today] if cal.is_working_day(today) else []
+    days = [today]
     while len(days) < current_app.config["CODE_BLOCK_DAYS"]:
-        days.append(cal.next_working_day(days[-1] if days else today))
+        days.append(cal.next_working_day(days[-1]))
     return days
 
 

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from waitress.server import create_server
 
 from tests.browser.support import VirtualAuthenticator
 
@@ -59,22 +59,24 @@ def browser(playwright):
 
 @pytest.fixture
 def live_server(app):
-    """The test's app served in a background thread; yields its base URL (``http://localhost:<port>``)."""
-    server = make_server("localhost", 0, app, threaded=True)
-    # Request threads are joined at shutdown: a request still in flight when the test ends (a service worker
-    # precaching, say) must finish before the database is emptied for the next test, or it fails half-way and
-    # leaves its open file for the garbage collector to complain about in some later test.
-    server.daemon_threads = False
-    server.block_on_close = True
-    base_url = f"http://localhost:{server.server_port}"
+    """The test's app served by waitress (as `./dev run` serves it) in a background thread; yields its base URL
+    (``http://localhost:<port>``).
+
+    Waitress rather than the development server: it closes every response, even one whose client went away
+    mid-way (a context closed while its service worker was still precaching); the development server left such
+    files open for the garbage collector to report in some later test.
+    """
+    server = create_server(app, listen="127.0.0.1:0", threads=8)
+    base_url = f"http://localhost:{server.effective_port}"
     app.config["WEBAUTHN_RP_ID"] = "localhost"
     app.config["WEBAUTHN_ORIGINS"] = [base_url]
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     yield base_url
-    server.shutdown()
+    # Requests still in flight finish before the database is emptied for the next test.
+    server.close()
+    server.task_dispatcher.shutdown()
     thread.join(timeout=10)
-    server.server_close()
 
 
 class PageProblems:

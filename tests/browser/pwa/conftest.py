@@ -49,3 +49,13 @@ def shell_page(new_page):
     page.goto("/app")
     wait_for_controller(page)
     return page
+
+
+@pytest.fixture
+def officer_phone(new_page):
+    """A phone whose officer enrolled with a passkey, opened the app and downloaded the day, still online."""
+    from tests.browser.pwa.offline_support import set_up_officer
+
+    page = new_page()
+    set_up_officer(page)
+    return page

@@ -6,6 +6,7 @@ import hashlib
 import io
 import random
 import time
+from datetime import datetime
 from datetime import timedelta
 
 from PIL import Image
@@ -22,6 +23,7 @@ from server.dossiers.models import Dossier
 from server.extensions import db
 from server.reference.models import Procedure
 from server.types import utcnow
+from tests.browser.support import VirtualAuthenticator
 from tests.browser.support import fresh
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
@@ -82,6 +84,24 @@ def go_offline(context) -> None:
 def go_online(context) -> None:
     context.unroute("**/*", _cut_worker)
     context.set_offline(False)
+
+
+def set_up_officer(page) -> None:
+    """Give the page a passkey authenticator, enrol a new officer on it, open the app and download the day."""
+    VirtualAuthenticator(page)
+    enrol_officer(page, invite_officer())
+    open_app(page)
+    wait_for_controller(page)
+    download_day(page)
+
+
+def capture_several(page, owners: list[str], first_seed: int) -> list[dict]:
+    """Capture one dossier per owner, two photos each; returns their receipts."""
+    receipts = []
+    for index, owner in enumerate(owners):
+        receipts.append(capture_dossier(page, owner, (first_seed + 2 * index, first_seed + 2 * index + 1)))
+        go_home(page)
+    return receipts
 
 
 def open_app(page) -> None:
@@ -207,3 +227,20 @@ def withdraw_today(key: str) -> None:
     for version in procedure.versions:
         version.effective_from, version.effective_to = tomorrow, None
     db.session.commit()
+
+
+def assert_server_matches(receipts: list[dict], photos: dict[str, bytes]) -> None:
+    """Exactly these dossiers (code and due date as on the receipts) and exactly these photos, byte for byte."""
+    stored = server_dossiers()
+    assert sorted(str(d.client_uuid) for d in stored) == sorted(r["uuid"] for r in receipts)
+    by_uuid = {str(d.client_uuid): d for d in stored}
+    for receipt in receipts:
+        dossier = by_uuid[receipt["uuid"]]
+        assert dossier.code == receipt["code"]
+        assert to_local(dossier.due_at) == datetime.fromisoformat(receipt["due"])
+        assert [f.kind.value for f in dossier.flags] == []
+    assert server_attachments() == photos
+
+
+def phone_photos(page) -> dict[str, bytes]:
+    return {p["sha256"]: bytes(page.evaluate(PHOTO_BYTES_JS, p["sha256"])) for p in outbox(page)["photos"]}

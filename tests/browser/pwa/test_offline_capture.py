@@ -19,7 +19,6 @@ from tests.browser.conftest import PageProblems
 from tests.browser.conftest import _chromium_path
 from tests.browser.pwa import offline_support as app
 from tests.browser.pwa.conftest import worker_version
-from tests.browser.support import VirtualAuthenticator
 
 pytestmark = pytest.mark.browser
 
@@ -40,40 +39,16 @@ def page_of(context, problems: PageProblems):
     return page
 
 
-def assert_server_matches(receipts: list[dict], photos: dict[str, bytes]) -> None:
-    """Exactly these dossiers (code and due date as on the receipts) and exactly these photos, byte for byte."""
-    stored = app.server_dossiers()
-    assert sorted(str(d.client_uuid) for d in stored) == sorted(r["uuid"] for r in receipts)
-    by_uuid = {str(d.client_uuid): d for d in stored}
-    for receipt in receipts:
-        dossier = by_uuid[receipt["uuid"]]
-        assert dossier.code == receipt["code"]
-        assert to_local(dossier.due_at) == datetime.fromisoformat(receipt["due"])
-        assert [f.kind.value for f in dossier.flags] == []
-    assert app.server_attachments() == photos
-
-
-def phone_photos(page) -> dict[str, bytes]:
-    return {p["sha256"]: bytes(page.evaluate(app.PHOTO_BYTES_JS, p["sha256"])) for p in app.outbox(page)["photos"]}
-
-
 def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(playwright, live_server, tmp_path):
     """9a and 9g: three dossiers with two photos each, offline, reload, relaunch, then the network comes back."""
     profile = tmp_path / "phone"
     problems = PageProblems()
     context = launch_phone(playwright, profile, live_server)
     page = page_of(context, problems)
-    VirtualAuthenticator(page)
-    app.enrol_officer(page, app.invite_officer())
-    app.open_app(page)
-    app.wait_for_controller(page)
-    app.download_day(page)
+    app.set_up_officer(page)
 
     app.go_offline(context)
-    receipts = []
-    for index, owner in enumerate(["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]):
-        receipts.append(app.capture_dossier(page, owner, (10 * index + 1, 10 * index + 2)))
-        app.go_home(page)
+    receipts = app.capture_several(page, ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"], 1)
     assert all(not r["provisional"] for r in receipts)
     assert len({r["code"] for r in receipts}) == 3
     expect(page.locator("#sync-summary")).to_contain_text("Chờ gửi: 3 hồ sơ")
@@ -81,7 +56,7 @@ def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(p
     page.reload()
     expect(page.locator("body[data-ready='true']")).to_have_count(1)
     assert app.statuses(page) == ["queued"] * 3
-    photos = phone_photos(page)
+    photos = app.phone_photos(page)
     assert len(photos) == 6
     assert app.server_dossiers() == []
     context.close()
@@ -93,7 +68,7 @@ def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(p
     assert app.statuses(page) == ["queued"] * 3
     app.go_online(context)  # the `online` event starts the flush
     app.wait_until_synced(page, 3)
-    assert_server_matches(receipts, photos)
+    app.assert_server_matches(receipts, photos)
 
     # Confirmed: the phone keeps the code, the status and the receipt, not the personal data or the photos.
     left = app.outbox(page)
@@ -105,25 +80,13 @@ def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(p
     assert problems.items == []
 
 
-@pytest.fixture
-def officer_phone(new_page):
-    """A phone whose officer enrolled with a passkey, opened the app and downloaded the day, still online."""
-    page = new_page()
-    VirtualAuthenticator(page)
-    app.enrol_officer(page, app.invite_officer())
-    app.open_app(page)
-    app.wait_for_controller(page)
-    app.download_day(page)
-    return page
-
-
 def test_a_lost_response_makes_the_phone_send_again_and_the_server_store_once(officer_phone):
     """9c: the server stores the dossier but the answer never reaches the phone; the retry is recognised."""
     page = officer_phone
     context = page.context
     app.go_offline(context)
     receipt = app.capture_dossier(page, "Phạm Thị Dung", (41, 42))
-    photos = phone_photos(page)
+    photos = app.phone_photos(page)
 
     answered = []
 
@@ -144,7 +107,7 @@ def test_a_lost_response_makes_the_phone_send_again_and_the_server_store_once(of
 
     app.sync_now(page)
     app.wait_until_synced(page, 1)
-    assert_server_matches([receipt], photos)
+    app.assert_server_matches([receipt], photos)
 
 
 def test_an_expired_session_pauses_the_outbox_until_the_officer_signs_in(officer_phone):
@@ -154,7 +117,7 @@ def test_an_expired_session_pauses_the_outbox_until_the_officer_signs_in(officer
     app.go_offline(context)
     context.clear_cookies(name="session")  # the session is gone, as after an expiry; the phone's device cookie stays
     receipt = app.capture_dossier(page, "Hoàng Văn Em", (51, 52))
-    photos = phone_photos(page)
+    photos = app.phone_photos(page)
 
     app.go_online(context)
     expect(page.locator("#signed-out")).to_be_visible()
@@ -165,7 +128,7 @@ def test_an_expired_session_pauses_the_outbox_until_the_officer_signs_in(officer
     page.get_by_role("button", name="Đăng nhập bằng khóa truy cập (passkey)").click()
     app.wait_until_synced(page, 1)
     expect(page.locator("#signed-out")).to_be_hidden()
-    assert_server_matches([receipt], photos)
+    app.assert_server_matches([receipt], photos)
 
 
 def test_a_refused_dossier_waits_in_quarantine_with_the_reason_and_is_fixed_and_resent(officer_phone):
@@ -214,7 +177,7 @@ def test_dossiers_waiting_survive_a_new_app_version_and_sync_after_it(officer_ph
     receipts = [app.capture_dossier(page, "Đỗ Văn Hùng", (71, 72))]
     app.go_home(page)
     receipts.append(app.capture_dossier(page, "Ngô Thị Lan", (73, 74)))
-    photos = phone_photos(page)
+    photos = app.phone_photos(page)
 
     # Back online, but the API is unreachable (a proxy hiccup): nothing leaves while the new version arrives.
     context.route("**/api/**", lambda route: route.abort("connectionrefused"))
@@ -230,4 +193,4 @@ def test_dossiers_waiting_survive_a_new_app_version_and_sync_after_it(officer_ph
     context.unroute("**/api/**")
     app.sync_now(page)
     app.wait_until_synced(page, 2)
-    assert_server_matches(receipts, photos)
+    app.assert_server_matches(receipts, photos)
