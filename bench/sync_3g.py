@@ -497,33 +497,40 @@ PHOTO_BASE64_JS = """async (index) => {
     return btoa(binary);
 }"""
 
-# The outbox's order, one request at a time: the session (probe + CSRF token), then per dossier its photos and the
-# dossier itself. Times are taken around the whole loop: from the first request to the last response.
+# The app's own outbox does the sync: the dossiers and photos are queued in IndexedDB as the capture form leaves
+# them, then pwa/lib/outbox-flush.js sends them (session probe and CSRF token, then per dossier its photos and the
+# dossier itself, one request at a time). Its fetch is wrapped only to count requests. Times are taken around the
+# flush: from the first request to the last response and the phone's own bookkeeping.
 SYNC_JS = """async (dossiers) => {
+    const Db = await import("/pwa/lib/outbox-db.js");
+    const { flushOutbox } = await import("/pwa/lib/outbox-flush.js");
+    const session = await (await fetch("/api/v1/session", {credentials: "same-origin"})).json();
+    const userId = session.user.id;
+    const db = await Db.openOutbox();
     const photos = new Map(window.benchPhotos.map((photo) => [photo.sha256, photo]));
-    const requests = [];
-    const call = async (path, init = {}) => {
-        const response = await fetch(path, {credentials: "same-origin", cache: "no-store", ...init});
-        const text = await response.text();
-        requests.push({path, status: response.status});
-        return {status: response.status, text};
-    };
-    const started = performance.now();
-    const session = await call("/api/v1/session", {headers: {Accept: "application/json"}});
-    const token = JSON.parse(session.text).csrf_token;
-    const write = (path, body, contentType) => call(path, {method: "PUT", body,
-        headers: {"Content-Type": contentType, Accept: "application/json", "X-CSRFToken": token}});
-    let jsonBytes = 0;
-    for (const dossier of dossiers) {
+    for (const [index, dossier] of dossiers.entries()) {
         for (const document of dossier.payload.documents) {
             const photo = photos.get(document.sha256);
-            await write(`/api/v1/attachments/${photo.sha256}`, photo.blob, photo.blob.type);
+            await Db.put(db, Db.STORES.photos, {sha256: photo.sha256, user_id: userId, blob: photo.blob,
+                media_type: photo.blob.type, size: photo.blob.size, dossier_uuids: [dossier.client_uuid],
+                uploaded: false});
         }
-        const body = JSON.stringify({...dossier.payload, device_now: new Date().toISOString()});
-        jsonBytes += new TextEncoder().encode(body).length;
-        await write(`/api/v1/dossiers/${dossier.client_uuid}`, body, "application/json");
+        await Db.put(db, Db.STORES.dossiers, {client_uuid: dossier.client_uuid, user_id: userId,
+            status: Db.STATUS.QUEUED, completed_at: index + 1, payload: dossier.payload, receipt: {}});
     }
-    return {milliseconds: performance.now() - started, requests, jsonBytes};
+    const requests = [];
+    let jsonBytes = 0;
+    const counting = async (path, init = {}) => {
+        const response = await fetch(path, init);
+        requests.push({path, status: response.status});
+        if (path.startsWith("/api/v1/dossiers/")) jsonBytes += new TextEncoder().encode(init.body).length;
+        return response;
+    };
+    const started = performance.now();
+    const outcome = await flushOutbox(db, {fetch: counting});
+    const milliseconds = performance.now() - started;
+    db.close();
+    return {milliseconds, requests, jsonBytes, result: outcome.result, sent: outcome.sent};
 }"""
 
 
@@ -701,6 +708,8 @@ def run(args, camera: Camera, tmp: str) -> int:
     finally:
         stop()
     problems = report(photos, dossiers, result, traffic)
+    if result["result"] != "done" or result["sent"] != DOSSIERS:
+        problems.append(f"the outbox flush ended with {result['result']!r} after sending {result['sent']} dossiers")
     problems += verify(app, dossiers, photos)
     for problem in problems:
         print(f"PROBLEM: {problem}")

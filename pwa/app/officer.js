@@ -158,7 +158,7 @@ async function showDossiers(userId) {
       return el("li", { class: "item", dataset: { uuid: record.client_uuid, status: record.status } },
         el("h3", { class: "item-title" }, title),
         el("p", {}, el("span", { class: "badge" }, t(STATUS_LABELS[record.status])),
-          record.server && record.server.state ? ` ${t("server_state", { state: record.server.state })}` : ""),
+          record.server && record.server.state ? ` ${t("server_state", { state: t(`state_${record.server.state}`) })}` : ""),
         action);
     }),
   );

@@ -118,13 +118,18 @@ def download_day(page) -> None:
     expect(page.locator("#day-status")).to_contain_text("Đã tải xong")
 
 
-def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str | None = OWNER_ID) -> dict:
-    """Capture one dossier through the form and return what the receipt shows: {uuid, code, due, provisional}."""
+def start_capture(page, owner: str, query: str = PROCEDURE_QUERY, procedure: str = PROCEDURE_NAME) -> None:
+    """Open a new dossier, find the procedure by typing ``query`` and pick ``procedure``, name the owner."""
     page.get_by_role("button", name="Nhập hồ sơ mới").click()
     expect(page.locator("#view-capture")).to_be_visible()
-    page.get_by_role("textbox", name="Tìm thủ tục").fill(PROCEDURE_QUERY)
-    page.locator("#procedure-results label", has_text=PROCEDURE_NAME).first.click()
+    page.get_by_role("textbox", name="Tìm thủ tục").fill(query)
+    page.locator("#procedure-results label", has_text=procedure).first.click()
     page.get_by_label("Họ và tên").first.fill(owner)
+
+
+def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str | None = OWNER_ID) -> dict:
+    """Capture one dossier through the form and return what the receipt shows: {uuid, code, due, provisional}."""
+    start_capture(page, owner)
     if personal_id:
         page.get_by_label("Số định danh cá nhân").first.fill(personal_id)
     page.get_by_label("Số điện thoại").first.fill("0912345678")

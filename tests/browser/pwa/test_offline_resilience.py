@@ -110,10 +110,7 @@ def test_a_half_filled_dossier_survives_a_reload(officer_phone):
     """Point 3: every change is a saved draft; a reload (or a closed tab) comes back to it, photo included."""
     page = officer_phone
     app_.go_offline(page.context)
-    page.get_by_role("button", name="Nhập hồ sơ mới").click()
-    page.get_by_role("textbox", name="Tìm thủ tục").fill(app_.PROCEDURE_QUERY)
-    page.locator("#procedure-results label", has_text=app_.PROCEDURE_NAME).first.click()
-    page.get_by_label("Họ và tên").first.fill("Trịnh Thị Oanh")
+    app_.start_capture(page, "Trịnh Thị Oanh")
     page.get_by_label("Số điện thoại").first.fill("0987 654 321")
     page.locator("#documents input[type=file]").first.set_input_files(
         {"name": "p.jpg", "mimeType": "image/jpeg", "buffer": app_.photo_bytes(90)})

@@ -1,0 +1,201 @@
+"""The officer's day on the phone: visits downloaded and prefilled, the checks at the door, the receipt's QR code,
+and the changes pulled after a sync. Real Chromium, real worker, offline where the officer is.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import qrcode
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from server.auth.models import Role
+from server.auth.models import User
+from server.dossiers import services
+from server.dossiers.models import HomeServiceReason
+from server.dossiers.models import HomeVisit
+from server.dossiers.models import VisitStatus
+from server.dossiers.workflow import Action
+from server.dossiers.workflow import ActionRequest
+from server.extensions import db
+from server.people.models import Person
+from tests.browser.pwa import offline_support as app
+from tests.browser.support import VirtualAuthenticator
+from tests.browser.support import fresh
+from tests.helpers import demo_agency
+from tests.helpers import demo_user
+from tests.helpers import procedure
+
+pytestmark = pytest.mark.browser
+
+MODULE = re.compile(r"M(\d+) (\d+)h1v1h-1z")
+
+
+def schedule_visit(officer_name: str, person_name: str, address: str) -> HomeVisit:
+    fresh()
+    officer = db.session.scalar(select(User).where(User.display_name == officer_name))
+    visit = HomeVisit(agency_id=demo_agency().id, officer_id=officer.id, address=address,
+                      person=Person(full_name=person_name, phone_e164="+84912000111"),
+                      procedure=procedure("tro-cap-huu-tri-xa-hoi"), reason=HomeServiceReason.ELDERLY,
+                      status=VisitStatus.SCHEDULED)
+    db.session.add(visit)
+    db.session.commit()
+    return visit
+
+
+def test_visits_prefill_capture_and_later_changes_reach_the_phone(new_page):
+    """Point 2: the day's visits on the phone, a dossier captured for one, then only what changed comes back."""
+    page = new_page()
+    VirtualAuthenticator(page)
+    app.enrol_officer(page, app.invite_officer())
+    visit = schedule_visit("Cán bộ thử nghiệm", "Nguyễn Thị Hằng", "Số 9 ngõ Huế, Hai Bà Trưng")
+    app.open_app(page)
+    app.wait_for_controller(page)
+    app.download_day(page)
+    expect(page.locator("#day-freshness")).to_contain_text("Dữ liệu tải lúc")
+    expect(page.locator("#visit-list")).to_contain_text("Nguyễn Thị Hằng")
+    expect(page.locator("#visit-list")).to_contain_text("Số 9 ngõ Huế, Hai Bà Trưng")
+
+    app.go_offline(page.context)
+    page.reload()  # the visits come from IndexedDB, not the network
+    page.locator("#visit-list li", has_text="Nguyễn Thị Hằng").get_by_role("button").click()
+    expect(page.get_by_label("Họ và tên").first).to_have_value("Nguyễn Thị Hằng")
+    expect(page.get_by_label("Địa chỉ").first).to_have_value("Số 9 ngõ Huế, Hai Bà Trưng")
+    expect(page.locator("#procedure-chosen")).to_contain_text(app.PROCEDURE_NAME)
+    for index, camera in enumerate(page.locator("#documents input[type=file]").all()[:2]):
+        camera.set_input_files({"name": "p.jpg", "mimeType": "image/jpeg", "buffer": app.photo_bytes(120 + index)})
+        expect(page.locator("#documents .photo-list li")).to_have_count(index + 1)
+    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    expect(page.locator("#view-receipt")).to_be_visible()
+
+    app.go_online(page.context)
+    app.wait_until_synced(page, 1)
+    [dossier] = app.server_dossiers()
+    assert dossier.home_visit_id == visit.id
+
+    # At the desk, staff move the dossier on; and a new visit is scheduled for the officer.
+    staff = demo_user(Role.STAFF)
+    services.apply_action(dossier, Action.TRANSFER, staff, ActionRequest(actor_id=staff.id, actor_role="staff"))
+    db.session.commit()
+    schedule_visit("Cán bộ thử nghiệm", "Phan Văn Lộc", "Số 3 phố Mai Hắc Đế")
+    app.go_home(page)
+    app.sync_now(page)
+    expect(page.locator("#visit-list")).to_contain_text("Phan Văn Lộc")
+    expect(page.locator(f"#dossier-list li[data-uuid='{dossier.client_uuid}']")).to_contain_text(
+        "Trạng thái trên máy chủ: Đang giải quyết")
+
+
+def test_the_door_checks_refuse_a_bad_id_before_any_code_is_used(officer_phone):
+    """Point 3: the ID and phone checks run on the phone, offline, with the server's messages."""
+    page = officer_phone
+    app.go_offline(page.context)
+    app.start_capture(page, "Lê Văn Tám")
+    page.get_by_label("Số định danh cá nhân").first.fill("00108901234")  # 11 digits
+    page.get_by_label("Số điện thoại").first.fill("0123")
+    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    errors = page.locator("#capture-errors")
+    expect(errors).to_be_visible()
+    expect(errors).to_contain_text("12 chữ số")
+    expect(errors).to_contain_text("Thiếu giấy tờ bắt buộc")
+    expect(page.locator("#owner-personal_id")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#owner-phone")).to_have_attribute("aria-invalid", "true")
+    assert app.statuses(page) == ["draft"]
+    blocks = page.evaluate("""async () => {
+        const { openOutbox } = await import("/pwa/lib/outbox-db.js");
+        const db = await openOutbox();
+        const all = await new Promise((resolve) => {
+            const request = db.transaction("code_blocks").objectStore("code_blocks").getAll();
+            request.onsuccess = () => resolve(request.result);
+        });
+        db.close();
+        return all.map((block) => block.next - block.first);
+    }""")
+    assert blocks and set(blocks) == {0}  # no code was taken
+
+
+def test_the_receipt_qr_code_holds_the_follow_up_address(officer_phone, live_server):
+    """Point 4: the QR code drawn offline encodes the dossier's follow-up address (checked module by module)."""
+    page = officer_phone
+    app.go_offline(page.context)
+    receipt = app.capture_dossier(page, "Đinh Thị Uyên", (131, 132))
+    svg = page.locator("#receipt svg.qr")
+    text = svg.get_attribute("data-text")
+    assert text == f"{live_server}/follow/{receipt['code']}"
+    drawn = {(int(x) - 4, int(y) - 4) for x, y in MODULE.findall(svg.locator("path").get_attribute("d"))}
+    candidates = []
+    for mask in range(8):
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=mask)
+        code.add_data(text, optimize=0)
+        code.make(fit=True)
+        candidates.append({(x, y) for y, row in enumerate(code.get_matrix()) for x, dark in enumerate(row) if dark})
+    assert drawn in candidates
+
+
+def test_a_same_day_procedure_needs_no_slip_unless_the_citizen_asks(officer_phone):
+    """Point 4: signature certification is done on the spot: recorded with its code, a slip only on request."""
+    page = officer_phone
+    app.go_offline(page.context)
+    for asks in (False, True):
+        app.start_capture(page, "Hà Văn Vinh", "chung thuc chu ky", "Chứng thực chữ ký")
+        for box in page.locator("#documents input[name$='.ticked']").all():
+            box.check()
+        if asks:
+            page.get_by_label("Công dân yêu cầu giấy tiếp nhận").check()
+        page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+        title = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" if asks else "Hồ sơ đã được ghi nhận"
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(page.locator("#receipt-code")).not_to_be_empty()
+        app.go_home(page)
+    assert app.statuses(page) == ["queued", "queued"]
+
+
+def test_a_server_error_backs_off_and_retries_by_itself(officer_phone):
+    """Point 5: a 503 stops the flush; the timer retries after a jittered back-off with no tap and no event."""
+    page = officer_phone
+    context = page.context
+    app.go_offline(context)
+    receipt = app.capture_dossier(page, "Lò Văn Xuân", (141, 142))
+    photos = app.phone_photos(page)
+    refused = []
+
+    def unavailable_once(route):
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/problem+json",
+                          body='{"type": "about:blank", "title": "Service Unavailable", "status": 503}')
+        else:
+            route.fallback()
+
+    context.route("**/api/v1/dossiers/*", unavailable_once)
+    page.evaluate("delete document.body.dataset.lastFlush")
+    app.go_online(context)
+    page.wait_for_function("() => document.body.dataset.lastFlush === 'retry_later'")
+    assert len(refused) == 1 and app.statuses(page) == ["queued"]
+    app.wait_until_synced(page, 1)  # nothing else happens: the back-off timer (2.5 to 5 s) sends it
+    app.assert_server_matches([receipt], photos)
+
+
+def test_a_quarantined_dossier_is_discarded_only_after_confirmation(officer_phone):
+    """Point 5: discarding from the quarantine asks first, then removes the dossier and its photos."""
+    page = officer_phone
+    app.go_offline(page.context)
+    app.capture_dossier(page, "Mạc Thị Yến", (151, 152))
+    app.go_home(page)
+    app.withdraw_today("tro-cap-huu-tri-xa-hoi")
+    app.go_online(page.context)
+    item = page.locator("#quarantine-list li")
+    expect(item).to_have_count(1)
+
+    item.get_by_role("button", name="Bỏ hồ sơ").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Mạc Thị Yến")
+    dialog.get_by_role("button", name="Hủy").click()
+    assert app.statuses(page) == ["quarantined"]
+
+    item.get_by_role("button", name="Bỏ hồ sơ").click()
+    page.get_by_role("dialog").get_by_role("button", name="Bỏ hồ sơ").click()
+    expect(page.locator("#quarantine")).to_be_hidden()
+    assert app.outbox(page) == {"dossiers": [], "photos": []}
+    assert app.server_dossiers() == []
