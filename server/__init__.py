@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.pwa_routes import bp as pwa
+    from server.web.follow import bp as follow
     from server.web.views import bp as web
 
     app.register_blueprint(web)
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_api)
     app.register_blueprint(dossiers_api)
     app.register_blueprint(sync_api)
+    app.register_blueprint(follow)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -67,6 +67,9 @@ MATRIX: dict[str, set[str]] = {
     "sync_api.reserve_code_blocks": {"officer"},
     "sync_api.officer_day": {"officer"},
     "sync_api.changes": {"officer"},
+    # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
+    "follow.follow": EVERYONE,
+    "follow.follow_lookup": EVERYONE,
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,

@@ -132,6 +132,15 @@ def test_the_receipt_qr_code_holds_the_follow_up_address(officer_phone, live_ser
         candidates.append({(x, y) for y, row in enumerate(code.get_matrix()) for x, dark in enumerate(row) if dark})
     assert drawn in candidates
 
+    # Scanned once the dossier is on the server, the address shows its status after the owner's last 4 digits.
+    app.go_online(page.context)
+    app.wait_until_synced(page, 1)
+    page.goto(text)
+    expect(page.get_by_role("heading", name="Theo dõi hồ sơ")).to_be_visible()
+    page.get_by_label("4 số cuối số định danh cá nhân").fill(app.OWNER_ID[-4:])
+    page.get_by_role("button", name="Xem tình trạng hồ sơ").click()
+    expect(page.locator(".facts")).to_contain_text("Đã tiếp nhận")
+
 
 def test_a_same_day_procedure_needs_no_slip_unless_the_citizen_asks(officer_phone):
     """Point 4: signature certification is done on the spot: recorded with its code, a slip only on request."""
