@@ -273,6 +273,9 @@ def test_revoked_device_loses_its_session_and_is_told_to_wipe(app, client):
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
     response = session_of(client)
     assert response.status_code == 401 and response.get_json()["wipe_local_data"] is True
+    # The session is gone now, yet the phone's next request (its worker, another tab) is told to wipe too.
+    again = session_of(client)
+    assert again.status_code == 401 and again.get_json()["wipe_local_data"] is True
     # Its passkey went with it: the lost phone cannot sign in again.
     assert login(client, phone).status_code == 401
 

@@ -377,7 +377,10 @@ function wireEvents() {
   });
   window.addEventListener("motcua:wipe-local-data", () => wiped());
   navigator.serviceWorker?.addEventListener("message", (event) => {
-    if (event.data && event.data.type === "outbox-flushed") refreshStatus();
+    if (!event.data || event.data.type !== "outbox-flushed") return;
+    // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
+    if (event.data.result === RESULT.WIPED) wiped();
+    else refreshStatus();
   });
 }
 

@@ -8,6 +8,7 @@ limited to their own ward by the services (see :func:`require_same_ward`).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from flask import Flask
@@ -17,6 +18,7 @@ from flask import request
 from flask_login import current_user
 
 from server.errors import ApiProblem
+from server.extensions import db
 from server.extensions import login_manager
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,30 @@ def access_rule(view: Callable) -> str | frozenset[str] | None:
     return None
 
 
+def _from_revoked_device() -> bool:
+    """The request comes from a phone whose device registration was revoked (its long-lived device cookie).
+
+    Checked at every 401, not only when the revoked session itself is dropped: the phone's worker and its page
+    may both be talking to the server, and whichever comes second no longer has a session to lose. Each must still
+    hear "wipe"; wiping twice is harmless.
+    """
+    from server.auth.models import Device
+    from server.auth.sessions import DEVICE_COOKIE
+
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value:
+        return False
+    try:
+        device = db.session.get(Device, uuid.UUID(value))
+    except ValueError:
+        return False
+    return device is not None and device.revoked_at is not None
+
+
 def unauthorized() -> ApiProblem:
     """401; tells a revoked device to wipe its local data, and says when a session simply expired."""
     extra = {}
-    if g.get("wipe_local_data"):
+    if g.get("wipe_local_data") or _from_revoked_device():
         extra["wipe_local_data"] = True
     if g.get("session_expired"):
         extra["session_expired"] = True
