@@ -44,6 +44,10 @@ def create_app(config_override: dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_security_headers(app)
     _register_cli(app)
+    if app.config["PUSH_EMBEDDED_WORKER"]:
+        from server.push.cli import start_embedded_worker
+
+        start_embedded_worker(app)
     return app
 
 
@@ -80,6 +84,7 @@ def _register_models() -> None:
     import server.calendar.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
     import server.people.models  # noqa: F401
+    import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
 
 
@@ -91,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.calendar.api import bp as calendar_api
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
+    from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
     from server.web.follow import bp as follow
     from server.web.views import bp as web
@@ -105,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(dossiers_api)
     app.register_blueprint(sync_api)
     app.register_blueprint(follow)
+    app.register_blueprint(push_api)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -107,6 +107,7 @@ def calendar_show(year: int) -> None:
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``flask``."""
     from server.auth.cli import users_cli
+    from server.push.cli import push_cli
 
-    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli):
+    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli):
         app.cli.add_command(group)

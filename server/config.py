@@ -74,6 +74,17 @@ DEFAULTS: dict[str, object] = {
     # How many codes a phone reserves per working day, and for how many working days ahead.
     "CODE_BLOCK_SIZE": 50,
     "CODE_BLOCK_DAYS": 3,
+    # Web Push (issue #5). The VAPID key is generated into the instance folder (flask push init-keys) unless given
+    # as MOTCUA_VAPID_PRIVATE_KEY (PEM). The subject must be a real mailto: or https: address in production.
+    "VAPID_PRIVATE_KEY": None,
+    "VAPID_SUBJECT": None,
+    # Only for tests and development: accept push endpoints on loopback and private addresses.
+    "PUSH_ALLOW_PRIVATE_ENDPOINTS": False,
+    "PUSH_TIMEOUT_SECONDS": 10,
+    # A notification not delivered after this long is given up (and the reason recorded).
+    "PUSH_MAX_AGE_HOURS": 72,
+    # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).
+    "PUSH_EMBEDDED_WORKER": False,
 }
 
 

@@ -11,6 +11,7 @@ importScripts(
   "/pwa/sw/precache.js",
   "/pwa/sw/strategies.js",
   "/pwa/sw/background-sync.js",
+  "/pwa/sw/push.js",
 );
 
 // A new version installs its shell, then waits: it takes over only when the officer taps "Cập nhật".
@@ -28,3 +29,7 @@ self.addEventListener("message", handleMessage);
 // The outbox is sent from here when the browser says the network is back (Chromium; other browsers rely on the
 // page's own triggers).
 self.addEventListener("sync", handleSync);
+
+// Web Push: always show a notification; a tap opens the dossier.
+self.addEventListener("push", handlePush);
+self.addEventListener("notificationclick", handleNotificationClick);

@@ -67,6 +67,10 @@ MATRIX: dict[str, set[str]] = {
     "sync_api.reserve_code_blocks": {"officer"},
     "sync_api.officer_day": {"officer"},
     "sync_api.changes": {"officer"},
+    # Web Push (server/push/api.py).
+    "push_api.public_key": EVERYONE,
+    "push_api.save_subscription": SIGNED_IN,
+    "push_api.delete_subscription": SIGNED_IN,
     # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
     "follow.follow": EVERYONE,
     "follow.follow_lookup": EVERYONE,

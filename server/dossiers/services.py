@@ -173,6 +173,7 @@ def receive(new: NewDossier) -> Dossier:
     db.session.add(dossier)
     db.session.flush()
     append_event(dossier, Action.RECEIVE.value, State.DRAFT, new.received_by, at=new.received_at)
+    _notify(dossier, Action.RECEIVE, State.DRAFT, State.RECEIVED)
     log.info("Dossier %s received by user %s", dossier.id, new.received_by.id)
     return dossier
 
@@ -204,9 +205,22 @@ def apply_action(dossier: Dossier, action: Action, actor: User, request: ActionR
     dossier.state = decision.to_state
     reason = request.reason or request.citizen_request
     append_event(dossier, action.value, decision.from_state, actor, reason=reason, data=data or None, at=now)
+    _notify(dossier, action, decision.from_state, decision.to_state)
     log.info("Dossier %s %s by user %s: %s -> %s", dossier.id, action.value, actor.id,
              decision.from_state.value, decision.to_state.value)
     return dossier
+
+
+def _notify(dossier: Dossier, action: Action, from_state: State, to_state: State) -> None:
+    """Queue the citizen's notification in this very transaction (the push worker sends it after the commit)."""
+    from server.push.notify import kind_of_transition
+    from server.push.notify import notify_dossier
+
+    kind = kind_of_transition(action, from_state, to_state)
+    if kind == "extended" and dossier.due_at is not None:
+        notify_dossier(dossier, kind, due_at=to_local(dossier.due_at).isoformat())
+    elif kind is not None:
+        notify_dossier(dossier, kind)
 
 
 def _no_effect(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:

@@ -1,0 +1,69 @@
+/* Web Push in the worker. A classic script loaded by /sw.js.
+ *
+ * Every push shows a notification: iOS revokes the subscription of an app whose pushes show nothing. The payload
+ * holds no personal data (the kind, the dossier code, a link, the app's language); the words are here, in
+ * Vietnamese and English. A tap focuses a window already on the dossier's page, or opens one.
+ */
+
+const PUSH_TEXTS = Object.freeze({
+  vi: {
+    received: ["Hồ sơ đã được tiếp nhận", "Hồ sơ {code} đã được tiếp nhận."],
+    supplement_requested: ["Cần bổ sung hồ sơ", "Hồ sơ {code} cần bổ sung giấy tờ. Bấm để xem."],
+    extended: ["Hồ sơ được gia hạn", "Hồ sơ {code} được gia hạn. Xin lỗi vì sự chậm trễ; bấm để xem ngày hẹn mới."],
+    result_ready: ["Đã có kết quả", "Hồ sơ {code} đã có kết quả."],
+    returned: ["Đã trả kết quả", "Kết quả của hồ sơ {code} đã được trả."],
+    refused: ["Hồ sơ không được tiếp nhận", "Hồ sơ {code} không được tiếp nhận. Bấm để xem lý do."],
+    stopped: ["Hồ sơ dừng giải quyết", "Hồ sơ {code} dừng giải quyết. Bấm để xem lý do."],
+    visit_scheduled: ["Lịch tiếp nhận tại nhà", "Cán bộ sẽ đến nhà để tiếp nhận hồ sơ. Bấm để xem lịch."],
+    other: ["Một Cửa Tại Nhà", "Hồ sơ {code} có thông tin mới."],
+  },
+  en: {
+    received: ["Dossier received", "Dossier {code} has been received."],
+    supplement_requested: ["Documents needed", "Dossier {code} needs more documents. Tap to see which."],
+    extended: ["Deadline extended", "Dossier {code} was extended. We apologise; tap to see the new date."],
+    result_ready: ["Result ready", "The result of dossier {code} is ready."],
+    returned: ["Result returned", "The result of dossier {code} has been returned."],
+    refused: ["Dossier not accepted", "Dossier {code} was not accepted. Tap to see why."],
+    stopped: ["Processing stopped", "Processing of dossier {code} was stopped. Tap to see why."],
+    visit_scheduled: ["Home visit scheduled", "An officer will come to your home. Tap to see when."],
+    other: ["Một Cửa Tại Nhà", "There is news about dossier {code}."],
+  },
+});
+
+/** Title and options of the notification for a push payload (anything unreadable still shows something). */
+function notificationFor(data) {
+  const texts = PUSH_TEXTS[data.lang === "en" ? "en" : "vi"];
+  const [title, body] = texts[data.kind] || texts.other;
+  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//") ? data.url : "/";
+  return [title, {
+    body: body.replace("{code}", data.code || ""),
+    tag: data.code ? `dossier-${data.code}` : "motcua",
+    renotify: true,
+    lang: data.lang === "en" ? "en" : "vi",
+    icon: "/pwa/icons/icon-192.png",
+    badge: "/pwa/icons/icon-192.png",
+    data: { url, kind: data.kind || "other", code: data.code || null },
+  }];
+}
+
+function handlePush(event) {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = {};
+  }
+  const [title, options] = notificationFor(data);
+  event.waitUntil(self.registration.showNotification(title, options));
+}
+
+function handleNotificationClick(event) {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).pathname === target.pathname);
+    if (open) return open.focus();
+    return self.clients.openWindow(target.href);
+  })());
+}

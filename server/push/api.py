@@ -1,0 +1,119 @@
+"""Push endpoints: the public key, and a signed-in user's subscriptions (upserted by endpoint)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from flask import Blueprint
+from flask import current_app
+from flask import request
+from flask_login import current_user
+from sqlalchemy import select
+
+from server.api.openapi import body
+from server.api.openapi import operation
+from server.api.openapi import schema
+from server.auth.access import public
+from server.auth.access import roles_required
+from server.errors import ApiProblem
+from server.errors import field_error
+from server.extensions import db
+from server.push import keys
+from server.push.models import PushSubscription
+from server.types import utcnow
+
+bp = Blueprint("push_api", __name__, url_prefix="/api/v1/push")
+TAGS = ["Push"]
+EVERY_ROLE = ("citizen", "officer", "staff", "leader", "admin")
+
+PUBLIC_KEY = schema("PushPublicKey", {"type": "object", "required": ["public_key"],
+                                      "properties": {"public_key": {"type": "string"}}})
+SUBSCRIPTION = schema("PushSubscriptionIn", {
+    "type": "object", "required": ["endpoint", "keys"],
+    "description": "What the browser's PushSubscription.toJSON() gives.",
+    "properties": {
+        "endpoint": {"type": "string", "maxLength": 2048},
+        "expirationTime": {"type": ["number", "null"]},
+        "lang": {"enum": ["vi", "en"], "description": "the app's language, for the notification's text"},
+        "keys": {"type": "object", "required": ["p256dh", "auth"], "properties": {
+            "p256dh": {"type": "string", "pattern": "^[A-Za-z0-9_-]{80,100}={0,2}$"},
+            "auth": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,32}={0,2}$"}}},
+    },
+})
+SUBSCRIPTION_OUT = schema("PushSubscriptionOut", {"type": "object", "required": ["id", "created"], "properties": {
+    "id": {"type": "integer"}, "created": {"type": "boolean"}}})
+ENDPOINT_ONLY = schema("PushEndpoint", {"type": "object", "required": ["endpoint"], "additionalProperties": False,
+                                        "properties": {"endpoint": {"type": "string", "maxLength": 2048}}})
+
+
+@bp.get("/key")
+@public
+@operation("The VAPID public key browsers subscribe with", tags=TAGS, responses={200: PUBLIC_KEY})
+def public_key():
+    try:
+        return {"public_key": keys.public_key()}
+    except keys.PushConfigError:
+        raise ApiProblem(503, "push-unavailable", ("Chưa bật thông báo", "Push unavailable"),
+                         ("Máy chủ chưa được cấu hình để gửi thông báo.",
+                          "The server is not set up to send push.")) from None
+
+
+def _refuse(message_vi: str, message_en: str) -> ApiProblem:
+    return ApiProblem(422, "invalid-subscription", ("Đăng ký nhận thông báo không hợp lệ", "Invalid subscription"),
+                      (message_vi, message_en), errors=[field_error("endpoint", "not_allowed", message_vi, message_en)])
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Only https endpoints on public addresses: the server will POST to this URL (no SSRF into our network)."""
+    if current_app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"]:
+        return
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.hostname:
+        raise _refuse("Địa chỉ nhận thông báo phải dùng https.", "The push endpoint must use https.")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError:
+        raise _refuse("Không tìm thấy máy chủ nhận thông báo.", "The push endpoint's host does not resolve.") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise _refuse("Địa chỉ nhận thông báo không được trỏ vào mạng nội bộ.",
+                          "The push endpoint must not point to a private, loopback or link-local address.")
+
+
+@bp.put("/subscriptions")
+@roles_required(*EVERY_ROLE)
+@operation("Save this browser's push subscription (upserted by endpoint; sent again at every app launch)",
+           tags=TAGS, request_body=SUBSCRIPTION, responses={200: SUBSCRIPTION_OUT, 201: SUBSCRIPTION_OUT})
+def save_subscription():
+    data = body()
+    check_endpoint(data["endpoint"])
+    subscription = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"]))
+    created = subscription is None
+    if created:
+        subscription = PushSubscription(endpoint=data["endpoint"])
+        db.session.add(subscription)
+    # A phone that changed hands (or accounts) now notifies its current user only.
+    subscription.user_id = current_user.id
+    subscription.p256dh, subscription.auth = data["keys"]["p256dh"], data["keys"]["auth"]
+    subscription.user_agent = (request.user_agent.string or "")[:500]
+    subscription.lang = data.get("lang", "vi")
+    subscription.last_seen_at = utcnow()
+    db.session.commit()
+    return {"id": subscription.id, "created": created}, 201 if created else 200
+
+
+@bp.delete("/subscriptions")
+@roles_required(*EVERY_ROLE)
+@operation("Forget a push subscription of the signed-in user (the user turned notifications off)", tags=TAGS,
+           request_body=ENDPOINT_ONLY, responses={204: None})
+def delete_subscription():
+    data = body()
+    subscription = db.session.scalar(select(PushSubscription).where(
+        PushSubscription.endpoint == data["endpoint"], PushSubscription.user_id == current_user.id))
+    if subscription is not None:
+        db.session.delete(subscription)
+        db.session.commit()
+    return "", 204

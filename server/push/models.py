@@ -1,0 +1,95 @@
+"""Push subscriptions, the inbox, and the delivery outbox (one row per message and subscription).
+
+A transition that matters to the citizen writes, in its own transaction, one inbox message per person following
+the dossier and one delivery per subscription of theirs. The worker (server/push/sender.py) then sends the
+deliveries. Nothing is sent from inside a web request, and nothing is lost when the process dies between the
+commit and the send: the delivery row is still there, queued or with an expired lease.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from server.enums import enum_type
+from server.extensions import db
+from server.types import UtcDateTime
+from server.types import utcnow
+
+
+class DeliveryStatus(enum.Enum):
+    QUEUED = "queued"  #: waiting for a worker (or for its next attempt)
+    SENDING = "sending"  #: claimed by a worker until ``lease_until``; a dead worker's claim expires
+    SENT = "sent"  #: the push service accepted it (201)
+    FAILED = "failed"  #: given up (too old, refused by the push service, or our own set-up is wrong)
+    EXPIRED = "expired"  #: the subscription is gone (404/410): deleted, nothing more to try
+
+
+class PushSubscription(db.Model):
+    """A browser's push subscription, upserted by endpoint (one user may have several phones)."""
+
+    __tablename__ = "push_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    #: The language of the app that subscribed: the notification's text is chosen by it on the phone.
+    lang: Mapped[str] = mapped_column(String(5), default="vi")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    def info(self) -> dict:
+        """What pywebpush needs."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class InboxMessage(db.Model):
+    """A notification as the app's inbox shows it: the fallback when push is off, denied or impossible."""
+
+    __tablename__ = "inbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: What the text needs besides the kind: the dossier code, a new due date. Never a name or an ID number.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    deliveries: Mapped[list[PushDelivery]] = relationship(back_populates="message")
+
+
+class PushDelivery(db.Model):
+    """One message to one subscription: the transactional outbox the worker drains."""
+
+    __tablename__ = "push_delivery"
+    __table_args__ = (Index("ix_push_delivery_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbox_message.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_subscription.id", ondelete="SET NULL"), index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus, "delivery_status"),
+                                                   default=DeliveryStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[InboxMessage] = relationship(back_populates="deliveries")
+    subscription: Mapped[PushSubscription | None] = relationship()

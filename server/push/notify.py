@@ -1,0 +1,89 @@
+"""Writing notifications, in the transaction of the event they announce (the transactional outbox).
+
+Who is told: the citizens whose account is the dossier's owner or submitter, and the followers the owner
+granted. Each gets an inbox message, and each of their push subscriptions a delivery row for the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from server.auth.models import Role
+from server.auth.models import User
+from server.dossiers.models import Dossier
+from server.dossiers.models import DossierFollower
+from server.dossiers.workflow import Action
+from server.dossiers.workflow import State
+from server.extensions import db
+from server.push.models import InboxMessage
+from server.push.models import PushDelivery
+from server.push.models import PushSubscription
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of notification travels: how long a push service keeps it for an offline phone, and how
+    urgently it wakes the phone (RFC 8030 ``Urgency``)."""
+
+    ttl_seconds: int
+    urgency: str
+
+
+DAY = 24 * 3600
+KINDS: dict[str, Kind] = {
+    "received": Kind(3 * DAY, "normal"),
+    "supplement_requested": Kind(7 * DAY, "high"),
+    "extended": Kind(7 * DAY, "high"),
+    "result_ready": Kind(7 * DAY, "high"),
+    "returned": Kind(1 * DAY, "low"),
+    "refused": Kind(7 * DAY, "high"),
+    "stopped": Kind(7 * DAY, "high"),
+    "visit_scheduled": Kind(2 * DAY, "high"),
+}
+
+#: States whose arrival the citizen is told about.
+_STATE_KINDS = {
+    State.RECEIVED: "received",
+    State.AWAITING_SUPPLEMENT: "supplement_requested",
+    State.RESOLVED: "result_ready",
+    State.RETURNED: "returned",
+    State.REFUSED: "refused",
+    State.STOPPED: "stopped",
+}
+
+
+def kind_of_transition(action: Action, from_state: State, to_state: State) -> str | None:
+    """The notification a transition deserves, or None (internal steps: transfer, approval...)."""
+    if action is Action.EXTEND:
+        return "extended"
+    if to_state is from_state:
+        return None
+    return _STATE_KINDS.get(to_state)
+
+
+def recipients(dossier: Dossier) -> list[User]:
+    people = [pid for pid in (dossier.owner_id, dossier.submitter_id) if pid is not None]
+    followers = select(DossierFollower.user_id).where(DossierFollower.dossier_id == dossier.id)
+    query = select(User).where(User.role == Role.CITIZEN, User.active.is_(True),
+                               or_(User.person_id.in_(people), User.id.in_(followers))).order_by(User.id)
+    return list(db.session.scalars(query))
+
+
+def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
+    """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    db.session.flush()  # the dossier needs its id
+    messages = []
+    for user in recipients(dossier):
+        message = InboxMessage(user_id=user.id, dossier_id=dossier.id, kind=kind,
+                               data={"code": dossier.code, **data})
+        db.session.add(message)
+        subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
+        for subscription in subscriptions:
+            message.deliveries.append(PushDelivery(subscription=subscription))
+        messages.append(message)
+    return messages

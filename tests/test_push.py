@@ -1,0 +1,209 @@
+"""Web Push end to end without the internet: our server, pywebpush, and a push service on loopback
+(tests/push_service.py) that checks the VAPID JWT and decrypts what it receives."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from server.auth.models import Role
+from server.dossiers import services
+from server.dossiers.workflow import Action
+from server.dossiers.workflow import ActionRequest
+from server.dossiers.workflow import State
+from server.extensions import db
+from server.people.models import Person
+from server.push import keys
+from server.push.models import DeliveryStatus
+from server.push.models import InboxMessage
+from server.push.models import PushDelivery
+from server.push.models import PushSubscription
+from server.push.notify import notify_dossier
+from server.push.sender import PushSender
+from server.push.sender import payload_of
+from server.types import utcnow
+from tests import push_service
+from tests.helpers import demo_user
+from tests.helpers import make_dossier
+from tests.helpers import make_user
+from tests.helpers import sign_in
+
+
+@pytest.fixture
+def push(app):
+    """The loopback push service; the app may push to loopback (a test-only setting) with a fresh VAPID key."""
+    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = True
+    keys.init_keys(app)
+    service = push_service.PushService()
+    server = push_service.start(service)
+    yield service
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def citizen(app):
+    """A citizen with an account who owns a dossier (received, with a code)."""
+    user = make_user(Role.CITIZEN, None, "Nguyễn Văn An")
+    user.person = Person(full_name="Nguyễn Văn An", personal_id="001089012345")
+    dossier = make_dossier(State.RECEIVED, code="000.20.26.H26-261127-0007")
+    dossier.owner = dossier.submitter = user.person
+    db.session.commit()
+    return user, dossier
+
+
+def subscribe(client, service) -> dict:
+    info = service.subscribe()
+    token = client.get("/api/v1/session").get_json()["csrf_token"]
+    response = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    assert response.status_code in (200, 201), response.get_json()
+    return info
+
+
+def test_the_public_key_is_served_and_kept_out_of_the_repository(app, client):
+    path, created = keys.init_keys(app)
+    assert created and str(path).startswith(app.instance_path)  # instance/ is git-ignored
+    assert path.stat().st_mode & 0o077 == 0
+    key = client.get("/api/v1/push/key").get_json()["public_key"]
+    assert len(push_service.b64url_decode(key)) == 65 and key == keys.public_key(app)
+    assert keys.init_keys(app) == (path, False)
+
+
+def test_production_needs_a_real_vapid_subject(app):
+    app.config["APP_ENV"] = "production"
+    for bad in (None, "", "admin@ubnd.vn", "mailto:push@motcua.invalid", "http://ubnd.vn"):
+        app.config["VAPID_SUBJECT"] = bad
+        with pytest.raises(keys.PushConfigError):
+            keys.subject(app)
+    app.config["VAPID_SUBJECT"] = "mailto:motcua@hbt.hanoi.gov.vn"
+    assert keys.subject(app) == "mailto:motcua@hbt.hanoi.gov.vn"
+
+
+def test_subscriptions_are_upserted_by_endpoint_and_private_addresses_refused(app, client, citizen):
+    user, _ = citizen
+    token = sign_in(client, user)
+    info = {"endpoint": "https://127.0.0.1/push/x", "keys": {"p256dh": "B" * 87, "auth": "A" * 22}}
+    refused = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "endpoint"
+    info["endpoint"] = "http://push.example.com/x"
+    assert client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token}).status_code == 422
+    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = True
+    info["endpoint"] = "http://127.0.0.1:9/push/x"
+    first = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    again = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert db.session.scalar(select(func.count()).select_from(PushSubscription)) == 1
+    assert client.put("/api/v1/push/subscriptions", json=info).status_code == 400  # no CSRF token
+
+
+def test_a_staff_transition_reaches_the_phone_encrypted_and_without_personal_data(app, client, citizen, push):
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    staff = demo_user(Role.STAFF)
+    services.apply_action(dossier, Action.TRANSFER, staff, ActionRequest(actor_id=staff.id, actor_role="staff"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 0  # an internal step: no message
+
+    leader = demo_user(Role.LEADER)
+    services.apply_action(dossier, Action.STOP, leader,
+                          ActionRequest(actor_id=leader.id, actor_role="leader", reason="Người yêu cầu đã mất"))
+    db.session.commit()
+    assert PushSender().drain() == 1
+    [received] = push.received
+    assert received.payload["kind"] == "stopped" and received.payload["code"] == dossier.code
+    text = str(received.payload)
+    assert "Nguyễn" not in text and "001089012345" not in text and "mất" not in text
+    assert received.headers["urgency"] == "high" and received.headers["ttl"] == str(7 * 24 * 3600)
+    assert received.headers["topic"] == f"dossier-{dossier.id}"
+    assert push.refused == []
+    [delivery] = db.session.scalars(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.SENT and delivery.sent_at is not None
+
+
+def test_a_gone_subscription_is_deleted(app, client, citizen, push):
+    user, dossier = citizen
+    sign_in(client, user)
+    gone = subscribe(client, push)
+    kept = subscribe(client, push)
+    push.gone.add(gone["endpoint"].rsplit("/", 1)[-1])
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert PushSender().drain() == 2
+    assert [s.endpoint for s in db.session.scalars(select(PushSubscription))] == [kept["endpoint"]]
+    deliveries = {d.status.value: d for d in db.session.scalars(select(PushDelivery))}
+    assert sorted(deliveries) == ["expired", "sent"]
+    assert "410" in deliveries["expired"].last_error and deliveries["expired"].subscription_id is None
+
+
+def test_a_busy_push_service_is_retried_after_its_retry_after(app, client, citizen, push):
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    push.scripted.append((503, {"Retry-After": "120"}))
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert PushSender().drain() == 1
+    delivery = db.session.scalar(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.QUEUED and "503" in delivery.last_error
+    assert delivery.next_attempt_at - utcnow() >= timedelta(seconds=110)  # Retry-After honoured
+    assert PushSender().drain() == 0  # not due yet
+    delivery.next_attempt_at = utcnow()
+    db.session.commit()
+    assert PushSender().drain() == 1
+    assert len(push.received) == 1 and delivery.attempts == 2
+
+
+def test_a_worker_killed_after_the_commit_still_sends_after_restart(app, client, citizen, push):
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    crashed = PushSender()
+    assert len(crashed.claim()) == 1  # claimed, then the process died before sending
+    assert PushSender().drain() == 0  # its lease still holds: nobody sends it twice meanwhile
+    delivery = db.session.scalar(select(PushDelivery))
+    delivery.lease_until = utcnow() - timedelta(seconds=1)  # two minutes later
+    db.session.commit()
+    assert PushSender().drain() == 1
+    assert len(push.received) == 1
+
+
+def test_two_workers_send_a_thousand_notifications_once_each(app, citizen, push):
+    user, dossier = citizen
+    info = push.subscribe()
+    subscription = PushSubscription(user_id=user.id, endpoint=info["endpoint"], p256dh=info["keys"]["p256dh"],
+                                    auth=info["keys"]["auth"])
+    db.session.add(subscription)
+    for _ in range(1000):
+        message = InboxMessage(user_id=user.id, dossier_id=dossier.id, kind="received", data={"code": dossier.code})
+        message.deliveries.append(PushDelivery(subscription=subscription))
+        db.session.add(message)
+    db.session.commit()
+
+    def work():
+        with app.app_context():
+            PushSender().drain(limit=20)
+            db.session.remove()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=120)
+    ids = sorted(r.payload["id"] for r in push.received)
+    assert len(ids) == 1000 and len(set(ids)) == 1000
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(PushDelivery.status == DeliveryStatus.SENT)) == 1000
+
+
+def test_the_payload_stays_small(app, citizen):
+    user, dossier = citizen
+    [message] = notify_dossier(dossier, "extended", due_at="2026-12-24T17:00:00+07:00")
+    delivery = PushDelivery(message=message)
+    assert len(str(payload_of(delivery)).encode()) < 300
