@@ -71,6 +71,9 @@ MATRIX: dict[str, set[str]] = {
     "push_api.public_key": EVERYONE,
     "push_api.save_subscription": SIGNED_IN,
     "push_api.delete_subscription": SIGNED_IN,
+    "push_api.inbox": SIGNED_IN,
+    "push_api.mark_read": SIGNED_IN,
+    "auth_pages.inbox": SIGNED_IN,
     # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
     "follow.follow": EVERYONE,
     "follow.follow_lookup": EVERYONE,

@@ -207,3 +207,22 @@ def test_the_payload_stays_small(app, citizen):
     [message] = notify_dossier(dossier, "extended", due_at="2026-12-24T17:00:00+07:00")
     delivery = PushDelivery(message=message)
     assert len(str(payload_of(delivery)).encode()) < 300
+
+
+def test_the_inbox_lists_my_messages_and_marks_them_read(app, client, citizen):
+    user, dossier = citizen
+    notify_dossier(dossier, "supplement_requested")
+    other = make_user(Role.CITIZEN, None, "Người khác")
+    foreign = InboxMessage(user_id=other.id, dossier_id=dossier.id, kind="received", data={"code": dossier.code})
+    db.session.add(foreign)
+    db.session.commit()
+    token = sign_in(client, user)
+    inbox = client.get("/api/v1/push/inbox").get_json()
+    assert inbox["unread"] == 1
+    [message] = inbox["messages"]
+    assert message["title"] == "Cần bổ sung hồ sơ" and dossier.code in message["body"]
+    assert client.post(f"/api/v1/push/inbox/{foreign.id}/read", json={},
+                       headers={"X-CSRFToken": token}).status_code == 404  # not mine
+    assert client.post(f"/api/v1/push/inbox/{message['id']}/read", json={},
+                       headers={"X-CSRFToken": token}).status_code == 204
+    assert client.get("/api/v1/push/inbox").get_json()["unread"] == 0

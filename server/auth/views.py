@@ -83,6 +83,13 @@ def my_devices():
     return render_template("auth/devices.html")
 
 
+@bp.get("/inbox")
+@roles_required("authenticated")
+def inbox():
+    """My notifications (the inbox behind every push), and turning push on for this phone."""
+    return render_template("inbox.html")
+
+
 @bp.get("/admin/people")
 @roles_required("admin")
 def admin_people():

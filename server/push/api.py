@@ -10,6 +10,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import request
 from flask_login import current_user
+from sqlalchemy import func
 from sqlalchemy import select
 
 from server.api.openapi import body
@@ -17,10 +18,13 @@ from server.api.openapi import operation
 from server.api.openapi import schema
 from server.auth.access import public
 from server.auth.access import roles_required
+from server.auth.api import EMPTY
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
 from server.push import keys
+from server.push import texts
+from server.push.models import InboxMessage
 from server.push.models import PushSubscription
 from server.types import utcnow
 
@@ -116,4 +120,45 @@ def delete_subscription():
     if subscription is not None:
         db.session.delete(subscription)
         db.session.commit()
+    return "", 204
+
+
+# --- the inbox ------------------------------------------------------------------------------------------------
+
+INBOX = schema("Inbox", {"type": "object", "required": ["unread", "messages"], "properties": {
+    "unread": {"type": "integer"},
+    "messages": {"type": "array", "items": {"type": "object", "required": ["id", "kind", "title", "body"]}}}})
+
+
+def message_json(message: InboxMessage) -> dict:
+    title, body = texts.of(message.kind, message.data)
+    code = message.data.get("code")
+    return {"id": message.id, "kind": message.kind, "code": code, "title": title, "body": body,
+            "url": f"/follow/{code}" if code else None, "created_at": message.created_at.isoformat(),
+            "read_at": message.read_at.isoformat() if message.read_at else None}
+
+
+@bp.get("/inbox")
+@roles_required(*EVERY_ROLE)
+@operation("My notifications, newest first, with the unread count (the fallback when push is off)", tags=TAGS,
+           responses={200: INBOX})
+def inbox():
+    messages = list(db.session.scalars(select(InboxMessage).where(InboxMessage.user_id == current_user.id)
+                                       .order_by(InboxMessage.id.desc()).limit(100)))
+    unread = db.session.scalar(select(func.count()).select_from(InboxMessage).where(
+        InboxMessage.user_id == current_user.id, InboxMessage.read_at.is_(None)))
+    return {"unread": unread, "messages": [message_json(m) for m in messages]}
+
+
+@bp.post("/inbox/<int:message_id>/read")
+@roles_required(*EVERY_ROLE)
+@operation("Mark one of my notifications as read", tags=TAGS, request_body=EMPTY, responses={204: None})
+def mark_read(message_id: int):
+    body()
+    message = db.session.get(InboxMessage, message_id)
+    if message is None or message.user_id != current_user.id:
+        raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
+                         ("Không có thông báo này.", "No such notification."))
+    message.read_at = message.read_at or utcnow()
+    db.session.commit()
     return "", 204
