@@ -73,6 +73,7 @@ MATRIX: dict[str, set[str]] = {
     "push_api.delete_subscription": SIGNED_IN,
     "push_api.inbox": SIGNED_IN,
     "push_api.mark_read": SIGNED_IN,
+    "push_api.dossier_notifications": {"staff", "leader"},
     "auth_pages.inbox": SIGNED_IN,
     # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
     "follow.follow": EVERYONE,

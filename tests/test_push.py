@@ -226,3 +226,23 @@ def test_the_inbox_lists_my_messages_and_marks_them_read(app, client, citizen):
     assert client.post(f"/api/v1/push/inbox/{message['id']}/read", json={},
                        headers={"X-CSRFToken": token}).status_code == 204
     assert client.get("/api/v1/push/inbox").get_json()["unread"] == 0
+
+
+def test_staff_see_what_became_of_a_dossiers_notifications(app, client, citizen, push):
+    user, dossier = citizen
+    citizen_client = app.test_client()
+    sign_in(citizen_client, user)
+    gone = subscribe(citizen_client, push)
+    subscribe(citizen_client, push)
+    push.gone.add(gone["endpoint"].rsplit("/", 1)[-1])
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    PushSender().drain()
+    sign_in(client, demo_user(Role.STAFF))
+    answer = client.get(f"/api/v1/push/dossiers/{dossier.id}").get_json()
+    [notification] = answer["notifications"]
+    assert notification["kind"] == "result_ready" and answer["sms_avoided"] == 1
+    states = sorted((d["status"], d["last_error"] or "") for d in notification["deliveries"])
+    assert states[0][0] == "expired" and "410" in states[0][1] and states[1][0] == "sent"
+    sign_in(client, user)
+    assert client.get(f"/api/v1/push/dossiers/{dossier.id}").status_code == 403  # not for citizens

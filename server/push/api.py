@@ -17,8 +17,10 @@ from server.api.openapi import body
 from server.api.openapi import operation
 from server.api.openapi import schema
 from server.auth.access import public
+from server.auth.access import require_same_ward
 from server.auth.access import roles_required
 from server.auth.api import EMPTY
+from server.dossiers.models import Dossier
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
@@ -162,3 +164,37 @@ def mark_read(message_id: int):
     message.read_at = message.read_at or utcnow()
     db.session.commit()
     return "", 204
+
+
+# --- for the one-stop staff: what became of a dossier's notifications -----------------------------------------
+
+DELIVERIES = schema("DossierNotifications", {"type": "object", "required": ["notifications", "sms_avoided"],
+                                             "properties": {"notifications": {"type": "array", "items": {
+                                                 "type": "object", "required": ["id", "kind", "deliveries"]}},
+                                                 "sms_avoided": {"type": "integer"}}})
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+@roles_required("staff", "leader")
+@operation("A dossier's notifications and the state of each delivery (queued, sent, failed with the reason, "
+           "expired), for the one-stop staff of its ward", tags=TAGS, responses={200: DELIVERIES})
+def dossier_notifications(dossier_id: int):
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
+                         ("Không tìm thấy hồ sơ.", "No such dossier."))
+    require_same_ward(dossier.agency_id)
+    messages = db.session.scalars(select(InboxMessage).where(InboxMessage.dossier_id == dossier.id)
+                                  .order_by(InboxMessage.id))
+    notifications = []
+    sent = 0
+    for message in messages:
+        deliveries = [{"status": d.status.value, "attempts": d.attempts, "last_error": d.last_error,
+                       "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d in message.deliveries]
+        sent += any(d["status"] == "sent" for d in deliveries)
+        notifications.append({"id": message.id, "kind": message.kind, "user_id": message.user_id,
+                              "created_at": message.created_at.isoformat(),
+                              "read_at": message.read_at.isoformat() if message.read_at else None,
+                              "deliveries": deliveries})
+    # One SMS would have gone per message delivered to at least one phone: that is the cost avoided.
+    return {"notifications": notifications, "sms_avoided": sent}
