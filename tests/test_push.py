@@ -86,7 +86,7 @@ def test_production_needs_a_real_vapid_subject(app):
 def test_subscriptions_are_upserted_by_endpoint_and_private_addresses_refused(app, client, citizen):
     user, _ = citizen
     token = sign_in(client, user)
-    info = {"endpoint": "https://127.0.0.1/push/x", "keys": {"p256dh": "B" * 87, "auth": "A" * 22}}
+    info = {"endpoint": "https://127.0.0.1/push/x", "keys": push_service.PushService().subscribe()["keys"]}
     refused = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
     assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "endpoint"
     info["endpoint"] = "http://push.example.com/x"
@@ -98,6 +98,25 @@ def test_subscriptions_are_upserted_by_endpoint_and_private_addresses_refused(ap
     assert (first.status_code, again.status_code) == (201, 200)
     assert db.session.scalar(select(func.count()).select_from(PushSubscription)) == 1
     assert client.put("/api/v1/push/subscriptions", json=info).status_code == 400  # no CSRF token
+    info["keys"] = {"p256dh": "A" * 87, "auth": "A" * 22}  # the right length, not a point on the curve
+    broken = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    assert broken.status_code == 422 and broken.get_json()["errors"][0]["field"] == "keys.p256dh"
+
+
+def test_one_unsendable_delivery_fails_alone(app, client, citizen, push):
+    """A subscription whose key cannot be used (stored before keys were checked) must not hold up the others."""
+    user, dossier = citizen
+    db.session.add(PushSubscription(user_id=user.id, endpoint=f"{push.base_url}/push/broken", p256dh="A" * 87,
+                                    auth="A" * 22))
+    db.session.commit()
+    sign_in(client, user)
+    subscribe(client, push)
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert PushSender().drain() == 2
+    statuses = sorted((d.status.value, d.last_error or "") for d in db.session.scalars(select(PushDelivery)))
+    assert statuses[0][0] == "failed" and "cannot be sent" in statuses[0][1] and statuses[1][0] == "sent"
+    assert len(push.received) == 1
 
 
 def test_a_staff_transition_reaches_the_phone_encrypted_and_without_personal_data(app, client, citizen, push):

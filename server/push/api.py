@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Blueprint
 from flask import current_app
 from flask import request
@@ -89,6 +91,17 @@ def check_endpoint(endpoint: str) -> None:
                           "The push endpoint must not point to a private, loopback or link-local address.")
 
 
+def check_keys(keys_: dict) -> None:
+    """The browser's key must be a point on P-256: a broken one would only fail later, at every send."""
+    try:
+        point = base64.urlsafe_b64decode(keys_["p256dh"] + "=" * (-len(keys_["p256dh"]) % 4))
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        message = ("Khóa của đăng ký nhận thông báo không hợp lệ.", "The subscription's key is not valid.")
+        raise ApiProblem(422, "invalid-subscription", ("Đăng ký nhận thông báo không hợp lệ", "Invalid subscription"),
+                         message, errors=[field_error("keys.p256dh", "invalid", *message)]) from None
+
+
 @bp.put("/subscriptions")
 @roles_required(*EVERY_ROLE)
 @operation("Save this browser's push subscription (upserted by endpoint; sent again at every app launch)",
@@ -96,6 +109,7 @@ def check_endpoint(endpoint: str) -> None:
 def save_subscription():
     data = body()
     check_endpoint(data["endpoint"])
+    check_keys(data["keys"])
     subscription = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"]))
     created = subscription is None
     if created:

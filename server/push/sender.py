@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import threading
+import time
 from datetime import datetime
 from datetime import timedelta
 
@@ -86,9 +87,12 @@ class PushSender:
     def __init__(self, session: requests.Session | None = None) -> None:
         self.session = session or requests.Session()
 
-    def claim(self, limit: int = 50) -> list[int]:
+    def claim(self, limit: int = 20) -> list[int]:
         now = utcnow()
-        lease = {"status": DeliveryStatus.SENDING, "lease_until": now + LEASE,
+        # The lease must outlast the whole batch even if every push service answers at the timeout, or another
+        # worker would take rows this one has yet to send.
+        lease_for = LEASE + timedelta(seconds=limit * current_app.config["PUSH_TIMEOUT_SECONDS"])
+        lease = {"status": DeliveryStatus.SENDING, "lease_until": now + lease_for,
                  "attempts": PushDelivery.attempts + 1}
         query = select(PushDelivery.id).where(_due_condition(now)).order_by(PushDelivery.id).limit(limit)
         if db.engine.dialect.name == "postgresql":
@@ -126,6 +130,9 @@ class PushSender:
             return self._refused(delivery, error)
         except requests.RequestException as error:
             return self._retry(delivery, f"network: {type(error).__name__}")
+        except Exception as error:  # a broken subscription key, say: fail this one, never the rest of the batch
+            log.warning("push delivery %s cannot be sent: %r", delivery.id, error)
+            return self._finish(delivery, DeliveryStatus.FAILED, f"cannot be sent: {type(error).__name__}: {error}")
         delivery.sent_at = utcnow()
         return self._finish(delivery, DeliveryStatus.SENT, None)
 
@@ -160,14 +167,21 @@ class PushSender:
             log.info("push delivery %s: %s (%s)", delivery.id, status.value, reason)
         return status
 
-    def drain(self, limit: int = 50) -> int:
+    def drain(self, limit: int = 20) -> int:
         """Send everything due now; returns how many deliveries were handled."""
         handled = 0
-        while ids := self.claim(limit):
+        while True:
+            ids = self.claim(limit)
+            if not ids:
+                # On SQLite, workers look at the same first rows: one that lost them all to another worker goes
+                # on while rows are still due, instead of stopping with work left.
+                if db.session.scalar(select(PushDelivery.id).where(_due_condition(utcnow())).limit(1)) is None:
+                    return handled
+                time.sleep(0.01)
+                continue
             for delivery_id in ids:
                 self.send(delivery_id)
                 handled += 1
-        return handled
 
 
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
