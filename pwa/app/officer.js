@@ -231,13 +231,17 @@ async function afterFlush(outcome) {
     state.failures += 1;
   }
   const summary = await refreshStatus();
-  // A receipt on screen may have just got its official code (it had a provisional one) or its server status.
-  if (outcome.sent && document.body.dataset.screen === "receipt") await route();
+  if (outcome.sent) await redrawReceipt();
   document.body.dataset.lastFlush = outcome.result;
   if (summary && summary.waiting && outcome.result !== RESULT.SIGNED_OUT) {
     const delay = outcome.retryInMs ?? (outcome.result === RESULT.OFFLINE ? backoffDelay(state.failures) : IDLE_RETRY_MS);
     state.timer = setTimeout(() => flush("timer"), delay);
   }
+}
+
+/** A receipt on screen may have just got its official code (it had a provisional one) or its server status. */
+async function redrawReceipt() {
+  if (document.body.dataset.screen === "receipt") await route();
 }
 
 async function wiped() {
@@ -380,7 +384,7 @@ function wireEvents() {
     if (!event.data || event.data.type !== "outbox-flushed") return;
     // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
     if (event.data.result === RESULT.WIPED) wiped();
-    else refreshStatus();
+    else refreshStatus().then(redrawReceipt);
   });
 }
 
