@@ -115,3 +115,18 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def push(app):
+    """The loopback push service; the app may push to loopback (a test-only setting) with a fresh VAPID key."""
+    from server.push import keys
+    from tests import push_service
+
+    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = True
+    keys.init_keys(app)
+    service = push_service.PushService()
+    server = push_service.start(service)
+    yield service
+    server.shutdown()
+    server.server_close()

@@ -34,18 +34,6 @@ from tests.helpers import sign_in
 
 
 @pytest.fixture
-def push(app):
-    """The loopback push service; the app may push to loopback (a test-only setting) with a fresh VAPID key."""
-    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = True
-    keys.init_keys(app)
-    service = push_service.PushService()
-    server = push_service.start(service)
-    yield service
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
 def citizen(app):
     """A citizen with an account who owns a dossier (received, with a code)."""
     user = make_user(Role.CITIZEN, None, "Nguyễn Văn An")

@@ -6,7 +6,7 @@
 import { el, clearFieldErrors, showFieldErrors } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { takeCode } from "./day.js";
-import { STATUS, STORES, get, put, requestResult, withStores } from "../lib/outbox-db.js";
+import { STATUS, STORES, detachPhotos, get, put, requestResult, withStores } from "../lib/outbox-db.js";
 import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
 import { checkPersonalId, checkPhone, message as findingMessage } from "../lib/identity.js";
 import { preparePhoto } from "../lib/images.js";
@@ -437,15 +437,7 @@ export class CaptureForm {
 
 /** Detach photos from a dossier; a photo no other dossier uses is deleted. */
 export function releasePhotos(db, clientUuid, hashes) {
-  return withStores(db, STORES.photos, "readwrite", async (stores) => {
-    for (const sha of hashes) {
-      const row = await requestResult(stores.photos.get(sha));
-      if (!row) continue;
-      row.dossier_uuids = row.dossier_uuids.filter((uuid) => uuid !== clientUuid);
-      if (row.dossier_uuids.length) await requestResult(stores.photos.put(row));
-      else await requestResult(stores.photos.delete(sha));
-    }
-  });
+  return withStores(db, STORES.photos, "readwrite", (stores) => detachPhotos(stores.photos, clientUuid, hashes));
 }
 
 /** Delete a dossier and the photos only it used (a discarded draft or quarantined dossier). */

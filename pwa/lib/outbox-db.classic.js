@@ -185,6 +185,20 @@
     );
   }
 
+  /**
+   * Inside a transaction on the photos store: detach photos from a dossier and delete each one no other dossier
+   * uses (a photo is stored once, even when two dossiers share it).
+   */
+  async function detachPhotos(photoStore, clientUuid, hashes) {
+    for (const sha256 of hashes) {
+      const row = await requestResult(photoStore.get(sha256));
+      if (!row) continue;
+      row.dossier_uuids = (row.dossier_uuids || []).filter((uuid) => uuid !== clientUuid);
+      if (row.dossier_uuids.length) await requestResult(photoStore.put(row));
+      else await requestResult(photoStore.delete(sha256));
+    }
+  }
+
   /** Delete everything one user has on this phone (all stores, one transaction). */
   function deleteUserData(db, userId) {
     const names = Object.values(STORES);
@@ -224,6 +238,7 @@
     allForUser,
     dossiersWithStatus,
     photosOfDossier,
+    detachPhotos,
     deleteUserData,
     wipeAll,
   });

@@ -20,6 +20,7 @@ export const {
   allForUser,
   dossiersWithStatus,
   photosOfDossier,
+  detachPhotos,
   deleteUserData,
   wipeAll,
 } = globalThis.MotCuaOutboxDb;

@@ -126,13 +126,7 @@
   function markSynced(db, dossier, server) {
     return Db.withStores(db, [STORES.dossiers, STORES.photos], "readwrite", async (stores) => {
       const hashes = photoHashes(dossier);
-      for (const sha256 of hashes) {
-        const photo = await Db.requestResult(stores.photos.get(sha256));
-        if (!photo) continue;
-        photo.dossier_uuids = (photo.dossier_uuids || []).filter((uuid) => uuid !== dossier.client_uuid);
-        if (photo.dossier_uuids.length === 0) await Db.requestResult(stores.photos.delete(sha256));
-        else await Db.requestResult(stores.photos.put(photo));
-      }
+      await Db.detachPhotos(stores.photos, dossier.client_uuid, hashes);
       const receipt = dossier.receipt || {};
       const kept = {
         client_uuid: dossier.client_uuid,

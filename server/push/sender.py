@@ -86,6 +86,9 @@ class PushSender:
 
     def __init__(self, session: requests.Session | None = None) -> None:
         self.session = session or requests.Session()
+        # Read and checked once per worker, not per message (the key file and the subject do not change under it).
+        self.vapid = keys.vapid()
+        self.subject = keys.subject()
 
     def claim(self, limit: int = 20) -> list[int]:
         now = utcnow()
@@ -121,8 +124,8 @@ class PushSender:
         kind = KINDS[delivery.message.kind]
         data = json.dumps(payload_of(delivery), separators=(",", ":"))
         try:
-            webpush(delivery.subscription.info(), data, vapid_private_key=keys.vapid(),
-                    vapid_claims={"sub": keys.subject()},  # a new dict each time: pywebpush adds to it
+            webpush(delivery.subscription.info(), data, vapid_private_key=self.vapid,
+                    vapid_claims={"sub": self.subject},  # a new dict each time: pywebpush adds to it
                     ttl=kind.ttl_seconds, timeout=config["PUSH_TIMEOUT_SECONDS"],
                     headers={"Urgency": kind.urgency, "Topic": f"dossier-{delivery.message.dossier_id or 0}"},
                     requests_session=self.session)

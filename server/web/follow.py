@@ -12,12 +12,12 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint
-from flask import current_app
 from flask import render_template
 from flask import request
 from sqlalchemy import select
 
 from server.auth.access import public
+from server.auth.api import _lookup_limit
 from server.calendar.workdays import to_local
 from server.dossiers.models import Dossier
 from server.extensions import db
@@ -27,10 +27,6 @@ from server.web.officer_messages import officer_messages
 bp = Blueprint("follow", __name__)
 
 DIGITS = 4
-
-
-def _lookup_limit() -> str:
-    return current_app.config["LOOKUP_RATE_LIMIT"]
 
 
 def _secret_digits(dossier: Dossier) -> str | None:

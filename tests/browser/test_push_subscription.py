@@ -20,7 +20,6 @@ from server.extensions import db
 from server.people.models import Person
 from server.push.models import PushSubscription
 from server.push.sender import PushSender
-from tests import push_service
 from tests.browser.support import VirtualAuthenticator
 from tests.browser.support import fresh
 from tests.helpers import demo_user
@@ -43,16 +42,6 @@ STUB_PUSH_MANAGER = """(() => {
     };
     PushManager.prototype.getSubscription = async function () { return current; };
 })();"""
-
-
-@pytest.fixture
-def push(app):
-    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = True
-    service = push_service.PushService()
-    server = push_service.start(service)
-    yield service
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page, live_server, push):
