@@ -58,6 +58,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     display_name: Mapped[str] = mapped_column(String(200))
+    #: Chức vụ, for staff: citizens are told who will come ("Công chức Tư pháp – Hộ tịch").
+    position: Mapped[str | None] = mapped_column(String(200))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     active: Mapped[bool] = mapped_column(default=True)

@@ -6,6 +6,7 @@ import enum
 import uuid
 from datetime import date
 from datetime import datetime
+from datetime import time
 
 from sqlalchemy import JSON
 from sqlalchemy import CheckConstraint
@@ -234,8 +235,17 @@ def _refuse_history_rewrite(mapper, connection, target):
     raise ValueError("dossier events are append-only")
 
 
+class FollowRole(enum.Enum):
+    """What an account is to a dossier it follows."""
+
+    #: Claimed with the token of the officer's receipt: the owner, or the relative holding the owner's phone.
+    #: May invite and remove followers.
+    OWNER = "owner"
+    FOLLOWER = "follower"  #: invited by the owner's account with a second claim code; reads and is notified
+
+
 class DossierFollower(db.Model):
-    """A user the dossier's owner allowed to follow it (a relative on their own phone)."""
+    """An account that follows a dossier: the owner's (claimed at the doorstep) or a relative's (invited)."""
 
     __tablename__ = "dossier_follower"
     __table_args__ = (UniqueConstraint("dossier_id", "user_id"),)
@@ -243,7 +253,57 @@ class DossierFollower(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[FollowRole] = mapped_column(enum_type(FollowRole, "follow_role"), default=FollowRole.FOLLOWER,
+                                             server_default="follower")
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class DossierClaim(db.Model):
+    """A single-use, expiring token that links a dossier to an account.
+
+    The owner's token is made on the officer's phone at the door, offline: the phone keeps the raw token only
+    to draw it into the receipt's QR code and sends the server its SHA-256. A follower's token is made by the
+    server when the owner's account invites a relative. Only hashes are stored, so a database leak claims nothing.
+    """
+
+    __tablename__ = "dossier_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[FollowRole] = mapped_column(enum_type(FollowRole, "follow_role"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    dossier: Mapped[Dossier] = relationship()
+
+
+class RatingLevel(enum.Enum):
+    """The three answers citizens give on the national portal (DOMAIN.md §7.1)."""
+
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    NOT_SATISFIED = "not_satisfied"
+
+
+class DossierRating(db.Model):
+    """The citizen's rating of a returned dossier, with its criteria (Decision 766 counts every "not satisfied")."""
+
+    __tablename__ = "dossier_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    level: Mapped[RatingLevel] = mapped_column(enum_type(RatingLevel, "rating_level"))
+    #: {criterion key: True when satisfied}, keys from server/citizen/rating.py's CRITERIA; unanswered ones absent.
+    criteria: Mapped[dict] = mapped_column(JSON, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -291,6 +351,11 @@ class HomeVisit(db.Model):
     reason: Mapped[HomeServiceReason] = mapped_column(enum_type(HomeServiceReason, "home_service_reason"))
     status: Mapped[VisitStatus] = mapped_column(enum_type(VisitStatus, "visit_status"), default=VisitStatus.REQUESTED)
     planned_for: Mapped[date | None]
+    planned_time: Mapped[time | None]
+    #: The days the citizen asked for (ISO dates); staff choose ``planned_for`` among them when they can.
+    preferred_days: Mapped[list | None] = mapped_column(JSON)
+    #: The account that asked for the visit (a citizen, or a relative for them); told when it is scheduled.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     address: Mapped[str] = mapped_column(Text)
     phone_e164: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
@@ -299,3 +364,4 @@ class HomeVisit(db.Model):
 
     person: Mapped[Person] = relationship()
     procedure: Mapped[Procedure | None] = relationship()
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
