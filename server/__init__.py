@@ -93,11 +93,14 @@ def _register_blueprints(app: Flask) -> None:
     from server.auth.admin_api import bp as admin_api
     from server.auth.api import bp as auth_api
     from server.auth.views import bp as auth_pages
+    from server.backoffice.views import bp as backoffice
     from server.calendar.api import bp as calendar_api
+    from server.citizen.views import bp as citizen
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
+    from server.visits.views import bp as visits
     from server.web.follow import bp as follow
     from server.web.views import bp as web
 
@@ -112,6 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sync_api)
     app.register_blueprint(follow)
     app.register_blueprint(push_api)
+    app.register_blueprint(visits)
+    app.register_blueprint(citizen)
+    app.register_blueprint(backoffice)
 
 
 def _register_error_handlers(app: Flask) -> None:

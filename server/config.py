@@ -85,6 +85,12 @@ DEFAULTS: dict[str, object] = {
     "PUSH_MAX_AGE_HOURS": 72,
     # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).
     "PUSH_EMBEDDED_WORKER": False,
+    # How long the claim token in the receipt's QR code links the dossier to a new account, counted from the day
+    # the server receives the dossier, and how long an owner's invitation of a relative stays open. [U] policy.
+    "CLAIM_TOKEN_DAYS": 60,
+    "FOLLOWER_INVITE_DAYS": 7,
+    # The price of one SMS the notifications replace, in VND (DOMAIN.md §7.3: brand-name SMS, [U] contract price).
+    "SMS_PRICE_VND": 800,
 }
 
 

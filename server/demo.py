@@ -27,6 +27,13 @@ DEMO_USERS = (
     (Role.CITIZEN, "Nguyễn Văn An (demo)"),
 )
 
+#: Chức vụ of the demo ward's people: citizens are told the name and position of the officer who will come.
+DEMO_POSITIONS = {
+    Role.LEADER: "Phó Chủ tịch Ủy ban nhân dân phường",
+    Role.STAFF: "Công chức Văn phòng – Thống kê, Bộ phận Một cửa",
+    Role.OFFICER: "Công chức Tư pháp – Hộ tịch",
+}
+
 
 def seed_reference_data() -> dict[str, int]:
     """Catalogue and verified calendar swaps; returns counts of what was added."""
@@ -75,6 +82,8 @@ def seed_demo() -> dict[str, object]:
             db.session.flush()
             if role is Role.OFFICER:
                 db.session.add(Device(user_id=user.id, name="Điện thoại cán bộ (demo)"))
+        if user.position is None and role in DEMO_POSITIONS:
+            user.position = DEMO_POSITIONS[role]
         users[role.value] = user
     db.session.flush()
     summary["agency"] = agency

@@ -78,6 +78,17 @@ MATRIX: dict[str, set[str]] = {
     # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
     "follow.follow": EVERYONE,
     "follow.follow_lookup": EVERYONE,
+    "follow.claim": {"citizen"},
+    # The citizen's own pages (server/citizen/views.py); each dossier is further checked per account (404).
+    "citizen.dossiers": {"citizen"},
+    "citizen.claim_with_code": {"citizen"},
+    "citizen.dossier": {"citizen"},
+    "citizen.invite": {"citizen"},
+    "citizen.remove_follower": {"citizen"},
+    "citizen.rate": {"citizen"},
+    # The desk's pages (server/backoffice/views.py).
+    "backoffice.dashboard": {"staff", "leader"},
+    "backoffice.dossier": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,
@@ -87,6 +98,13 @@ MATRIX: dict[str, set[str]] = {
     "auth_pages.my_devices": SIGNED_IN,
     "auth_pages.admin_people": {"admin"},
     "auth_pages.admin_devices": {"admin"},
+    # Home-visit requests (server/visits/views.py): citizens ask, the ward's one-stop staff and leaders schedule.
+    "visits.new_request": {"citizen"},
+    "visits.create_request": {"citizen"},
+    "visits.my_visits": {"citizen"},
+    "visits.staff_visits": {"staff", "leader"},
+    "visits.schedule": {"staff", "leader"},
+    "visits.cancel": {"staff", "leader"},
 }
 
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}

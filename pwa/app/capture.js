@@ -9,7 +9,7 @@ import { takeCode } from "./day.js";
 import { STATUS, STORES, detachPhotos, get, put, requestResult, withStores } from "../lib/outbox-db.js";
 import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
 import { checkPersonalId, checkPhone, message as findingMessage } from "../lib/identity.js";
-import { preparePhoto } from "../lib/images.js";
+import { preparePhoto, sha256Hex } from "../lib/images.js";
 import { search } from "../lib/search.js";
 
 const PERSON_FIELDS = [
@@ -379,6 +379,7 @@ export class CaptureForm {
       submitter: form.same_submitter ? null : person(form.submitter),
       documents,
       citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
+      claim_token_sha256: issued.claim_token_sha256,
     };
     record.issued = issued;
     record.receipt = {
@@ -394,6 +395,7 @@ export class CaptureForm {
       agency_name: officer.ward ? officer.ward.name : "",
       officer_name: officer.name,
       documents: receiptDocuments,
+      claim_token: issued.claim_token,
     };
     record.status = STATUS.QUEUED;
     record.completed_at = record.completed_at || Date.now();
@@ -425,14 +427,27 @@ export class CaptureForm {
     const dueAt = this.dueDate(receivedAt, procedure);
     if (!dueAt) return null;
     const code = await takeCode(db, this.record.user_id, isoDay(local.day));
+    const claimToken = newClaimToken();
     return {
       procedure_key: procedure.key,
       received_at: receivedAt,
       due_at: dueAt,
       code,
       provisional_code: code ? null : `TAM-${this.record.client_uuid.slice(0, 8).toUpperCase()}`,
+      claim_token: claimToken,
+      claim_token_sha256: await sha256Hex(new TextEncoder().encode(claimToken)),
     };
   }
+}
+
+/**
+ * The claim token printed in the receipt's QR code: 26 characters of base32 (130 random bits). Whoever scans the
+ * paper can link the dossier to their account (server/citizen/claims.py); the server only ever gets its SHA-256.
+ * 256 is a multiple of 32, so taking each byte modulo 32 keeps every character equally likely.
+ */
+export function newClaimToken() {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  return Array.from(crypto.getRandomValues(new Uint8Array(26)), (byte) => alphabet[byte % 32]).join("");
 }
 
 /** Detach photos from a dossier; a photo no other dossier uses is deleted. */

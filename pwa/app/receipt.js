@@ -9,9 +9,14 @@ import qrcode from "../vendor/qrcode.mjs";
 
 const SVG = "http://www.w3.org/2000/svg";
 
-/** The address printed in the QR code: where the citizen follows the dossier. */
-export function followUrl(code) {
-  return `${window.location.origin}/follow/${encodeURIComponent(code)}`;
+/**
+ * The address printed in the QR code: where the citizen follows the dossier. With the claim token, scanning it
+ * also offers to link the dossier to the citizen's account (doorstep onboarding); the token is what proves that
+ * the person holds the paper, so the address works with a provisional code too.
+ */
+export function followUrl(code, claimToken = null) {
+  const address = `${window.location.origin}/follow/${encodeURIComponent(code)}`;
+  return claimToken ? `${address}?t=${encodeURIComponent(claimToken)}` : address;
 }
 
 /** A QR code as an SVG element: one path of dark modules, crisp at any size, no inline style (CSP). */
@@ -102,8 +107,8 @@ export function renderReceipt(root, record) {
   if (record.server) {
     root.append(el("p", { class: "status", dataset: { kind: "success" } }, t("receipt_synced")));
   }
-  if (receipt.code) {
-    const url = followUrl(receipt.code);
+  if (receipt.code || receipt.claim_token) {
+    const url = followUrl(code, receipt.claim_token);
     root.append(
       el("figure", { class: "receipt-qr" }, qrSvg(url, t("qr_label")), el("figcaption", {}, t("qr_caption"), el("br"), url)),
     );

@@ -48,7 +48,10 @@ form.addEventListener("submit", async (event) => {
   setBusy(button, true);
   showStatus(status, t("passkey_prompt"), "info");
   try {
-    const result = await registerPasskey({ citizen });
+    const start = { citizen };
+    // From a receipt's QR code or a relative's invitation: the new account follows that dossier.
+    if (form.dataset.claimToken) start.claim_token = form.dataset.claimToken;
+    const result = await registerPasskey(start);
     showStatus(status, t("registered"), "success");
     window.location.assign(safePath(result.redirect) || "/");
   } catch (error) {

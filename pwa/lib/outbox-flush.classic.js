@@ -142,6 +142,9 @@
           procedure_name: receipt.procedure_name || null,
           received_at: receipt.received_at || null,
           due_at: receipt.due_at || null,
+          // Not personal data, and the officer may still be at the door when the dossier syncs: the redrawn QR
+          // code must still let the citizen claim the dossier. The token is spent at its first use anyway.
+          claim_token: receipt.claim_token || null,
         },
         server: {
           code: server.code,

@@ -15,6 +15,7 @@ const PUSH_TEXTS = Object.freeze({
     refused: ["Hồ sơ không được tiếp nhận", "Hồ sơ {code} không được tiếp nhận. Bấm để xem lý do."],
     stopped: ["Hồ sơ dừng giải quyết", "Hồ sơ {code} dừng giải quyết. Bấm để xem lý do."],
     visit_scheduled: ["Lịch tiếp nhận tại nhà", "Cán bộ sẽ đến nhà để tiếp nhận hồ sơ. Bấm để xem lịch."],
+    visit_cancelled: ["Hủy lịch đến nhà", "Lịch cán bộ đến nhà đã được hủy. Bấm để xem lý do."],
     other: ["Một Cửa Tại Nhà", "Hồ sơ {code} có thông tin mới."],
   },
   en: {
@@ -26,6 +27,7 @@ const PUSH_TEXTS = Object.freeze({
     refused: ["Dossier not accepted", "Dossier {code} was not accepted. Tap to see why."],
     stopped: ["Processing stopped", "Processing of dossier {code} was stopped. Tap to see why."],
     visit_scheduled: ["Home visit scheduled", "An officer will come to your home. Tap to see when."],
+    visit_cancelled: ["Home visit cancelled", "The officer's visit to your home was cancelled. Tap to see why."],
     other: ["Một Cửa Tại Nhà", "There is news about dossier {code}."],
   },
 });

@@ -8,7 +8,9 @@ import uuid
 from flask import Blueprint
 from flask import after_this_request
 from flask import current_app
+from flask import g
 from flask import request
+from flask import url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -31,6 +33,9 @@ from server.auth.sessions import DEVICE_COOKIE
 from server.auth.sessions import current_device
 from server.auth.sessions import end_session
 from server.auth.sessions import start_session
+from server.citizen import claims
+from server.dossiers.models import DossierClaim
+from server.dossiers.models import FollowRole
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.errors import locale_code
@@ -102,7 +107,10 @@ REGISTER_OPTIONS_BODY = schema("RegisterOptionsRequest", {
         {"type": "object", "required": ["recovery_token"], "additionalProperties": False,
          "properties": {"recovery_token": {"type": "string", "minLength": 10, "maxLength": 200}}},
         {"type": "object", "required": ["citizen"], "additionalProperties": False,
-         "properties": {"citizen": CITIZEN_FORM}},
+         "properties": {"citizen": CITIZEN_FORM,
+                        "claim_token": {"type": "string", "maxLength": 64,
+                                        "description": "the token of a receipt's QR code or of an invitation: "
+                                                       "the new account follows that dossier"}}},
         {"type": "object", "maxProperties": 0},
     ],
 })
@@ -285,10 +293,13 @@ def register_options():
             invitation = services.find_link(data["recovery_token"], InvitationKind.RECOVERY)
             options = _options_for_existing(invitation.user, {"kind": "recovery", "invitation_id": invitation.id})
         elif "citizen" in data:
-            form = _checked_citizen(data["citizen"])
+            claim = _claim_or_problem(data["claim_token"]) if data.get("claim_token") else None
+            form = _checked_citizen(data["citizen"], claim)
             handle = secrets.token_bytes(32)
-            options = passkeys.registration_options(handle, form["full_name"], form["full_name"], [], None,
-                                                    {"kind": "citizen", "form": form, "handle": handle.hex()})
+            context = {"kind": "citizen", "form": form, "handle": handle.hex()}
+            if claim is not None:
+                context["claim_token"] = data["claim_token"]
+            options = passkeys.registration_options(handle, form["full_name"], form["full_name"], [], None, context)
         else:
             if not current_user.is_authenticated:
                 raise ApiProblem(401, "unauthenticated", ("Cần đăng nhập", "Sign-in required"))
@@ -307,9 +318,39 @@ def _options_for_existing(user: User, context: dict) -> dict:
                                          user.id, context)
 
 
-def _checked_citizen(form: dict) -> dict:
+def _claim_or_problem(token: str) -> DossierClaim:
+    try:
+        return claims.find(token)
+    except claims.ClaimError as error:
+        raise _claim_problem(error) from None
+
+
+def _claim_problem(error: claims.ClaimError) -> ApiProblem:
+    return ApiProblem(409 if error.code == "used" else 422, f"claim-{error.code}",
+                      ("Không dùng được mã theo dõi", "The claim code cannot be used"), (error.vi, error.en),
+                      errors=[field_error("claim_token", error.code, error.vi, error.en)])
+
+
+def _owner_taken_by_claim(personal_id: str, claim: DossierClaim | None) -> Person | None:
+    """The dossier's owner, when the person registering gives the owner's own ID with the receipt's token.
+
+    The ID is then already on record (the officer captured it at the door): holding the receipt is the proof that
+    links the new account to that person, unless the person already has an account.
+    """
+    if claim is None or claim.role is not FollowRole.OWNER:
+        return None
+    owner = claim.dossier.owner
+    if owner.personal_id != personal_id:
+        return None
+    if db.session.scalar(select(User.id).where(User.person_id == owner.id)) is not None:
+        return None
+    return owner
+
+
+def _checked_citizen(form: dict, claim: DossierClaim | None = None) -> dict:
     """Validate the citizen's form with the shared identity checks (422 with field errors)."""
     errors = []
+    owner = None
     checked = check_person_fields(form.get("personal_id"), form["phone"])
     for finding in checked.errors:
         errors.append(field_error(f"citizen.{finding.field}", finding.code, finding.vi, finding.en))
@@ -317,7 +358,10 @@ def _checked_citizen(form: dict) -> dict:
         errors.append(field_error("citizen.consent_version", "outdated",
                                   "Thông báo xử lý dữ liệu đã thay đổi; vui lòng tải lại trang và đọc lại.",
                                   "The data-processing notice changed; reload the page and read it again."))
-    if checked.personal_id and db.session.scalar(select(Person.id).where(Person.personal_id == checked.personal_id)):
+    if checked.personal_id:
+        owner = _owner_taken_by_claim(checked.personal_id, claim)
+    if checked.personal_id and owner is None and \
+            db.session.scalar(select(Person.id).where(Person.personal_id == checked.personal_id)):
         errors.append(field_error("citizen.personal_id", "taken",
                                   "Số định danh này đã có trong hệ thống; vui lòng liên hệ Bộ phận Một cửa.",
                                   "This personal ID is already on record; please contact the one-stop desk."))
@@ -327,7 +371,8 @@ def _checked_citizen(form: dict) -> dict:
         raise ApiProblem(422, "invalid-person", ("Thông tin chưa đúng", "Invalid details"),
                          ("Vui lòng sửa các trường được đánh dấu.", "Please correct the marked fields."), errors=errors)
     return {"full_name": form["full_name"].strip(), "phone_e164": checked.phone_e164,
-            "personal_id": checked.personal_id, "consent_version": form["consent_version"]}
+            "personal_id": checked.personal_id, "consent_version": form["consent_version"],
+            "person_id": owner.id if owner is not None else None}
 
 
 @bp.post("/auth/register/verify")
@@ -356,9 +401,15 @@ def register_verify():
     except services.AccountError as error:
         db.session.commit()  # the challenge stays used
         raise account_problem(error) from None
+    except claims.ClaimError as error:  # the token was spent or expired between the two steps
+        db.session.rollback()
+        raise _claim_problem(error) from None
     start_session(user, device)
     db.session.commit()
-    return signed_in_json(user), 201
+    answer = signed_in_json(user)
+    if g.get("claimed") is not None:
+        answer["redirect"] = url_for("citizen.dossier", dossier_id=g.claimed.dossier_id, claimed=1)
+    return answer, 201
 
 
 def _user_for_registration(context: dict, user_id: int | None) -> User:
@@ -381,14 +432,23 @@ def _user_for_registration(context: dict, user_id: int | None) -> User:
         return user
     if kind == "citizen":
         form = context["form"]
-        person = Person(full_name=form["full_name"], phone_e164=form["phone_e164"], personal_id=form["personal_id"])
+        if form.get("person_id"):  # the dossier's owner, recognised by ID and receipt (see _owner_taken_by_claim)
+            person = db.session.get(Person, form["person_id"])
+            person.phone_e164 = person.phone_e164 or form["phone_e164"]
+        else:
+            person = Person(full_name=form["full_name"], phone_e164=form["phone_e164"],
+                            personal_id=form["personal_id"])
         user = User(role=Role.CITIZEN, display_name=form["full_name"], person=person,
                     webauthn_user_id=bytes.fromhex(context["handle"]))
         db.session.add(user)
         db.session.flush()
         db.session.add(ConsentRecord(user_id=user.id, person_id=person.id, purpose="data_processing",
                                      text_version=form["consent_version"]))
-        audit("registered", user, user, role="citizen", via="self", consent_version=form["consent_version"])
+        audit("registered", user, user, role="citizen", via="claim" if context.get("claim_token") else "self",
+              consent_version=form["consent_version"])
+        if context.get("claim_token"):
+            # In the same transaction as the account: either both exist afterwards, or neither.
+            g.claimed = claims.redeem(context["claim_token"], user)
         return user
     if kind == "add" and current_user.is_authenticated and current_user.id == user_id:
         return current_user._get_current_object()

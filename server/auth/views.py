@@ -8,37 +8,24 @@ handler sends them to the sign-in page instead of answering a JSON problem.
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import current_app
-from flask import redirect
 from flask import render_template
 from flask import request
-from flask import url_for
 from sqlalchemy import select
 
 from server.auth.access import public
 from server.auth.access import roles_required
-from server.errors import ApiProblem
+from server.citizen.claims import looks_like_token
 from server.errors import locale_code
 from server.extensions import db
 from server.reference.models import Agency
 from server.security import safe_next
+from server.web.pages import pages_blueprint
 
-bp = Blueprint("auth_pages", __name__)
+bp = pages_blueprint("auth_pages", __name__)
 
 #: Roles an administrator may invite (citizens register themselves).
 INVITABLE_ROLES = ("officer", "staff", "leader", "admin")
-
-
-@bp.errorhandler(ApiProblem)
-def _page_problem(problem: ApiProblem):
-    """A page refused by the access rules: anonymous visitors sign in first, others see an error page."""
-    if problem.status == 401:
-        return redirect(url_for("auth_pages.sign_in", next=request.full_path.rstrip("?")))
-    if problem.status == 403:
-        title = problem.title[1 if locale_code() == "en" else 0]
-        return render_template("error.html", status=403, title=title), 403
-    return problem.to_response()
 
 
 @bp.get("/sign-in")
@@ -52,7 +39,9 @@ def sign_in():
 @public
 def register():
     """A citizen's self-registration: name, phone, optional personal ID, consent, then a new passkey."""
-    return render_template("auth/register.html", consent_version=current_app.config["CONSENT_TEXT_VERSION"])
+    claim = request.args.get("claim", "")
+    return render_template("auth/register.html", consent_version=current_app.config["CONSENT_TEXT_VERSION"],
+                           claim_token=claim if looks_like_token(claim) else None)
 
 
 @bp.get("/invite/<token>")

@@ -259,6 +259,7 @@ class DossierFollower(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    dossier: Mapped[Dossier] = relationship()
 
 
 class DossierClaim(db.Model):

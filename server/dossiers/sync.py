@@ -21,6 +21,7 @@ from sqlalchemy import select
 from server.auth.models import Device
 from server.auth.models import User
 from server.calendar.workdays import to_local
+from server.citizen import claims
 from server.dossiers import codes
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
@@ -106,6 +107,11 @@ def receive_from_device(
             captured_at=received_at, captured_by_id=user.id,
         ))
     _flag_differences(dossier, payload)
+    if payload.get("claim_token_sha256"):
+        try:
+            claims.record_owner_token(dossier, payload["claim_token_sha256"], user)
+        except claims.ClaimError as error:
+            raise SyncRefused(422, [field_error("claim_token_sha256", error.code, error.vi, error.en)]) from None
     db.session.flush()
     return dossier, True
 

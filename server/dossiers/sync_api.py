@@ -91,6 +91,9 @@ CAPTURED_DOSSIER = schema("CapturedDossier", {
         }},
         "citizen_requested_receipt": {"type": "boolean"},
         "summary": {"type": ["string", "null"], "maxLength": 2000},
+        "claim_token_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$",
+                               "description": "SHA-256 (hex) of the claim token the phone printed in the receipt's "
+                                              "QR code; the token itself never leaves the phone but on paper"},
     },
 })
 SYNCED_DOSSIER = schema("SyncedDossier", {
@@ -250,6 +253,7 @@ def visit_json(visit) -> dict:
     person = visit.person
     planned = visit.planned_for.isoformat() if visit.planned_for else None
     return {"id": visit.id, "status": visit.status.value, "planned_for": planned,
+            "planned_time": visit.planned_time.strftime("%H:%M") if visit.planned_time else None,
             "reason": visit.reason.value, "address": visit.address, "phone": visit.phone_e164,
             "person": {"full_name": person.full_name, "personal_id": person.personal_id,
                        "date_of_birth": person.date_of_birth and person.date_of_birth.isoformat(),

@@ -150,7 +150,7 @@ def message_json(message: InboxMessage) -> dict:
     title, body = texts.of(message.kind, message.data)
     code = message.data.get("code")
     return {"id": message.id, "kind": message.kind, "code": code, "title": title, "body": body,
-            "url": f"/follow/{code}" if code else None, "created_at": message.created_at.isoformat(),
+            "url": texts.link_of(message.data), "created_at": message.created_at.isoformat(),
             "read_at": message.read_at.isoformat() if message.read_at else None}
 
 

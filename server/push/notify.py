@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from server.auth.models import Role
 from server.auth.models import User
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierFollower
+from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import State
 from server.extensions import db
@@ -42,6 +44,7 @@ KINDS: dict[str, Kind] = {
     "refused": Kind(7 * DAY, "high"),
     "stopped": Kind(7 * DAY, "high"),
     "visit_scheduled": Kind(2 * DAY, "high"),
+    "visit_cancelled": Kind(2 * DAY, "high"),
 }
 
 #: States whose arrival the citizen is told about.
@@ -74,16 +77,47 @@ def recipients(dossier: Dossier) -> list[User]:
 
 def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
     """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits."""
+    db.session.flush()  # the dossier needs its id
+    return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id)
+
+
+def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None) -> list[InboxMessage]:
+    """One inbox message per user, and one delivery per push subscription of theirs."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    db.session.flush()  # the dossier needs its id
     messages = []
-    for user in recipients(dossier):
-        message = InboxMessage(user_id=user.id, dossier_id=dossier.id, kind=kind,
-                               data={"code": dossier.code, **data})
+    for user in users:
+        message = InboxMessage(user_id=user.id, dossier_id=dossier_id, kind=kind, data=dict(data))
         db.session.add(message)
         subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
         for subscription in subscriptions:
             message.deliveries.append(PushDelivery(subscription=subscription))
         messages.append(message)
     return messages
+
+
+def visit_recipients(visit: HomeVisit) -> list[User]:
+    """Who hears about a home visit: the account that asked for it, and the citizens whose own person is visited."""
+    asked = User.id == visit.requested_by_id if visit.requested_by_id is not None else None
+    visited = and_(User.role == Role.CITIZEN, User.person_id == visit.person_id)
+    who = or_(asked, visited) if asked is not None else visited
+    return list(db.session.scalars(select(User).where(User.active.is_(True), who).order_by(User.id)))
+
+
+def notify_visit(visit: HomeVisit, kind: str = "visit_scheduled", reason: str | None = None) -> list[InboxMessage]:
+    """Tell the citizen who will come and when ("visit_scheduled"), or that the visit is off ("visit_cancelled",
+    with the desk's reason). Adds to the session; the caller commits.
+
+    The inbox message keeps the officer's name and position for its text; the push payload built from it carries
+    only the kind and a link (server/push/sender.py), never a name.
+    """
+    db.session.flush()
+    officer = visit.officer
+    data = {"visit_id": visit.id,
+            "planned_for": visit.planned_for.isoformat() if visit.planned_for else None,
+            "planned_time": visit.planned_time.strftime("%H:%M") if visit.planned_time else None,
+            "officer_name": officer.display_name if officer else None,
+            "officer_position": officer.position if officer else None}
+    if reason:
+        data["reason"] = reason
+    return _queue(visit_recipients(visit), kind, data)

@@ -3,6 +3,8 @@ copy in pwa/sw/push.js because it must show a notification with no server at han
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 
 
@@ -17,6 +19,40 @@ def of(kind: str, data: dict) -> tuple[str, str]:
         "returned": (_("Đã trả kết quả"), _("Kết quả của hồ sơ %(code)s đã được trả.", code=code)),
         "refused": (_("Hồ sơ không được tiếp nhận"), _("Hồ sơ %(code)s không được tiếp nhận.", code=code)),
         "stopped": (_("Hồ sơ dừng giải quyết"), _("Hồ sơ %(code)s dừng giải quyết.", code=code)),
-        "visit_scheduled": (_("Lịch tiếp nhận tại nhà"), _("Cán bộ sẽ đến nhà để tiếp nhận hồ sơ.")),
+        "visit_scheduled": (_("Lịch tiếp nhận tại nhà"), _visit_text(data)),
+        "visit_cancelled": (_("Hủy lịch đến nhà"),
+                            _("Lịch cán bộ đến nhà đã được hủy. Lý do: %(reason)s", reason=data["reason"])
+                            if data.get("reason") else _("Lịch cán bộ đến nhà đã được hủy.")),
     }
     return texts.get(kind, (_("Một Cửa Tại Nhà"), _("Hồ sơ %(code)s có thông tin mới.", code=code)))
+
+
+def _visit_text(data: dict) -> str:
+    """Who comes and when: "Cán bộ Lê Thị Hoa, Công chức Tư pháp – Hộ tịch, sẽ đến nhà lúc 09:00 ngày 15/12/2026..."."""
+    name = data.get("officer_name")
+    if not name or not data.get("planned_for"):
+        return _("Cán bộ sẽ đến nhà để tiếp nhận hồ sơ.")
+    try:
+        day = date.fromisoformat(data["planned_for"]).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return _("Cán bộ sẽ đến nhà để tiếp nhận hồ sơ.")
+    time, position = data.get("planned_time"), data.get("officer_position")
+    if position and time:
+        return _("Cán bộ %(name)s, %(position)s, sẽ đến nhà lúc %(time)s ngày %(day)s để tiếp nhận hồ sơ.",
+                 name=name, position=position, time=time, day=day)
+    if position:
+        return _("Cán bộ %(name)s, %(position)s, sẽ đến nhà ngày %(day)s để tiếp nhận hồ sơ.",
+                 name=name, position=position, day=day)
+    if time:
+        return _("Cán bộ %(name)s sẽ đến nhà lúc %(time)s ngày %(day)s để tiếp nhận hồ sơ.",
+                 name=name, time=time, day=day)
+    return _("Cán bộ %(name)s sẽ đến nhà ngày %(day)s để tiếp nhận hồ sơ.", name=name, day=day)
+
+
+def link_of(data: dict) -> str | None:
+    """Where a notification leads in the app: the dossier (a follower is sent on to its page), or the visits."""
+    if data.get("code"):
+        return f"/follow/{data['code']}"
+    if data.get("visit_id"):
+        return "/my/visits"
+    return None

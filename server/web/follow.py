@@ -5,6 +5,11 @@ until the visitor gives the last four digits of the owner's personal ID (of the 
 recorded), and the look-up is rate-limited. What it shows carries no personal data: the procedure, the status, the
 dates and the steps taken. A wrong code and wrong digits get the same answer, so the page does not reveal which
 codes exist.
+
+With the claim token of the receipt's QR code (``?t=``), the page shows the status at once (holding the paper is
+the proof) and offers to follow the dossier on this phone: create an account with a passkey, or sign in, and the
+token links the dossier to the account (server/citizen/claims.py). A signed-in follower is sent to the dossier's
+own page in the app.
 """
 
 from __future__ import annotations
@@ -12,13 +17,21 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
+from flask_login import current_user
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from server.auth.access import public
+from server.auth.access import roles_required
 from server.auth.api import _lookup_limit
+from server.auth.models import Role
 from server.calendar.workdays import to_local
+from server.citizen import claims
+from server.citizen.access import relation
 from server.dossiers.models import Dossier
 from server.extensions import db
 from server.extensions import limiter
@@ -42,10 +55,69 @@ def _matches(dossier: Dossier | None, given: str) -> bool:
     return hmac.compare_digest((expected or "\0" * DIGITS).encode(), given.encode()) and expected is not None
 
 
+def _status_of(dossier: Dossier) -> dict:
+    labels = officer_messages()
+    return {
+        "code": dossier.code or dossier.provisional_code,
+        "procedure": dossier.procedure_version.procedure.name_vi,
+        "state": labels.get(f"state_{dossier.state.value}", dossier.state.value),
+        "received_at": to_local(dossier.device_received_at) if dossier.device_received_at else None,
+        "due_at": to_local(dossier.due_at) if dossier.due_at else None,
+        "steps": [(to_local(event.occurred_at), labels.get(f"state_{event.to_state}", event.to_state))
+                  for event in dossier.events],
+    }
+
+
+def _followed_page(code: str):
+    """The dossier's page in the app, when the signed-in citizen already follows the dossier with this code."""
+    if not (current_user.is_authenticated and current_user.role is Role.CITIZEN):
+        return None
+    dossier = db.session.scalar(select(Dossier).where(or_(Dossier.code == code, Dossier.provisional_code == code)))
+    if dossier is not None and relation(current_user, dossier) is not None:
+        return redirect(url_for("citizen.dossier", dossier_id=dossier.id))
+    return None
+
+
+def _claim_page(code: str, token: str, error: claims.ClaimError | None = None, status: int = 200):
+    """The receipt's QR code: the status, and how to follow the dossier on this phone."""
+    claim = None
+    if error is None:
+        try:
+            claim = claims.find(token)
+        except claims.ClaimError as found_error:
+            error, status = found_error, 404 if found_error is claims.UNKNOWN else 410
+    found = _status_of(claim.dossier) if claim else None
+    next_url = url_for("follow.follow", code=code, t=token)
+    return render_template("follow.html", code=code, found=found, error=None, claim=claim, token=token,
+                           claim_error=error, next_url=next_url, to_local=to_local), status
+
+
 @bp.get("/follow/<code>")
 @public
+@limiter.limit(_lookup_limit, exempt_when=lambda: "t" not in request.args)
 def follow(code: str):
+    followed = _followed_page(code)
+    if followed is not None:
+        return followed
+    token = request.args.get("t")
+    if token:
+        return _claim_page(code, token)
     return render_template("follow.html", code=code, found=None, error=None)
+
+
+@bp.post("/follow/<code>/claim")
+@roles_required("citizen")
+@limiter.limit(_lookup_limit)
+def claim(code: str):
+    """Follow the dossier with the token: the signed-in citizen's own choice, by a button (and CSRF)."""
+    token = request.form.get("t", "")
+    try:
+        follower = claims.redeem(token, current_user)
+    except claims.ClaimError as error:
+        db.session.rollback()
+        return _claim_page(code, token, error, 409)
+    db.session.commit()
+    return redirect(url_for("citizen.dossier", dossier_id=follower.dossier_id, claimed=1))
 
 
 @bp.post("/follow/<code>")
@@ -58,14 +130,4 @@ def follow_lookup(code: str):
     dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
     if not _matches(dossier, given):
         return render_template("follow.html", code=code, found=None, error="not_found"), 404
-    labels = officer_messages()
-    found = {
-        "code": dossier.code,
-        "procedure": dossier.procedure_version.procedure.name_vi,
-        "state": labels.get(f"state_{dossier.state.value}", dossier.state.value),
-        "received_at": to_local(dossier.device_received_at) if dossier.device_received_at else None,
-        "due_at": to_local(dossier.due_at) if dossier.due_at else None,
-        "steps": [(to_local(event.occurred_at), labels.get(f"state_{event.to_state}", event.to_state))
-                  for event in dossier.events],
-    }
-    return render_template("follow.html", code=code, found=found, error=None)
+    return render_template("follow.html", code=code, found=_status_of(dossier), error=None)

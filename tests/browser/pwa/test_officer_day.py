@@ -122,7 +122,8 @@ def test_the_receipt_qr_code_holds_the_follow_up_address(officer_phone, live_ser
     receipt = app.capture_dossier(page, "Đinh Thị Uyên", (131, 132))
     svg = page.locator("#receipt svg.qr")
     text = svg.get_attribute("data-text")
-    assert text == f"{live_server}/follow/{receipt['code']}"
+    # The follow-up address, with the claim token made on the phone (26 characters of base32).
+    assert re.fullmatch(rf"{re.escape(live_server)}/follow/{re.escape(receipt['code'])}\?t=[A-Z2-7]{{26}}", text)
     drawn = {(int(x) - 4, int(y) - 4) for x, y in MODULE.findall(svg.locator("path").get_attribute("d"))}
     candidates = []
     for mask in range(8):
@@ -132,10 +133,13 @@ def test_the_receipt_qr_code_holds_the_follow_up_address(officer_phone, live_ser
         candidates.append({(x, y) for y, row in enumerate(code.get_matrix()) for x, dark in enumerate(row) if dark})
     assert drawn in candidates
 
-    # Scanned once the dossier is on the server, the address shows its status after the owner's last 4 digits.
+    # Scanned once the dossier is on the server, the address shows its status (holding the paper is the proof);
+    # without the token, only after the owner's last 4 digits.
     app.go_online(page.context)
     app.wait_until_synced(page, 1)
     page.goto(text)
+    expect(page.locator(".facts")).to_contain_text("Đã tiếp nhận")
+    page.goto(text.split("?")[0])
     expect(page.get_by_role("heading", name="Theo dõi hồ sơ")).to_be_visible()
     page.get_by_label("4 số cuối số định danh cá nhân").fill(app.OWNER_ID[-4:])
     page.get_by_role("button", name="Xem tình trạng hồ sơ").click()

@@ -1,0 +1,1 @@
+"""The one-stop desk's pages (staff and leaders of a ward)."""

@@ -1,0 +1,1 @@
+"""The citizen's side: dossiers followed, doorstep claims, followers and ratings."""

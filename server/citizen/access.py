@@ -1,0 +1,43 @@
+"""Which dossiers a citizen's account may see, and what it may do with them (deny by default)."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from server.auth.models import Role
+from server.auth.models import User
+from server.dossiers.models import Dossier
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
+from server.extensions import db
+
+
+class Relation(enum.Enum):
+    OWNER = "owner"  #: the owner or submitter in person, or the account that claimed the receipt: may invite
+    FOLLOWER = "follower"  #: a relative the owner's account invited: reads and is notified
+
+
+def visible_dossiers(user: User):
+    """A query of the dossiers ``user`` follows, newest first."""
+    if user.role is not Role.CITIZEN:
+        return select(Dossier).where(Dossier.id.is_(None))
+    followed = select(DossierFollower.dossier_id).where(DossierFollower.user_id == user.id)
+    conditions = [Dossier.id.in_(followed)]
+    if user.person_id is not None:
+        conditions += [Dossier.owner_id == user.person_id, Dossier.submitter_id == user.person_id]
+    return select(Dossier).where(or_(*conditions)).order_by(Dossier.created_at.desc(), Dossier.id.desc())
+
+
+def relation(user: User, dossier: Dossier) -> Relation | None:
+    if user.role is not Role.CITIZEN:
+        return None
+    if user.person_id is not None and user.person_id in (dossier.owner_id, dossier.submitter_id):
+        return Relation.OWNER
+    role = db.session.scalar(select(DossierFollower.role).where(DossierFollower.dossier_id == dossier.id,
+                                                                DossierFollower.user_id == user.id))
+    if role is None:
+        return None
+    return Relation.OWNER if role is FollowRole.OWNER else Relation.FOLLOWER
