@@ -55,7 +55,11 @@ export async function pullChanges(db, userId) {
     return true;
   }
   await withStores(db, [STORES.visits, STORES.dossiers], "readwrite", async (stores) => {
-    for (const visit of changes.visits) await requestResult(stores.visits.put({ ...visit, user_id: userId }));
+    for (const visit of changes.visits) {
+      // A visit the desk cancelled (or one already done) leaves the officer's list.
+      if (CLOSED_VISIT_STATUSES.includes(visit.status)) await requestResult(stores.visits.delete([userId, visit.id]));
+      else await requestResult(stores.visits.put({ ...visit, user_id: userId }));
+    }
     for (const update of changes.dossiers) {
       const record = await requestResult(stores.dossiers.get(update.client_uuid));
       if (!record || record.user_id !== userId || !record.server) continue;
@@ -68,6 +72,14 @@ export async function pullChanges(db, userId) {
   return changes.visits.length > 0 || changes.dossiers.length > 0;
 }
 
+const CLOSED_VISIT_STATUSES = Object.freeze(["cancelled", "done"]);
+
+/** Visits in the order of the day: by date and time, unscheduled requests last. */
+function byAppointment(a, b) {
+  const key = (visit) => `${visit.planned_for || "9999-12-31"}T${visit.planned_time || "99:99"}`;
+  return key(a).localeCompare(key(b)) || a.id - b.id;
+}
+
 /** What the phone holds for the day: procedures, visits, the calendar and when it was fetched. */
 export async function loadDay(db, userId) {
   const [procedures, visits, calendars, meta] = await Promise.all([
@@ -77,6 +89,7 @@ export async function loadDay(db, userId) {
     getMeta(db, userId, "day"),
   ]);
   procedures.sort((a, b) => a.name_vi.localeCompare(b.name_vi, "vi"));
+  visits.sort(byAppointment);
   const calendar = calendars.length ? new WorkCalendar(calendars) : null;
   return { procedures, visits, calendar, calendars, meta: meta || null };
 }

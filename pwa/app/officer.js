@@ -164,6 +164,13 @@ async function showDossiers(userId) {
   );
 }
 
+/** "09:30, 14/12/2026" (or the date alone): when the desk told the citizen the officer comes. */
+function visitWhen(visit) {
+  const [year, month, day] = visit.planned_for.split("-");
+  const date = `${day}/${month}/${year}`;
+  return t("visit_when", { when: visit.planned_time ? `${visit.planned_time}, ${date}` : date });
+}
+
 function showDay() {
   const meta = state.day.meta;
   $("day-freshness").textContent = meta
@@ -174,6 +181,7 @@ function showDay() {
       const procedure = state.day.procedures.find((p) => p.key === visit.procedure_key);
       return el("li", { class: "item" },
         el("h4", { class: "item-title" }, visit.person.full_name),
+        visit.planned_for ? el("p", { class: "visit-when" }, visitWhen(visit)) : "",
         el("p", {}, visit.address || ""),
         el("p", {}, visit.phone || ""),
         procedure ? el("p", {}, procedure.name_vi) : "",

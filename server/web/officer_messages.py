@@ -65,6 +65,7 @@ def officer_messages() -> dict[str, str]:
         "day_downloading": _("Đang tải dữ liệu trong ngày…"),
         "day_downloaded": _("Đã tải xong: có thể làm việc không cần mạng."),
         "no_visits": _("Không có lịch thăm nào."),
+        "visit_when": _("Hẹn lúc: {when}"),
         "capture_for_visit": _("Nhập hồ sơ cho người này"),
         # capture
         "required": _("bắt buộc"),

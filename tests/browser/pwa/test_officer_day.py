@@ -212,3 +212,50 @@ def test_a_quarantined_dossier_is_discarded_only_after_confirmation(officer_phon
     expect(page.locator("#quarantine")).to_be_hidden()
     assert app.outbox(page) == {"dossiers": [], "photos": []}
     assert app.server_dossiers() == []
+
+
+def synced_once(page) -> None:
+    """Tap "Đồng bộ ngay" and wait until that sync, changes included, has finished (a tap during a running sync
+    joins it rather than starting another)."""
+    page.evaluate("delete document.body.dataset.lastFlush")
+    app.sync_now(page)
+    page.wait_for_function("() => document.body.dataset.lastFlush !== undefined")
+
+
+def test_a_visit_the_desk_schedules_then_cancels_reaches_the_phone_at_its_next_sync(new_page):
+    """Issue 5 point 8: staff assign a request to the officer with a time; the phone shows it at its next sync, and
+    drops it when the desk cancels it."""
+    from datetime import time
+
+    from server.visits import services as visits
+
+    page = new_page()
+    VirtualAuthenticator(page)
+    app.enrol_officer(page, app.invite_officer())
+    app.open_app(page)
+    app.wait_for_controller(page)
+    app.download_day(page)
+    expect(page.locator("#visit-list")).to_contain_text("Không có lịch thăm nào.")
+
+    fresh()
+    officer = db.session.scalar(select(User).where(User.display_name == "Cán bộ thử nghiệm"))
+    request = HomeVisit(agency_id=demo_agency().id, address="Số 14 ngõ 3 phố Huế", reason=HomeServiceReason.DISABLED,
+                        person=Person(full_name="Vũ Thị Nga", phone_e164="+84912000222"),
+                        procedure=procedure("tro-cap-huu-tri-xa-hoi"), status=VisitStatus.REQUESTED)
+    db.session.add(request)
+    db.session.flush()
+    day = visits.offered_days()[0]
+    visits.schedule_visit(request, officer, day, time(9, 30), demo_user(Role.STAFF))
+    db.session.commit()
+
+    synced_once(page)
+    card = page.locator("#visit-list li", has_text="Vũ Thị Nga")
+    expect(card).to_contain_text(f"Hẹn lúc: 09:30, {day.strftime('%d/%m/%Y')}")
+    expect(card).to_contain_text("Số 14 ngõ 3 phố Huế")
+
+    visits.cancel_visit(request, demo_user(Role.STAFF), "Người dân đã tự đến Bộ phận Một cửa")
+    db.session.commit()
+    synced_once(page)
+    expect(page.locator("#visit-list")).not_to_contain_text("Vũ Thị Nga")
+    page.reload()  # gone from IndexedDB too, not only from the screen
+    expect(page.locator("#visit-list")).to_contain_text("Không có lịch thăm nào.")
