@@ -54,11 +54,22 @@ export async function pullChanges(db, userId) {
     await downloadDay(db, userId);
     return true;
   }
+  let removed = 0;
   await withStores(db, [STORES.visits, STORES.dossiers], "readwrite", async (stores) => {
     for (const visit of changes.visits) {
       // A visit the desk cancelled (or one already done) leaves the officer's list.
       if (CLOSED_VISIT_STATUSES.includes(visit.status)) await requestResult(stores.visits.delete([userId, visit.id]));
       else await requestResult(stores.visits.put({ ...visit, user_id: userId }));
+    }
+    if (Array.isArray(changes.open_visit_ids)) {
+      // So does one the desk gave to another officer: it never shows up as "changed" for this one.
+      const open = new Set(changes.open_visit_ids);
+      const held = await requestResult(stores.visits.index("by_user").getAll(userId));
+      for (const visit of held) {
+        if (open.has(visit.id)) continue;
+        await requestResult(stores.visits.delete([userId, visit.id]));
+        removed += 1;
+      }
     }
     for (const update of changes.dossiers) {
       const record = await requestResult(stores.dossiers.get(update.client_uuid));
@@ -69,7 +80,7 @@ export async function pullChanges(db, userId) {
     }
   });
   await setMeta(db, userId, "day", { ...day, cursor: changes.cursor, pulled_at: Date.now() });
-  return changes.visits.length > 0 || changes.dossiers.length > 0;
+  return changes.visits.length > 0 || changes.dossiers.length > 0 || removed > 0;
 }
 
 const CLOSED_VISIT_STATUSES = Object.freeze(["cancelled", "done"]);

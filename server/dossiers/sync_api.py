@@ -243,6 +243,9 @@ CHANGES = schema("SyncChanges", {
     "properties": {
         "server_time": {"type": "string", "format": "date-time"}, "cursor": {"type": "string"},
         "visits": {"type": "array", "items": {"type": "object"}},
+        "open_visit_ids": {"type": "array", "items": {"type": "integer"},
+                           "description": "every visit still the officer's to make; the phone drops the others "
+                                          "(cancelled, done, or given to another officer)"},
         "dossiers": {"type": "array", "items": {"type": "object"}},
         "catalogue_version": {"type": "string"}, "calendar_version": {"type": "string"},
     },
@@ -359,6 +362,9 @@ def changes():
         "server_time": now.isoformat(),
         "cursor": _cursor(now),
         "visits": [visit_json(v) for v in _my_visits(since)],
+        "open_visit_ids": list(db.session.scalars(select(HomeVisit.id).where(
+            HomeVisit.officer_id == current_user.id,
+            HomeVisit.status.in_([VisitStatus.REQUESTED, VisitStatus.SCHEDULED])).order_by(HomeVisit.id))),
         "dossiers": [{"client_uuid": str(d.client_uuid), "code": d.code, "state": d.state.value,
                       "national_status": d.national_status, "due_at": _iso_local(d.due_at)} for d in dossiers],
         "catalogue_version": catalogue_json(today)["version"],

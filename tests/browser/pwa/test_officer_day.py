@@ -224,7 +224,7 @@ def synced_once(page) -> None:
 
 def test_a_visit_the_desk_schedules_then_cancels_reaches_the_phone_at_its_next_sync(new_page):
     """Issue 5 point 8: staff assign a request to the officer with a time; the phone shows it at its next sync, and
-    drops it when the desk cancels it."""
+    drops it when the desk cancels it or gives it to another officer."""
     from datetime import time
 
     from server.visits import services as visits
@@ -259,3 +259,19 @@ def test_a_visit_the_desk_schedules_then_cancels_reaches_the_phone_at_its_next_s
     expect(page.locator("#visit-list")).not_to_contain_text("Vũ Thị Nga")
     page.reload()  # gone from IndexedDB too, not only from the screen
     expect(page.locator("#visit-list")).to_contain_text("Không có lịch thăm nào.")
+
+    # A visit given to another officer leaves this phone too.
+    fresh()
+    moved = HomeVisit(agency_id=demo_agency().id, address="Số 2 phố Lò Đúc", reason=HomeServiceReason.ELDERLY,
+                      person=Person(full_name="Đỗ Văn Toàn"), status=VisitStatus.REQUESTED)
+    db.session.add(moved)
+    db.session.flush()
+    officer = db.session.scalar(select(User).where(User.display_name == "Cán bộ thử nghiệm"))
+    visits.schedule_visit(moved, officer, day, time(14, 0), demo_user(Role.STAFF))
+    db.session.commit()
+    synced_once(page)
+    expect(page.locator("#visit-list")).to_contain_text("Đỗ Văn Toàn")
+    visits.schedule_visit(moved, demo_user(Role.OFFICER), day, time(15, 0), demo_user(Role.STAFF))
+    db.session.commit()
+    synced_once(page)
+    expect(page.locator("#visit-list")).not_to_contain_text("Đỗ Văn Toàn")
