@@ -81,6 +81,10 @@ DEFAULTS: dict[str, object] = {
     # Only for tests and development: accept push endpoints on loopback and private addresses.
     "PUSH_ALLOW_PRIVATE_ENDPOINTS": False,
     "PUSH_TIMEOUT_SECONDS": 10,
+    # Deliveries a worker claims at once: one claim, one read and one status commit per batch, not per message.
+    "PUSH_BATCH_SIZE": 50,
+    # HTTP requests a worker has in flight at once (its thread pool, and its keep-alive connections per service).
+    "PUSH_CONCURRENCY": 8,
     # A notification not delivered after this long is given up (and the reason recorded).
     "PUSH_MAX_AGE_HOURS": 72,
     # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).

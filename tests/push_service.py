@@ -99,6 +99,13 @@ def _check_vapid(authorization: str, origin: str) -> str | None:
     return None
 
 
+class Server(ThreadingHTTPServer):
+    # A worker sends several requests at once: the default backlog of 5 would reset connections a real push
+    # service accepts.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def start(service: PushService):
     """Serve ``service`` on 127.0.0.1 in a thread; returns the HTTP server (``shutdown()`` it)."""
 
@@ -138,7 +145,7 @@ def start(service: PushService):
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     service.base_url = f"http://127.0.0.1:{server.server_port}"
     threading.Thread(target=server.serve_forever, name="push-service", daemon=True).start()
     return server

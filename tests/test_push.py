@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from server.auth.models import Role
 from server.dossiers import services
@@ -18,11 +23,13 @@ from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
 from server.push import keys
+from server.push import sender as sender_module
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.notify import notify_dossier
+from server.push.sender import BACKOFF_BASE_SECONDS
 from server.push.sender import PushSender
 from server.push.sender import payload_of
 from server.types import utcnow
@@ -253,3 +260,92 @@ def test_staff_see_what_became_of_a_dossiers_notifications(app, client, citizen,
     assert states[0][0] == "expired" and "410" in states[0][1] and states[1][0] == "sent"
     sign_in(client, user)
     assert client.get(f"/api/v1/push/dossiers/{dossier.id}").status_code == 403  # not for citizens
+
+
+def test_one_batch_records_each_answer_as_its_own(app, client, citizen, push):
+    """201, 410 twice for one subscription, a refused connection and an unusable key, all in one claimed batch."""
+    user, dossier = citizen
+    sign_in(client, user)
+    kept = subscribe(client, push)
+    gone = subscribe(client, push)
+    push.gone.add(gone["endpoint"].rsplit("/", 1)[-1])
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    db.session.add_all([
+        PushSubscription(user_id=user.id, endpoint=f"http://127.0.0.1:{closed_port}/push/x",
+                         p256dh=kept["keys"]["p256dh"], auth=kept["keys"]["auth"]),
+        PushSubscription(user_id=user.id, endpoint=f"{push.base_url}/push/broken", p256dh="A" * 87, auth="A" * 22),
+    ])
+    db.session.commit()
+    notify_dossier(dossier, "result_ready")
+    notify_dossier(dossier, "extended", due_at="2026-12-24T17:00:00+07:00")
+    db.session.commit()
+    sender = PushSender()
+    assert len(sender.claim()) == 8  # one batch
+    db.session.execute(update(PushDelivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()  # as if that claim's worker had died: the same 8 come back as one batch
+    assert sender.drain() == 8
+
+    deliveries = list(db.session.scalars(select(PushDelivery).order_by(PushDelivery.id)))
+    by_status = {}
+    for delivery in deliveries:
+        by_status.setdefault(delivery.status, []).append(delivery)
+    assert {status: len(rows) for status, rows in by_status.items()} == {
+        DeliveryStatus.SENT: 2, DeliveryStatus.EXPIRED: 2, DeliveryStatus.QUEUED: 2, DeliveryStatus.FAILED: 2}
+    assert all(d.sent_at is not None and d.last_error is None for d in by_status[DeliveryStatus.SENT])
+    assert all("410" in d.last_error and d.subscription_id is None for d in by_status[DeliveryStatus.EXPIRED])
+    assert all("cannot be sent" in d.last_error for d in by_status[DeliveryStatus.FAILED])
+    for delivery in by_status[DeliveryStatus.QUEUED]:
+        assert delivery.last_error == "network: ConnectionError" and delivery.attempts == 2
+        assert delivery.next_attempt_at - utcnow() > timedelta(seconds=BACKOFF_BASE_SECONDS - 5)  # 2nd try: 30-60 s
+    assert gone["endpoint"] not in [s.endpoint for s in db.session.scalars(select(PushSubscription))]
+    assert sorted(r.payload["kind"] for r in push.received) == ["extended", "result_ready"]
+    assert all(r.subscription == kept["endpoint"].rsplit("/", 1)[-1] for r in push.received)
+    assert push.refused == []
+
+
+def test_a_batch_costs_a_few_statements_and_one_vapid_signature(app, citizen, push):
+    """No query per message: claiming, reading and recording 40 deliveries is a handful of statements."""
+    user, dossier = citizen
+    info = push.subscribe()
+    subscription = PushSubscription(user_id=user.id, endpoint=info["endpoint"], p256dh=info["keys"]["p256dh"],
+                                    auth=info["keys"]["auth"])
+    for _ in range(40):
+        message = InboxMessage(user_id=user.id, dossier_id=dossier.id, kind="received", data={"code": dossier.code})
+        message.deliveries.append(PushDelivery(subscription=subscription))
+        db.session.add(message)
+    db.session.commit()
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert PushSender().drain() == 40
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    # claim, read, record the outcomes (one executemany), then a claim and a look that find nothing left
+    assert len(statements) <= 6, statements
+    assert len(push.received) == 40 and push.refused == []
+    assert len({r.headers["authorization"] for r in push.received}) == 1
+
+
+def test_the_vapid_header_is_signed_once_per_push_service_and_renewed_before_it_expires(app, push, monkeypatch):
+    sender = PushSender()
+    endpoint = f"{push.base_url}/push/s1"
+    first = sender._authorization(endpoint)
+    assert sender._authorization(f"{push.base_url}/push/s2") is first  # same origin, same token
+
+    def claims(header: dict) -> dict:
+        token = header["Authorization"].split("t=", 1)[1].split(",", 1)[0]
+        return json.loads(push_service.b64url_decode(token.split(".")[1]))
+
+    now = time.time()
+    assert claims(first)["aud"] == push.base_url and now < claims(first)["exp"] <= now + 12 * 3600 + 1
+    other = sender._authorization("https://fcm.googleapis.com/fcm/send/abc")
+    assert claims(other)["aud"] == "https://fcm.googleapis.com"
+    monkeypatch.setattr(sender_module.time, "time", lambda: now + 11 * 3600 + 1)  # less than an hour left
+    renewed = sender._authorization(endpoint)
+    assert renewed is not first and claims(renewed)["exp"] > claims(first)["exp"]

@@ -28,7 +28,7 @@ def init_keys() -> None:
 @push_cli.command("worker")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between looks at the outbox when idle.")
 def worker(poll: float) -> None:
-    """Send queued notifications until stopped (SIGTERM or Ctrl+C finish the current message first)."""
+    """Send queued notifications until stopped (SIGTERM or Ctrl+C finish the current batch first)."""
     from server.push.sender import run_worker
 
     keys.subject()  # refuse to start with a VAPID subject push services would reject

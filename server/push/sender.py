@@ -1,31 +1,45 @@
-"""The push worker: claims due deliveries, sends them with pywebpush, records what happened.
+"""The push worker: claims due deliveries in batches, sends them with pywebpush, records what happened.
+
+A batch costs the database three statements whatever its size: one UPDATE claims up to ``PUSH_BATCH_SIZE`` rows
+(and says which), one SELECT reads their messages and subscriptions, and one executemany records every outcome,
+each phase in one commit. In between, the batch's HTTP requests go out ``PUSH_CONCURRENCY`` at a time over one
+keep-alive ``requests.Session``, so a worker spends its time encrypting rather than waiting for push services.
 
 Claims are leases: a claimed row says until when it belongs to this worker. A worker that dies after claiming
 (or after the transaction that queued the message, before any send) leaves rows whose lease expires, and the next
-worker sends them. On PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several workers never take
-the same row; on SQLite each row is claimed by a conditional UPDATE, which only one writer can win.
+worker sends them. On PostgreSQL the claiming UPDATE picks its rows with ``FOR UPDATE SKIP LOCKED``, so several
+workers never take the same row; on SQLite it is one conditional UPDATE, and SQLite runs one writer at a time, so
+the second worker's UPDATE sees the first one's claims and takes the next rows.
 
 Push service answers (RFC 8030, PLATFORM.md): 201 sent; 404/410 the subscription is gone (deleted, the delivery
 expires); 413 too large (failed); 429 and 5xx and network errors retry with exponential back-off and jitter,
 honouring ``Retry-After``; 400/401/403 mean our VAPID set-up is wrong (failed, with the reason). A delivery older
 than ``PUSH_MAX_AGE_HOURS`` is given up.
+
+The VAPID ``Authorization`` header depends only on the push service's origin (the JWT's ``aud``), so it is signed
+once per origin and reused until an hour before its 12-hour expiry, not signed for every message.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
-from pywebpush import WebPushException
-from pywebpush import webpush
+from pywebpush import WebPusher
+from requests.adapters import HTTPAdapter
 from sqlalchemy import and_
+from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -33,7 +47,9 @@ from sqlalchemy import update
 from server.extensions import db
 from server.push import keys
 from server.push.models import DeliveryStatus
+from server.push.models import InboxMessage
 from server.push.models import PushDelivery
+from server.push.models import PushSubscription
 from server.push.notify import KINDS
 from server.types import utcnow
 
@@ -42,17 +58,27 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
+#: How long a signed VAPID JWT is valid (RFC 8292 allows up to 24 h; pywebpush uses 12 h too).
+VAPID_TOKEN_SECONDS = 12 * 3600
+#: A token is signed anew when less than this is left, so that no request travels with one about to expire.
+VAPID_RENEW_BEFORE_SECONDS = 3600
+
+
+def payload(message_id: int, kind: str, data: dict, lang: str | None) -> dict:
+    """What travels to the phone: the kind, the dossier code and a link. No name, no ID number, ~100 bytes."""
+    code = data.get("code")
+    content = {"kind": kind, "code": code, "url": f"/follow/{code}" if code else "/", "id": message_id,
+               "lang": lang or "vi"}
+    if data.get("due_at"):
+        content["due_at"] = data["due_at"]
+    return content
 
 
 def payload_of(delivery: PushDelivery) -> dict:
-    """What travels to the phone: the kind, the dossier code and a link. No name, no ID number, ~100 bytes."""
+    """The payload of a delivery object (the worker itself reads the same columns in one query per batch)."""
     message = delivery.message
-    code = message.data.get("code")
-    payload = {"kind": message.kind, "code": code, "url": f"/follow/{code}" if code else "/", "id": message.id,
-               "lang": delivery.subscription.lang if delivery.subscription else "vi"}
-    if message.data.get("due_at"):
-        payload["due_at"] = message.data["due_at"]
-    return payload
+    return payload(message.id, message.kind, message.data,
+                   delivery.subscription.lang if delivery.subscription else None)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -63,11 +89,9 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _retry_after(error: WebPushException) -> float | None:
+def _retry_after(response: requests.Response) -> float | None:
     """Seconds the push service asked us to wait (``Retry-After`` as a number of seconds), if it said."""
-    value = getattr(error, "retry_after", None)
-    if value is None and error.response is not None:
-        value = error.response.headers.get("Retry-After")
+    value = response.headers.get("Retry-After")
     try:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
@@ -81,122 +105,219 @@ def _due_condition(now: datetime):
     )
 
 
+def _origin(endpoint: str) -> str:
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class Outgoing:
+    """One claimed delivery and everything its request needs, prepared by the worker thread."""
+
+    delivery_id: int
+    attempts: int
+    subscription_id: int | None
+    subscription_info: dict | None = None
+    data: str = ""
+    headers: dict | None = None
+    ttl: int = 0
+
+
+@dataclass
+class Outcome:
+    """What became of one delivery: its new status, why (None when sent), and what the status update needs."""
+
+    status: DeliveryStatus
+    reason: str | None = None
+    retry_after: float | None = None
+    subscription_gone: bool = False
+
+
+def _outcome_of(response: requests.Response) -> Outcome:
+    status = response.status_code
+    if status <= 202:
+        return Outcome(DeliveryStatus.SENT)
+    if status in (404, 410):
+        return Outcome(DeliveryStatus.EXPIRED, f"push service answered {status}: subscription deleted",
+                       subscription_gone=True)
+    if status == 429 or status >= 500:
+        return Outcome(DeliveryStatus.QUEUED, f"push service answered {status}", _retry_after(response))
+    if status == 413:
+        return Outcome(DeliveryStatus.FAILED, "push service answered 413: payload too large")
+    return Outcome(DeliveryStatus.FAILED, f"push service refused ({status}): check VAPID set-up")
+
+
 class PushSender:
-    """Sends deliveries; one per worker thread (it keeps one HTTP session with its connections)."""
+    """Sends deliveries; one per worker thread. It keeps one HTTP session (keep-alive connections, up to
+    ``PUSH_CONCURRENCY`` of them per push service) and a small thread pool that sends a batch's requests."""
 
     def __init__(self, session: requests.Session | None = None) -> None:
+        config = current_app.config
+        self.batch_size = config["PUSH_BATCH_SIZE"]
+        self.concurrency = config["PUSH_CONCURRENCY"]
+        self.timeout = config["PUSH_TIMEOUT_SECONDS"]
+        self.max_age = timedelta(hours=config["PUSH_MAX_AGE_HOURS"])
         self.session = session or requests.Session()
+        if session is None:
+            # One pooled connection per request in flight; the default pool of 10 would open and drop extra ones.
+            adapter = HTTPAdapter(pool_maxsize=max(10, self.concurrency))
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push-http")
         # Read and checked once per worker, not per message (the key file and the subject do not change under it).
         self.vapid = keys.vapid()
         self.subject = keys.subject()
+        self._authorizations: dict[str, tuple[dict, float]] = {}  # origin -> (header, when to sign it anew)
 
-    def claim(self, limit: int = 20) -> list[int]:
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.session.close()
+
+    def claim(self, limit: int | None = None) -> list[int]:
+        """Lease up to ``limit`` due deliveries to this worker in one statement; returns their ids."""
+        limit = limit or self.batch_size
         now = utcnow()
-        # The lease must outlast the whole batch even if every push service answers at the timeout, or another
-        # worker would take rows this one has yet to send.
-        lease_for = LEASE + timedelta(seconds=limit * current_app.config["PUSH_TIMEOUT_SECONDS"])
-        lease = {"status": DeliveryStatus.SENDING, "lease_until": now + lease_for,
-                 "attempts": PushDelivery.attempts + 1}
-        query = select(PushDelivery.id).where(_due_condition(now)).order_by(PushDelivery.id).limit(limit)
+        # The lease must outlast the whole batch even if every push service answers at the timeout (requests go
+        # out ``concurrency`` at a time), or another worker would take rows this one has yet to send.
+        lease_for = LEASE + timedelta(seconds=math.ceil(limit / self.concurrency) * self.timeout)
+        due = select(PushDelivery.id).where(_due_condition(now)).order_by(PushDelivery.id).limit(limit)
         if db.engine.dialect.name == "postgresql":
-            ids = list(db.session.scalars(query.with_for_update(skip_locked=True)))
-            if ids:
-                db.session.execute(update(PushDelivery).where(PushDelivery.id.in_(ids)).values(**lease))
-            db.session.commit()
-            return ids
-        claimed = []
-        for delivery_id in db.session.scalars(query).all():
-            result = db.session.execute(update(PushDelivery).where(
-                PushDelivery.id == delivery_id, _due_condition(now)).values(**lease))
-            if result.rowcount == 1:
-                claimed.append(delivery_id)
-            db.session.commit()
-        return claimed
+            due = due.with_for_update(skip_locked=True)
+        # The due condition again on the rows themselves: on SQLite it is what makes the claim conditional.
+        claim = (update(PushDelivery)
+                 .where(PushDelivery.id.in_(due.scalar_subquery()), _due_condition(now))
+                 .values(status=DeliveryStatus.SENDING, lease_until=now + lease_for,
+                         attempts=PushDelivery.attempts + 1)
+                 .returning(PushDelivery.id)
+                 .execution_options(synchronize_session=False))
+        ids = sorted(db.session.scalars(claim))
+        db.session.commit()
+        return ids
 
-    def send(self, delivery_id: int) -> DeliveryStatus:
-        delivery = db.session.get(PushDelivery, delivery_id)
-        config = current_app.config
-        if delivery.subscription is None:
-            return self._finish(delivery, DeliveryStatus.EXPIRED, "the subscription was deleted")
-        if utcnow() - delivery.created_at > timedelta(hours=config["PUSH_MAX_AGE_HOURS"]):
-            return self._finish(delivery, DeliveryStatus.FAILED,
-                                f"gave up after {config['PUSH_MAX_AGE_HOURS']} h ({delivery.attempts} attempts)")
-        kind = KINDS[delivery.message.kind]
-        data = json.dumps(payload_of(delivery), separators=(",", ":"))
+    def send_batch(self, ids: list[int]) -> int:
+        """Send claimed deliveries and record the outcomes in one commit; returns how many were handled."""
+        outgoing, outcomes = self._prepare(ids)
+        ready = [item for item in outgoing if item.delivery_id not in outcomes]
+        for item, outcome in zip(ready, self.pool.map(self._post, ready), strict=True):
+            outcomes[item.delivery_id] = outcome
+        self._record(outgoing, outcomes)
+        return len(outgoing)
+
+    def _prepare(self, ids: list[int]) -> tuple[list[Outgoing], dict[int, Outcome]]:
+        """The batch's rows in one query, turned into requests; the outcomes of those that need none."""
+        rows = db.session.execute(
+            select(PushDelivery.id, PushDelivery.attempts, PushDelivery.created_at, PushDelivery.subscription_id,
+                   InboxMessage.id.label("message_id"), InboxMessage.kind, InboxMessage.data,
+                   InboxMessage.dossier_id, PushSubscription.endpoint, PushSubscription.p256dh,
+                   PushSubscription.auth, PushSubscription.lang)
+            .join(InboxMessage, PushDelivery.message_id == InboxMessage.id)
+            # An outer join: a deleted subscription leaves a row without one (SQLite does not null the key).
+            .outerjoin(PushSubscription, PushDelivery.subscription_id == PushSubscription.id)
+            .where(PushDelivery.id.in_(ids)).order_by(PushDelivery.id))
+        now = utcnow()
+        outgoing, outcomes = [], {}
+        for row in rows:
+            item = Outgoing(row.id, row.attempts, row.subscription_id)
+            outgoing.append(item)
+            if row.endpoint is None:
+                outcomes[row.id] = Outcome(DeliveryStatus.EXPIRED, "the subscription was deleted")
+                continue
+            if now - row.created_at > self.max_age:
+                hours = current_app.config["PUSH_MAX_AGE_HOURS"]
+                outcomes[row.id] = Outcome(DeliveryStatus.FAILED, f"gave up after {hours} h ({row.attempts} attempts)")
+                continue
+            try:
+                kind = KINDS[row.kind]
+                item.subscription_info = {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
+                item.data = json.dumps(payload(row.message_id, row.kind, row.data, row.lang), separators=(",", ":"))
+                item.ttl = kind.ttl_seconds
+                item.headers = {"Urgency": kind.urgency, "Topic": f"dossier-{row.dossier_id or 0}",
+                                **self._authorization(row.endpoint)}
+            except Exception as error:  # an unknown kind, say: fail this one, never the rest of the batch
+                outcomes[row.id] = self._unsendable(item, error)
+        return outgoing, outcomes
+
+    def _authorization(self, endpoint: str) -> dict:
+        """The VAPID header for the endpoint's push service, signed once per origin and reused until near expiry."""
+        origin = _origin(endpoint)
+        header, renew_at = self._authorizations.get(origin, (None, 0.0))
+        now = time.time()
+        if header is None or now >= renew_at:
+            expires = int(now) + VAPID_TOKEN_SECONDS
+            header = self.vapid.sign({"sub": self.subject, "aud": origin, "exp": expires})
+            self._authorizations[origin] = (header, expires - VAPID_RENEW_BEFORE_SECONDS)
+        return header
+
+    def _post(self, item: Outgoing) -> Outcome:
+        """Encrypt and send one request (in a pool thread: no database here, only the item and the session)."""
         try:
-            webpush(delivery.subscription.info(), data, vapid_private_key=self.vapid,
-                    vapid_claims={"sub": self.subject},  # a new dict each time: pywebpush adds to it
-                    ttl=kind.ttl_seconds, timeout=config["PUSH_TIMEOUT_SECONDS"],
-                    headers={"Urgency": kind.urgency, "Topic": f"dossier-{delivery.message.dossier_id or 0}"},
-                    requests_session=self.session)
-        except WebPushException as error:
-            return self._refused(delivery, error)
+            response = WebPusher(item.subscription_info, requests_session=self.session).send(
+                item.data, item.headers, ttl=item.ttl, timeout=self.timeout)
         except requests.RequestException as error:
-            return self._retry(delivery, f"network: {type(error).__name__}")
+            return Outcome(DeliveryStatus.QUEUED, f"network: {type(error).__name__}")
         except Exception as error:  # a broken subscription key, say: fail this one, never the rest of the batch
-            log.warning("push delivery %s cannot be sent: %r", delivery.id, error)
-            return self._finish(delivery, DeliveryStatus.FAILED, f"cannot be sent: {type(error).__name__}: {error}")
-        delivery.sent_at = utcnow()
-        return self._finish(delivery, DeliveryStatus.SENT, None)
+            return self._unsendable(item, error)
+        return _outcome_of(response)
 
-    def _refused(self, delivery: PushDelivery, error: WebPushException) -> DeliveryStatus:
-        status = error.response.status_code if error.response is not None else None
-        if status in (404, 410):
-            subscription = delivery.subscription
-            delivery.subscription = None
-            db.session.delete(subscription)
-            return self._finish(delivery, DeliveryStatus.EXPIRED,
-                                f"push service answered {status}: subscription deleted")
-        if status == 429 or (status is not None and status >= 500):
-            return self._retry(delivery, f"push service answered {status}", _retry_after(error))
-        if status == 413:
-            return self._finish(delivery, DeliveryStatus.FAILED, "push service answered 413: payload too large")
-        return self._finish(delivery, DeliveryStatus.FAILED, f"push service refused ({status}): check VAPID set-up")
+    @staticmethod
+    def _unsendable(item: Outgoing, error: Exception) -> Outcome:
+        log.warning("push delivery %s cannot be sent: %r", item.delivery_id, error)
+        return Outcome(DeliveryStatus.FAILED, f"cannot be sent: {type(error).__name__}: {error}")
 
-    def _retry(self, delivery: PushDelivery, reason: str, retry_after: float | None = None) -> DeliveryStatus:
-        delivery.status = DeliveryStatus.QUEUED
-        delivery.lease_until = None
-        delivery.next_attempt_at = utcnow() + backoff(delivery.attempts, retry_after)
-        delivery.last_error = reason
+    def _record(self, outgoing: list[Outgoing], outcomes: dict[int, Outcome]) -> None:
+        """Every outcome of the batch in one executemany, gone subscriptions deleted, one commit."""
+        now = utcnow()
+        changes, gone = [], set()
+        for item in outgoing:
+            outcome = outcomes[item.delivery_id]
+            change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
+                      "last_error": outcome.reason}
+            if outcome.status is DeliveryStatus.SENT:
+                change["sent_at"] = now
+            elif outcome.status is DeliveryStatus.QUEUED:
+                change["next_attempt_at"] = now + backoff(item.attempts, outcome.retry_after)
+            if outcome.subscription_gone:
+                change["subscription_id"] = None
+                gone.add(item.subscription_id)
+            changes.append(change)
+            if outcome.reason:
+                log.info("push delivery %s: %s (%s)", item.delivery_id, outcome.status.value, outcome.reason)
+        if changes:
+            # ORM bulk UPDATE by primary key: rows with the same keys go out as one executemany.
+            db.session.execute(update(PushDelivery), changes)
+        if gone:
+            db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
         db.session.commit()
-        return DeliveryStatus.QUEUED
 
-    def _finish(self, delivery: PushDelivery, status: DeliveryStatus, reason: str | None) -> DeliveryStatus:
-        delivery.status = status
-        delivery.lease_until = None
-        delivery.last_error = reason
-        db.session.commit()
-        if reason:
-            log.info("push delivery %s: %s (%s)", delivery.id, status.value, reason)
-        return status
-
-    def drain(self, limit: int = 20) -> int:
-        """Send everything due now; returns how many deliveries were handled."""
+    def drain(self, limit: int | None = None) -> int:
+        """Send everything due now, ``limit`` (default ``PUSH_BATCH_SIZE``) at a time; returns how many were
+        handled."""
         handled = 0
         while True:
             ids = self.claim(limit)
             if not ids:
-                # On SQLite, workers look at the same first rows: one that lost them all to another worker goes
-                # on while rows are still due, instead of stopping with work left.
+                # On PostgreSQL, rows another worker is claiming right now are skipped, not waited for: go on while
+                # rows are still due, instead of stopping with work left.
                 if db.session.scalar(select(PushDelivery.id).where(_due_condition(utcnow())).limit(1)) is None:
                     return handled
                 time.sleep(0.01)
                 continue
-            for delivery_id in ids:
-                self.send(delivery_id)
-                handled += 1
+            handled += self.send_batch(ids)
 
 
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
         sender = PushSender()
-        while not stop.is_set():
-            try:
-                sender.drain()
-            except Exception:  # a bad row or a database hiccup must not kill the worker
-                log.exception("push worker: drain failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
-            stop.wait(poll_seconds)
+        try:
+            while not stop.is_set():
+                try:
+                    sender.drain()
+                except Exception:  # a bad row or a database hiccup must not kill the worker
+                    log.exception("push worker: drain failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+                stop.wait(poll_seconds)
+        finally:
+            sender.close()
