@@ -25,6 +25,7 @@ from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.sender import payload_of
+from server.push.sender import topic_of
 from server.reference.models import Agency
 from server.reference.models import HomeReception
 from server.visits import services
@@ -267,7 +268,8 @@ def test_scheduling_tells_the_citizen_in_the_same_transaction(app, staff_client)
     [delivery] = db.session.scalars(select(PushDelivery))
     assert delivery.message.user_id == citizen.id
     payload = payload_of(delivery)
-    assert payload["kind"] == "visit_scheduled"
+    assert payload["kind"] == "visit_scheduled" and payload["url"] == "/my/visits"
+    assert topic_of(None, delivery.message.data) == f"visit-{visit.id}"
     text = str(payload)
     for private in (officer.display_name, OFFICER_POSITION, "Trần Văn Phúc", "Ngõ 5", "987654321", "09:30"):
         assert private not in text

@@ -46,6 +46,7 @@ from sqlalchemy import update
 
 from server.extensions import db
 from server.push import keys
+from server.push import texts
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
@@ -64,10 +65,17 @@ VAPID_TOKEN_SECONDS = 12 * 3600
 VAPID_RENEW_BEFORE_SECONDS = 3600
 
 
+def topic_of(dossier_id: int | None, data: dict) -> str:
+    """The RFC 8030 Topic: a newer message on the same dossier (or visit) replaces an older one still unseen."""
+    if dossier_id is not None:
+        return f"dossier-{dossier_id}"
+    return f"visit-{data['visit_id']}" if data.get("visit_id") else "motcua"
+
+
 def payload(message_id: int, kind: str, data: dict, lang: str | None) -> dict:
     """What travels to the phone: the kind, the dossier code and a link. No name, no ID number, ~100 bytes."""
     code = data.get("code")
-    content = {"kind": kind, "code": code, "url": f"/follow/{code}" if code else "/", "id": message_id,
+    content = {"kind": kind, "code": code, "url": texts.link_of(data) or "/", "id": message_id,
                "lang": lang or "vi"}
     if data.get("due_at"):
         content["due_at"] = data["due_at"]
@@ -231,7 +239,7 @@ class PushSender:
                 item.subscription_info = {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
                 item.data = json.dumps(payload(row.message_id, row.kind, row.data, row.lang), separators=(",", ":"))
                 item.ttl = kind.ttl_seconds
-                item.headers = {"Urgency": kind.urgency, "Topic": f"dossier-{row.dossier_id or 0}",
+                item.headers = {"Urgency": kind.urgency, "Topic": topic_of(row.dossier_id, row.data),
                                 **self._authorization(row.endpoint)}
             except Exception as error:  # an unknown kind, say: fail this one, never the rest of the batch
                 outcomes[row.id] = self._unsendable(item, error)
