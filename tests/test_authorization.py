@@ -98,6 +98,18 @@ MATRIX: dict[str, set[str]] = {
     "auth_pages.my_devices": SIGNED_IN,
     "auth_pages.admin_people": {"admin"},
     "auth_pages.admin_devices": {"admin"},
+    # Administration pages (server/admin/views.py): procedures and versions, the working calendar, wards.
+    "admin.procedures": {"admin"},
+    "admin.create_procedure": {"admin"},
+    "admin.procedure": {"admin"},
+    "admin.add_version": {"admin"},
+    "admin.calendar": {"admin"},
+    "admin.add_override": {"admin"},
+    "admin.remove_override": {"admin"},
+    "admin.wards": {"admin"},
+    "admin.create_ward": {"admin"},
+    "admin.ward": {"admin"},
+    "admin.change_ward": {"admin"},
     # Home-visit requests (server/visits/views.py): citizens ask, the ward's one-stop staff and leaders schedule.
     "visits.new_request": {"citizen"},
     "visits.create_request": {"citizen"},
