@@ -441,3 +441,48 @@ def test_unknown_objects_answer_404(admin):
     assert client.get("/admin/procedures/999999").status_code == 404
     assert client.get("/admin/wards/999999").status_code == 404
     assert _post(admin, "/admin/procedures/999999/versions", **_version_form()).status_code == 404
+
+
+# --- a person's position, role and activation --------------------------------------------------------------------
+
+def test_position_role_and_activation_changes_are_audited(admin):
+    staff = demo_user(Role.STAFF)
+    version_before, position_before = staff.session_version, staff.position
+    response = _post(admin, f"/admin/users/{staff.id}", position="Công chức Tư pháp - Hộ tịch", role="staff",
+                     active="1")
+    assert response.status_code == 302
+    db.session.expire_all()
+    staff = db.session.get(type(staff), staff.id)
+    assert staff.position == "Công chức Tư pháp - Hộ tịch"
+    assert staff.session_version == version_before  # a new title does not sign anyone out
+    (position,) = _audits("position_changed")
+    assert position.data == {"old": position_before, "new": "Công chức Tư pháp - Hộ tịch"}
+    response = _post(admin, f"/admin/users/{staff.id}", position="Công chức Tư pháp - Hộ tịch", role="leader")
+    assert response.status_code == 302
+    db.session.expire_all()
+    staff = db.session.get(type(staff), staff.id)
+    assert (staff.role, staff.active) == (Role.LEADER, False)
+    assert staff.session_version > version_before
+    assert _audits("role_changed")[0].data == {"old": "staff", "new": "leader"}
+    assert len(_audits("user_deactivated")) == 1
+    page = _text(admin[0].get(f"/admin/users/{staff.id}"))
+    assert "Đổi vai trò" in page and "Khóa tài khoản" in page and "Đổi chức vụ" in page
+
+
+def test_user_form_errors(admin):
+    admin_user = demo_user(Role.ADMIN)
+    response = _post(admin, f"/admin/users/{admin_user.id}", position="", role="staff")
+    assert response.status_code == 422
+    body = _text(response)
+    assert '<p class="field-error" id="role-error">Không tự đổi vai trò của mình.' in body
+    assert '<p class="field-error" id="active-error">Không tự khóa tài khoản của mình.' in body
+    officer = demo_user(Role.OFFICER)
+    response = _post(admin, f"/admin/users/{officer.id}", position="x" * 201, role="mayor", active="1")
+    assert response.status_code == 422
+    body = _text(response)
+    assert '<p class="field-error" id="position-error">Chức vụ dài quá 200 ký tự.' in body
+    assert '<p class="field-error" id="role-error">Vui lòng chọn vai trò.' in body
+    db.session.expire_all()
+    assert db.session.get(type(officer), officer.id).role is Role.OFFICER
+    assert _audits("position_changed") == [] and _audits("role_changed") == []
+    assert admin[0].get("/admin/users/999999").status_code == 404

@@ -110,6 +110,8 @@ MATRIX: dict[str, set[str]] = {
     "admin.create_ward": {"admin"},
     "admin.ward": {"admin"},
     "admin.change_ward": {"admin"},
+    "admin.user": {"admin"},
+    "admin.change_user": {"admin"},
     # Home-visit requests (server/visits/views.py): citizens ask, the ward's one-stop staff and leaders schedule.
     "visits.new_request": {"citizen"},
     "visits.create_request": {"citizen"},

@@ -24,6 +24,10 @@ def action_labels() -> dict[str, str]:
         "calendar_override_removed": _("Xóa điều chỉnh lịch"),
         "agency_created": _("Tạo phường"),
         "agency_changed": _("Sửa thông tin phường"),
+        "position_changed": _("Đổi chức vụ"),
+        "role_changed": _("Đổi vai trò"),
+        "user_activated": _("Mở khóa tài khoản"),
+        "user_deactivated": _("Khóa tài khoản"),
     }
 
 

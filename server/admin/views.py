@@ -17,10 +17,12 @@ from flask_login import current_user
 
 from server.admin import audit_log
 from server.admin import forms
+from server.admin import people
 from server.admin import procedures as procedure_services
 from server.admin import wards as ward_services
 from server.admin import year_calendar
 from server.auth.access import roles_required
+from server.auth.models import User
 from server.calendar.models import OverrideKind
 from server.calendar.workdays import to_local
 from server.extensions import db
@@ -321,3 +323,41 @@ def change_ward(agency_id: int):
     db.session.commit()
     flash(_("Đã lưu thay đổi.") if changes else _("Không có gì thay đổi."))
     return redirect(url_for("admin.ward", agency_id=agency.id))
+
+
+# --- a person's position, role and activation --------------------------------------------------------------------
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _user_page(user: User, submitted: forms.Submitted | None = None, status: int = 200):
+    values = {"position": user.position or "", "role": user.role.value, "active": user.active}
+    return render_template(
+        "admin/user.html", user=user, roles=people.STAFF_ROLES, form=submitted or forms.Submitted(values),
+        audit_lines=audit_log.recent("User", user.id),
+    ), status
+
+
+@bp.get("/users/<int:user_id>")
+@roles_required("admin")
+def user(user_id: int):
+    """A person's position (chức vụ), role and activation, with the audit rows about their account."""
+    return _user_page(_get_user(user_id))
+
+
+@bp.post("/users/<int:user_id>")
+@roles_required("admin")
+def change_user(user_id: int):
+    """Save a person's position, role and activation (a new role or a lock ends their sessions)."""
+    user = _get_user(user_id)
+    checked, submitted = people.read_user_form(request.form, user, current_user)
+    if checked is None:
+        return _user_page(user, submitted, 422)
+    changed = people.change_user(user, checked, current_user)
+    db.session.commit()
+    flash(_("Đã lưu thay đổi.") if changed else _("Không có gì thay đổi."))
+    return redirect(url_for("admin.user", user_id=user.id))
