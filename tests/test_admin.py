@@ -23,6 +23,7 @@ from server.people.models import Person
 from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.reference.models import TimeUnit
+from tests.browser.test_pages import InlineCode
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
 from tests.helpers import make_dossier
@@ -92,6 +93,23 @@ def test_admin_pages_render_with_their_nav_links(admin):
                             ("Phường", "/admin/wards")):
             assert re.search(rf'href="{href}"[^>]*>{label}</a>', body), (url, label)
     assert 'aria-current="page">Lịch làm việc' in _text(client.get("/admin/calendar"))
+
+
+def test_admin_pages_carry_no_inline_code_and_label_every_field(admin):
+    client, _token = admin
+    urls = ADMIN_PAGES + [f"/admin/procedures/{procedure('tro-cap-xa-hoi-hang-thang').id}",
+                          f"/admin/wards/{demo_agency().id}", f"/admin/users/{demo_user(Role.STAFF).id}"]
+    for url in urls:
+        response = client.get(url)
+        html = _text(response)
+        parser = InlineCode()
+        parser.feed(html)
+        assert parser.found == [], (url, parser.found)
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', html))
+        for tag_id in re.findall(r'<(?:input|select)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html):
+            tag = re.search(rf'<(?:input|select)[^>]*\bid="{re.escape(tag_id)}"[^>]*>', html).group(0)
+            assert tag_id in labelled or "aria-label=" in tag, (url, tag_id)
 
 
 def test_the_form_without_a_csrf_token_is_refused(admin):
