@@ -89,6 +89,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from server.admin.views import bp as admin_pages
     from server.api.openapi import bp as openapi
     from server.auth.admin_api import bp as admin_api
     from server.auth.api import bp as auth_api
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(visits)
     app.register_blueprint(citizen)
     app.register_blueprint(backoffice)
+    app.register_blueprint(admin_pages)
 
 
 def _register_error_handlers(app: Flask) -> None:

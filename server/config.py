@@ -39,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     # Dossier codes (Circular 01/2018 Art. 19): placeholders {agency}, {yy}, {mm}, {dd}, {yyyy}, {seq}.
     # [U] Circular 03/2025 may change the scheme: it is configuration, not a constant.
     "DOSSIER_CODE_PATTERN": "{agency}-{yy}{mm}{dd}-{seq:04d}",
+    # An agency's electronic identifier (QCVN 102:2016, DOMAIN.md §1.5), checked when an administrator creates a
+    # ward. [U] the alphabet is unconfirmed (and Circular 03/2025 may change it): a regular expression to configure.
+    "AGENCY_CODE_PATTERN": r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$",
     # Timeliness (DOMAIN.md §2.5): compare finish and due by "date" (practice) or by "timestamp".
     "TIMELINESS_GRANULARITY": "date",
     # Same-day procedures: received after this hour, due the next working day (DOMAIN.md §2.4).

@@ -152,7 +152,8 @@ function userRow(user) {
     cell(t("col_ward"), user.ward ? user.ward.name : "—"),
     cell(t("col_state"), user.active ? t("active") : t("inactive")),
     cell(t("col_passkeys"), String(user.passkey_count)),
-    cell(t("col_actions"), recoveryButton),
+    cell(t("col_actions"), el("div", { class: "actions" }, recoveryButton,
+      el("a", { href: `/admin/users/${user.id}`, "aria-describedby": nameId }, t("edit_user")))),
   );
 }
 
