@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.auth.admin_api import bp as admin_api
     from server.auth.api import bp as auth_api
     from server.auth.views import bp as auth_pages
+    from server.backoffice.queue import bp as backoffice_queue
     from server.backoffice.views import bp as backoffice
     from server.calendar.api import bp as calendar_api
     from server.citizen.views import bp as citizen
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen)
     app.register_blueprint(backoffice)
     app.register_blueprint(admin_pages)
+    app.register_blueprint(backoffice_queue)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -98,6 +98,9 @@ DEFAULTS: dict[str, object] = {
     "FOLLOWER_INVITE_DAYS": 7,
     # The price of one SMS the notifications replace, in VND (DOMAIN.md §7.3: brand-name SMS, [U] contract price).
     "SMS_PRICE_VND": 800,
+    # The desk's queue shows as "due soon" an open dossier due today or within this many more working days (issue
+    # 6 asks for 2; no rule fixes it: Gia Lai's dashboard shows "sắp trễ" without publishing its threshold).
+    "QUEUE_DUE_SOON_WORKING_DAYS": 2,
 }
 
 

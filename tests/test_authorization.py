@@ -89,6 +89,7 @@ MATRIX: dict[str, set[str]] = {
     # The desk's pages (server/backoffice/views.py).
     "backoffice.dashboard": {"staff", "leader"},
     "backoffice.dossier": {"staff", "leader"},
+    "queue.queue": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,

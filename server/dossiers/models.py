@@ -16,12 +16,17 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
+from sqlalchemy import inspect
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from server.auth.models import Device
 from server.auth.models import User
+from server.dossiers.search_text import search_text_of
 from server.dossiers.workflow import NATIONAL_STATUS
 from server.dossiers.workflow import State
 from server.enums import enum_type
@@ -85,6 +90,10 @@ class Dossier(db.Model):
     __table_args__ = (
         CheckConstraint("extension_count BETWEEN 0 AND 1", name="at_most_one_extension"),
         Index("ix_dossier_agency_state_due", "agency_id", "state", "due_at"),
+        # The desk's queue: the whole ward sorted by due date, and its search, which reads only this index
+        # (a LIKE '%...%' cannot seek, but scanning one ward's entries of a narrow index is fast).
+        Index("ix_dossier_agency_due", "agency_id", "due_at"),
+        Index("ix_dossier_agency_search", "agency_id", "search_text"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +137,9 @@ class Dossier(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     # SHA-256 of the body a device sent: an identical replay is answered as a success, a different one as 409.
     payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: Folded codes, owner's and submitter's names and phones (server/dossiers/search_text.py), kept up to date
+    #: before every flush by :func:`_refresh_search_text`; the desk's search looks here.
+    search_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
 
     procedure_version: Mapped[ProcedureVersion] = relationship()
     agency: Mapped[Agency] = relationship()
@@ -143,6 +155,43 @@ class Dossier(db.Model):
     def national_status(self) -> int | None:
         """The DVCQG ``TrangThaiHoSo`` (1-10) of the current state."""
         return NATIONAL_STATUS[self.state]
+
+
+def dossier_search_text(dossier: Dossier) -> str:
+    """The search text of ``dossier`` from its codes and its owner and submitter as they are now."""
+    people = [dossier.owner, dossier.submitter]
+    return search_text_of(dossier.code, dossier.provisional_code,
+                          [(p.full_name, p.phone_e164) for i, p in enumerate(people)
+                           if p is not None and p not in people[:i]])
+
+
+_DOSSIER_SEARCHED = ("code", "provisional_code", "owner", "owner_id", "submitter", "submitter_id")
+_PERSON_SEARCHED = ("full_name", "phone_e164")
+
+
+def _changed(instance, names: tuple[str, ...]) -> bool:
+    state = inspect(instance)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_search_text(session, flush_context, instances):
+    """Keep ``Dossier.search_text`` right whoever changes a dossier or a person: receipt at the desk, a sync from
+    a phone, a citizen correcting their name. One listener rather than a call in every service, so that a new
+    code path cannot forget it."""
+    with session.no_autoflush:
+        for instance in session.new:
+            if isinstance(instance, Dossier):
+                instance.search_text = dossier_search_text(instance)
+        for instance in session.dirty:
+            if isinstance(instance, Dossier) and _changed(instance, _DOSSIER_SEARCHED):
+                instance.search_text = dossier_search_text(instance)
+        renamed = [p.id for p in session.dirty
+                   if isinstance(p, Person) and p.id is not None and _changed(p, _PERSON_SEARCHED)]
+        if renamed:
+            for dossier in session.scalars(select(Dossier).where(
+                    or_(Dossier.owner_id.in_(renamed), Dossier.submitter_id.in_(renamed)))):
+                dossier.search_text = dossier_search_text(dossier)
 
 
 class Attachment(db.Model):
