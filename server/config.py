@@ -95,6 +95,9 @@ DEFAULTS: dict[str, object] = {
     "FOLLOWER_INVITE_DAYS": 7,
     # The price of one SMS the notifications replace, in VND (DOMAIN.md §7.3: brand-name SMS, [U] contract price).
     "SMS_PRICE_VND": 800,
+    # The on-time rate the ward aims at, shown on the leaders' summary (issue 6). [U] policy: Resolution 76/NQ-CP
+    # style targets differ by province and year; set the province's own.
+    "ON_TIME_TARGET": 0.95,
 }
 
 

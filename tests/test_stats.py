@@ -266,3 +266,150 @@ def test_a_period_ending_today_uses_the_current_state(app):
 def test_end_before_start_is_refused(app):
     with pytest.raises(ValueError):
         report(date(2026, 3, 2), date(2026, 3, 1))
+
+
+# --- pages and exports ------------------------------------------------------------------------------------------
+
+MARCH_QUERY = "period=month&year=2026&month=3"
+
+
+def test_the_stats_page_shows_case_24_with_charts_and_no_inline_style(app, client):
+    case_24_fixture()
+    sign_in(client, demo_user(Role.STAFF))
+    response = client.get(f"/staff/stats?{MARCH_QUERY}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "01/03/2026" in page and "31/03/2026" in page
+    assert 'id="rate-on-time">93,33% <span class="small">(28/30)' in page
+    assert 'id="rate-online">13,9% <span class="small">(5/36)' in page
+    assert page.count("<svg") == 3 and 'id="chart-results"' in page
+    assert "style=" not in page and "<script>" not in page  # the CSP allows neither
+    assert 'href="/staff/stats/export.csv?period=month&amp;year=2026&amp;month=3"' in page
+
+
+def test_quarter_year_and_custom_periods(app, client):
+    case_24_fixture()
+    sign_in(client, demo_user(Role.LEADER))
+    quarter = client.get("/staff/stats?period=quarter&year=2026&quarter=1").get_data(as_text=True)
+    assert "01/01/2026" in quarter and "31/03/2026" in quarter
+    year = client.get("/staff/stats?period=year&year=2026").get_data(as_text=True)
+    assert "01/01/2026" in year and "31/12/2026" in year
+    custom = client.get("/staff/stats?period=custom&start=2026-03-01&end=2026-03-31").get_data(as_text=True)
+    assert 'id="rate-on-time">93,33%' in custom
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("period=week", "period", "Vui lòng chọn kỳ báo cáo"),
+    ("period=month&year=2026&month=13", "month", "Tháng phải là số từ 1 đến 12."),
+    ("period=quarter&year=abc&quarter=1", "year", "Năm phải là số từ 2000 đến 2100."),
+    ("period=custom&start=2026-03-31&end=2026-03-01", "end", "Ngày kết thúc phải từ ngày bắt đầu trở đi."),
+    ("period=custom&start=31/03/2026&end=2026-04-01", "start", "Ngày bắt đầu không hợp lệ"),
+    ("period=month&field=khong_co", "field", "Lĩnh vực này không có trong danh mục thủ tục."),
+])
+def test_bad_period_input_gets_a_message_per_field(app, client, query, field, message):
+    sign_in(client, demo_user(Role.STAFF))
+    for path in ("/staff/stats", "/staff/stats/export.csv", "/staff/stats/export.xlsx"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 422, path
+        page = response.get_data(as_text=True)
+        assert message in page
+        assert f'href="#{field}"' in page
+
+
+def test_csv_export_is_utf8_with_bom_for_excel(app, client):
+    case_24_fixture()
+    sign_in(client, demo_user(Role.STAFF))
+    response = client.get(f"/staff/stats/export.csv?{MARCH_QUERY}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert 'filename="bao-cao-tthc-2026-03-01-2026-03-31.csv"' in response.headers["Content-Disposition"]
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    header, total = rows[0], rows[-1]
+    assert header[0] == "Lĩnh vực" and total[0] == "Tổng cộng"
+    line = dict(zip(header, total, strict=True))
+    assert line["Kỳ trước chuyển sang"] == "10"
+    assert (line["Tiếp nhận trực tuyến"], line["Tiếp nhận trực tiếp"], line["Trong đó: tiếp nhận tại nhà"],
+            line["Tiếp nhận qua bưu chính công ích"]) == ("5", "30", "12", "1")
+    assert line["Tổng số hồ sơ cần giải quyết"] == "46"
+    assert (line["Đã giải quyết trước hạn"], line["Đã giải quyết đúng hạn"], line["Đã giải quyết quá hạn"]) == (
+        "20", "8", "2")
+    assert line["Tỷ lệ giải quyết đúng hạn"] == "93,33%"
+    assert rows[1][0] == "Bảo trợ xã hội" and len(rows) == 3
+
+
+def test_xlsx_export_reads_back_with_numbers_and_percentages(app, client):
+    case_24_fixture()
+    sign_in(client, demo_user(Role.STAFF))
+    response = client.get(f"/staff/stats/export.xlsx?{MARCH_QUERY}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert "01/03/2026" in sheet["A1"].value
+    header = [cell.value for cell in sheet[2]]
+    total = [cell for cell in sheet[sheet.max_row]]
+    line = {heading: cell for heading, cell in zip(header, total, strict=True)}
+    assert line["Lĩnh vực"].value == "Tổng cộng"
+    assert line["Tổng số hồ sơ cần giải quyết"].value == 46 and line["Kỳ trước chuyển sang"].value == 10
+    assert line["Trong đó: tiếp nhận tại nhà"].value == 12
+    assert line["Tỷ lệ giải quyết đúng hạn"].value == pytest.approx(28 / 30)
+    assert line["Tỷ lệ giải quyết đúng hạn"].number_format == "0.00%"
+    assert line["Tỷ lệ hồ sơ trực tuyến"].value == pytest.approx(5 / 36)
+
+
+def _other_ward_staff():
+    other = Agency(agency_code="000.20.27.H26", name_vi="Phường khác", name_en="Other ward")
+    db.session.add(other)
+    db.session.commit()
+    return make_user(Role.STAFF, other, "Công chức phường khác")
+
+
+def test_another_ward_sees_nothing_on_the_pages(app, client):
+    case_24_fixture()
+    overdue = make_dossier(State.IN_PROCESS, due_at=utcnow() - timedelta(days=3), code="000.20.26.H26-261101-0001")
+    sign_in(client, _other_ward_staff())
+    page = client.get(f"/staff/stats?{MARCH_QUERY}").get_data(as_text=True)
+    assert 'id="rate-on-time">— <span class="small">(0/0)' in page
+    assert overdue.code not in page
+    rows = list(csv.reader(io.StringIO(client.get(f"/staff/stats/export.csv?{MARCH_QUERY}").data.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][0] == "Tổng cộng" and rows[1][6] == "0"
+    assert client.get(f"/staff/dossiers/{overdue.id}").status_code == 404  # where the lists link to
+    assert overdue.code not in client.get("/leader").get_data(as_text=True)
+
+
+def test_overdue_and_due_soon_lists_link_to_the_dossier(app, client):
+    now = utcnow()
+    late = make_dossier(State.IN_PROCESS, due_at=now - timedelta(days=2), code="000.20.26.H26-261101-0001")
+    soon = make_dossier(State.RECEIVED, due_at=now, code="000.20.26.H26-261101-0002")
+    later = make_dossier(State.IN_PROCESS, due_at=now + timedelta(days=30), code="000.20.26.H26-261101-0003")
+    waiting = make_dossier(State.AWAITING_SUPPLEMENT, due_at=now - timedelta(days=2), code="000.20.26.H26-261101-04")
+    sign_in(client, demo_user(Role.STAFF))
+    page = client.get("/staff/stats").get_data(as_text=True)
+    overdue_part = page[page.index('id="overdue-list"'):page.index('id="due-soon-title"')]
+    soon_part = page[page.index('id="due-soon-list"'):]
+    assert f'href="/staff/dossiers/{late.id}"' in overdue_part and soon.code not in overdue_part
+    assert f'href="/staff/dossiers/{soon.id}"' in soon_part and late.code not in soon_part
+    assert later.code not in page and waiting.code not in page  # not due yet; clock stopped for the supplement
+
+
+def test_the_leaders_summary(app, client):
+    today = utcnow().astimezone(VN_TZ)
+    leader = demo_user(Role.LEADER)
+    pending = make_dossier(State.PENDING_APPROVAL, due_at=utcnow() + timedelta(days=10),
+                           code="000.20.26.H26-261101-0005")
+    # This month: 1 early, 1 late → 50%, below the 95% target.
+    for timeliness in (Timeliness.EARLY, Timeliness.LATE):
+        stored(State.RESOLVED, today - timedelta(minutes=5), finished=today - timedelta(minutes=1),
+               timeliness=timeliness)
+    sign_in(client, leader)
+    page = client.get("/leader").get_data(as_text=True)
+    assert 'id="month-rate">50,00%<' in page and "Thấp hơn mục tiêu 95%." in page
+    assert 'class="big-figure below-target"' in page
+    assert f'href="/staff/dossiers/{pending.id}"' in page[page.index('id="approval-list"'):]
+    assert 'href="/leader"' in page and 'href="/staff/stats"' in page  # the navigation
+    app.config["ON_TIME_TARGET"] = 0.5
+    assert "Đạt mục tiêu 50%." in client.get("/leader").get_data(as_text=True)
+    sign_in(client, demo_user(Role.STAFF))
+    staff_page = client.get("/leader")
+    assert staff_page.status_code == 200  # staff may look, but have no link to it
+    assert 'href="/leader"' not in client.get("/staff/stats").get_data(as_text=True)

@@ -323,3 +323,50 @@ def report(start: date, end: date, agency_ids: list[int] | None = None, field: s
     return Report(start=start, end=end, agency_ids=agency_ids, field=field, totals=totals,
                   by_field=dict(sorted(by_field.items())),
                   notifications=notification_figures(agency_ids, start_at, end_at, field))
+
+
+#: States in which the clock runs against the citizen's appointment. A dossier waiting for the citizen's
+#: supplement is left out: its due date is computed again when the supplement arrives.
+CLOCK_RUNNING_STATES = (State.RECEIVED, State.IN_PROCESS, State.PENDING_APPROVAL, State.AWAITING_PAYMENT)
+
+
+@dataclass
+class Attention:
+    """What the desk must act on today: overdue, due soon, waiting for approval (each list capped, with its count)."""
+
+    overdue: list[Dossier]
+    overdue_count: int
+    due_soon: list[Dossier]
+    due_soon_count: int
+    pending_approval: list[Dossier]
+    pending_approval_count: int
+    due_soon_until: date  #: the last day counted as "due soon"
+
+
+def attention(agency_id: int, today: date, soon_working_days: int = 2, limit: int = 50) -> Attention:
+    """Open dossiers of a ward past their appointment (due date before ``today``), due within
+    ``soon_working_days`` working days, and waiting for a leader's approval; most urgent first.
+
+    The appointment is the current one (``due_at``, an extension included): it is the date the citizen holds.
+    """
+    from server.calendar import service as calendar
+
+    soon_until = calendar.load_calendar(today.year, today.year + 1).add_working_days(today, soon_working_days)
+    today_start, soon_end = local_midnight(today), local_midnight(soon_until + timedelta(days=1))
+    running = and_(Dossier.agency_id == agency_id, Dossier.state.in_(CLOCK_RUNNING_STATES))
+    overdue = and_(running, Dossier.due_at < today_start)
+    due_soon = and_(running, Dossier.due_at >= today_start, Dossier.due_at < soon_end)
+    pending = and_(Dossier.agency_id == agency_id, Dossier.state == State.PENDING_APPROVAL)
+
+    def listed(condition, order):
+        return list(db.session.scalars(select(Dossier).where(condition).order_by(order, Dossier.id).limit(limit)))
+
+    def counted(condition):
+        return db.session.scalar(select(func.count()).select_from(Dossier).where(condition))
+
+    return Attention(
+        overdue=listed(overdue, Dossier.due_at), overdue_count=counted(overdue),
+        due_soon=listed(due_soon, Dossier.due_at), due_soon_count=counted(due_soon),
+        pending_approval=listed(pending, Dossier.updated_at), pending_approval_count=counted(pending),
+        due_soon_until=soon_until,
+    )
