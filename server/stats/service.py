@@ -229,13 +229,27 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
     received_in_period = received_at >= start_at
     ended_in_period = ended_at < end_at
     open_at_end = or_(ended_at.is_(None), ended_at >= end_at)
-    state_at_end = _state_at(end_at)
     # In progress at the end of the period is within its deadline when the ORIGINAL due date is on or after the
     # period's last day (§2.5, date granularity): an extension does not make an overdue dossier timely.
     original_due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
     last_day_start = end_at - timedelta(days=1)
     paused_states = (State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT)
-    in_progress = and_(open_at_end, state_at_end.not_in(paused_states))
+
+    def open_columns(state_at_end, condition) -> dict:
+        """How the dossiers still open at the end split, given their state then."""
+        in_progress = and_(condition, state_at_end.not_in(paused_states))
+        return {
+            "paused_supplement": _count(and_(condition, state_at_end == State.AWAITING_SUPPLEMENT)),
+            "paused_payment": _count(and_(condition, state_at_end == State.AWAITING_PAYMENT)),
+            "in_progress_on_time": _count(and_(in_progress, or_(original_due.is_(None),
+                                                                original_due >= last_day_start))),
+            "in_progress_overdue": _count(and_(in_progress, original_due < last_day_start)),
+        }
+
+    # Most open dossiers have not changed since the end of the period: their current state was their state then.
+    # The others (only in a past period) are read from their history in a second, small query, so that the big
+    # scan carries no correlated subquery (which would also keep PostgreSQL from scanning in parallel).
+    unchanged_since = Dossier.updated_at < end_at
     columns = {
         "carried_over": _count(received_at < start_at),
         "received_online": _count(and_(received_in_period, Dossier.channel == Channel.ONLINE)),
@@ -251,28 +265,39 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
         "resolved_late": _count(and_(Dossier.processing_finished_at < end_at, Dossier.timeliness == Timeliness.LATE)),
         "withdrawn": _count(and_(ended_in_period, Dossier.state == State.WITHDRAWN)),
         "stopped": _count(and_(ended_in_period, Dossier.state == State.STOPPED)),
-        "paused_supplement": _count(and_(open_at_end, state_at_end == State.AWAITING_SUPPLEMENT)),
-        "paused_payment": _count(and_(open_at_end, state_at_end == State.AWAITING_PAYMENT)),
-        "in_progress_on_time": _count(and_(in_progress, or_(original_due.is_(None), original_due >= last_day_start))),
-        "in_progress_overdue": _count(and_(in_progress, original_due < last_day_start)),
-        "rated_not_satisfied": _count(DossierRating.level == RatingLevel.NOT_SATISFIED),
+        **open_columns(Dossier.state, and_(open_at_end, unchanged_since)),
     }
+    in_report = and_(Dossier.state.in_(RECEIVED_STATES), received_at < end_at,
+                     or_(ended_at.is_(None), ended_at >= start_at))
     query = _with_procedure(select(Procedure.field, *(c.label(name) for name, c in columns.items()))
                             .select_from(Dossier))
-    query = (query.outerjoin(DossierRating, DossierRating.dossier_id == Dossier.id)
-             .where(Dossier.state.in_(RECEIVED_STATES), received_at < end_at,
-                    or_(ended_at.is_(None), ended_at >= start_at))
-             .group_by(Procedure.field))
+    query = query.where(in_report).group_by(Procedure.field)
     by_field: dict[str, Counts] = {}
     for row in db.session.execute(_scope(query, agency_ids, field)).mappings():
         by_field[row["field"]] = Counts(**{name: row[name] for name in columns})
 
+    changed = open_columns(_state_at(end_at), Dossier.updated_at >= end_at)
+    changed_query = _with_procedure(select(Procedure.field, *(c.label(name) for name, c in changed.items()))
+                                    .select_from(Dossier))
+    changed_query = changed_query.where(in_report, open_at_end, Dossier.updated_at >= end_at).group_by(Procedure.field)
+    for row in db.session.execute(_scope(changed_query, agency_ids, field)).mappings():
+        counts = by_field.setdefault(row["field"], Counts())
+        for name in changed:
+            setattr(counts, name, getattr(counts, name) + row[name])
+
+    # Rated "not satisfied" (Decision 766), among the dossiers of the report: ratings are few, join from them.
+    unhappy = _with_procedure(select(Procedure.field, func.count()).select_from(DossierRating)
+                              .join(Dossier, Dossier.id == DossierRating.dossier_id))
+    unhappy = unhappy.where(in_report, DossierRating.level == RatingLevel.NOT_SATISFIED).group_by(Procedure.field)
+    for field_key, count in db.session.execute(_scope(unhappy, agency_ids, field)):
+        by_field.setdefault(field_key, Counts()).rated_not_satisfied = count
+
     # Digitised: received in the period with at least one photo (a paper only sighted has no sha256).
-    digitised = _with_procedure(select(Procedure.field, func.count(distinct(DossierDocument.dossier_id)))
-                                .select_from(Dossier))
-    digitised = (digitised.join(DossierDocument, DossierDocument.dossier_id == Dossier.id)
-                 .where(DossierDocument.sha256.is_not(None), Dossier.state.in_(RECEIVED_STATES),
-                        received_at >= start_at, received_at < end_at)
+    photographed = select(DossierDocument.id).where(DossierDocument.dossier_id == Dossier.id,
+                                                    DossierDocument.sha256.is_not(None)).exists()
+    digitised = _with_procedure(select(Procedure.field, func.count()).select_from(Dossier))
+    digitised = (digitised.where(photographed, Dossier.state.in_(RECEIVED_STATES),
+                                 received_at >= start_at, received_at < end_at)
                  .group_by(Procedure.field))
     for field_key, count in db.session.execute(_scope(digitised, agency_ids, field)):
         by_field.setdefault(field_key, Counts()).digitised = count
