@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.dossiers.sync_api import bp as sync_api
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
+    from server.stats.views import bp as stats
     from server.visits.views import bp as visits
     from server.web.follow import bp as follow
     from server.web.views import bp as web
@@ -122,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(backoffice)
     app.register_blueprint(admin_pages)
     app.register_blueprint(backoffice_queue)
+    app.register_blueprint(stats)
 
 
 def _register_error_handlers(app: Flask) -> None:

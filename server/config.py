@@ -101,6 +101,9 @@ DEFAULTS: dict[str, object] = {
     # The desk's queue shows as "due soon" an open dossier due today or within this many more working days (issue
     # 6 asks for 2; no rule fixes it: Gia Lai's dashboard shows "sắp trễ" without publishing its threshold).
     "QUEUE_DUE_SOON_WORKING_DAYS": 2,
+    # The on-time rate the ward aims at, shown on the leaders' summary (issue 6). [U] policy: Resolution 76/NQ-CP
+    # style targets differ by province and year; set the province's own.
+    "ON_TIME_TARGET": 0.95,
 }
 
 

@@ -90,6 +90,11 @@ MATRIX: dict[str, set[str]] = {
     "backoffice.dashboard": {"staff", "leader"},
     "backoffice.dossier": {"staff", "leader"},
     "queue.queue": {"staff", "leader"},
+    # Statistics and the leaders' summary (server/stats/views.py): the ward's own figures only.
+    "stats.stats_page": {"staff", "leader"},
+    "stats.export_csv": {"staff", "leader"},
+    "stats.export_xlsx": {"staff", "leader"},
+    "stats.leader": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,

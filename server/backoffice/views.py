@@ -8,11 +8,8 @@ from datetime import datetime
 from datetime import time
 
 from flask import abort
-from flask import current_app
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import distinct
-from sqlalchemy import func
 from sqlalchemy import select
 
 from server.auth.access import roles_required
@@ -21,11 +18,10 @@ from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
 from server.dossiers.models import Dossier
 from server.extensions import db
-from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
-from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.texts import of as text_of
+from server.stats.service import notification_figures
 from server.types import utcnow
 from server.web.officer_messages import officer_messages
 from server.web.pages import pages_blueprint
@@ -41,27 +37,6 @@ def month_start(now: datetime) -> datetime:
     return datetime.combine(local.date().replace(day=1), time(0), tzinfo=VN_TZ)
 
 
-def notification_figures(agency_id: int, since: datetime) -> dict:
-    """Notifications about the ward's dossiers since ``since``: delivered by push, and what SMS would have cost.
-
-    One SMS would have gone per message that reached at least one phone; a message only in the inbox (no
-    subscription, or every delivery failed) saved nothing, and for the important ones the desk may still have to
-    call (DOMAIN.md §11 case 22).
-    """
-    ward_messages = (select(InboxMessage.id).join(Dossier, Dossier.id == InboxMessage.dossier_id)
-                     .where(Dossier.agency_id == agency_id, InboxMessage.created_at >= since))
-    total = db.session.scalar(select(func.count()).select_from(ward_messages.subquery()))
-    delivered = db.session.scalar(select(func.count(distinct(PushDelivery.message_id))).where(
-        PushDelivery.message_id.in_(ward_messages), PushDelivery.status == DeliveryStatus.SENT))
-    by_status = dict(db.session.execute(
-        select(PushDelivery.status, func.count()).where(PushDelivery.message_id.in_(ward_messages))
-        .group_by(PushDelivery.status)).all())
-    price = current_app.config["SMS_PRICE_VND"]
-    return {"messages": total, "delivered": delivered, "not_delivered": total - delivered,
-            "price": price, "sms_cost_avoided": delivered * price,
-            "by_status": {status.value: by_status.get(status, 0) for status in DeliveryStatus}}
-
-
 @bp.get("")
 @roles_required(*DESK)
 def dashboard():
@@ -69,7 +44,7 @@ def dashboard():
     since = month_start(now)
     recent = list(db.session.scalars(select(Dossier).where(Dossier.agency_id == current_user.agency_id)
                                      .order_by(Dossier.updated_at.desc(), Dossier.id.desc()).limit(20)))
-    return render_template("backoffice/dashboard.html", figures=notification_figures(current_user.agency_id, since),
+    return render_template("backoffice/dashboard.html", figures=notification_figures([current_user.agency_id], since),
                            since=to_local(since), recent=recent, labels=officer_messages(), to_local=to_local)
 
 

@@ -1,0 +1,1 @@
+"""Statistics of the one-stop desk and the leaders' summary (issue 6)."""
