@@ -83,6 +83,7 @@ def _register_models() -> None:
     import server.auth.models  # noqa: F401
     import server.calendar.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
+    import server.forms.models  # noqa: F401
     import server.people.models  # noqa: F401
     import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.citizen.views import bp as citizen
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
+    from server.forms.views import bp as forms
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
     from server.stats.views import bp as stats
@@ -124,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_pages)
     app.register_blueprint(backoffice_queue)
     app.register_blueprint(stats)
+    app.register_blueprint(forms)
 
 
 def _register_error_handlers(app: Flask) -> None:

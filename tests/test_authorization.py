@@ -95,6 +95,10 @@ MATRIX: dict[str, set[str]] = {
     "stats.export_csv": {"staff", "leader"},
     "stats.export_xlsx": {"staff", "leader"},
     "stats.leader": {"staff", "leader"},
+    # Statutory forms of a dossier (server/forms/views.py): the ward's desk only.
+    "forms.index": {"staff", "leader"},
+    "forms.show": {"staff", "leader"},
+    "forms.pdf": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,
@@ -130,10 +134,10 @@ MATRIX: dict[str, set[str]] = {
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}
 _NAMED_VALUES = {"filename": "README.md", "code": "vi", "action_name": "transfer",
                  "client_uuid": "00000000-0000-0000-0000-000000000001",
-                 "device_id": "00000000-0000-0000-0000-000000000000"}
+                 "device_id": "00000000-0000-0000-0000-000000000000", "form_key": "receipt"}
 #: Bodies that reach the access decision of routes whose empty body has a meaning of its own.
 _BODIES = {"auth_api.register_options": {"invitation_token": "x" * 43}}
-_ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")  # also <any(a, b):name>
 
 
 def _url(rule) -> str:

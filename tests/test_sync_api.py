@@ -142,7 +142,8 @@ def test_dossier_is_stored_once_and_replays_are_recognised(app):
     assert db.session.scalar(select(func.count()).select_from(Dossier)) == 1
     assert db.session.scalar(select(func.count()).select_from(DossierEvent)) == 1
     documents = db.session.scalars(select(DossierDocument)).all()
-    assert sorted(d.sha256 for d in documents if d.sha256) == sorted([photo, second])
+    assert sorted(d.sha256 for d in documents if d.sha256 and d.form_key is None) == sorted([photo, second])
+    assert [d.form_key for d in documents if d.form_key] == ["receipt"]  # Mẫu 01, issued once at the sync
     changed = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=dict(body, summary="khác"))
     assert changed.status_code == 409 and changed.get_json()["type"] == "urn:motcua:problem:dossier-conflict"
 

@@ -218,7 +218,14 @@ class DossierDocument(db.Model):
     """
 
     __tablename__ = "dossier_document"
-    __table_args__ = (UniqueConstraint("dossier_id", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "sha256"),
+        # A form number is given once per agency, series and year (server/forms/numbering.py); the database
+        # refuses a reuse even if the counter were ever wrong. NULLs (photographed papers) never collide.
+        UniqueConstraint(
+            "form_agency_id", "form_series", "form_year", "form_seq", name="uq_dossier_document_form_number"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
@@ -230,9 +237,26 @@ class DossierDocument(db.Model):
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
+    # A statutory form the system issued (server/forms/): which one, under which circular, its number, and the
+    # content it was printed with, so that the page and the stored PDF always show the same thing.
+    form_key: Mapped[str | None] = mapped_column(String(32))  #: "receipt", "refusal"... (server/forms/catalogue.py)
+    form_circular: Mapped[str | None] = mapped_column(String(32))  #: e.g. "03/2025/TT-VPCP"
+    form_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    form_series: Mapped[str | None] = mapped_column(String(16))  #: the "TNHS" of "Số: 12/TNHS"
+    form_year: Mapped[int | None]
+    form_seq: Mapped[int | None]
+    form_content: Mapped[dict | None] = mapped_column(JSON)
+
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
     attachment: Mapped[Attachment | None] = relationship()
     required_document: Mapped[RequiredDocument | None] = relationship()
+
+    @property
+    def form_number(self) -> str | None:
+        """The number printed on an issued form, e.g. "12/TNHS"; None for other documents."""
+        if self.form_seq is None:
+            return None
+        return f"{self.form_seq}/{self.form_series}"
 
 
 class FlagKind(enum.Enum):

@@ -172,8 +172,9 @@ def receive(new: NewDossier) -> Dossier:
     )
     db.session.add(dossier)
     db.session.flush()
-    append_event(dossier, Action.RECEIVE.value, State.DRAFT, new.received_by, at=new.received_at)
+    event = append_event(dossier, Action.RECEIVE.value, State.DRAFT, new.received_by, at=new.received_at)
     _notify(dossier, Action.RECEIVE, State.DRAFT, State.RECEIVED)
+    _issue_form(dossier, event, new.received_by, new.provided_document_ids)
     log.info("Dossier %s received by user %s", dossier.id, new.received_by.id)
     return dossier
 
@@ -204,8 +205,9 @@ def apply_action(dossier: Dossier, action: Action, actor: User, request: ActionR
     _EFFECTS.get(action, _no_effect)(dossier, request, now, data)
     dossier.state = decision.to_state
     reason = request.reason or request.citizen_request
-    append_event(dossier, action.value, decision.from_state, actor, reason=reason, data=data or None, at=now)
+    event = append_event(dossier, action.value, decision.from_state, actor, reason=reason, data=data or None, at=now)
     _notify(dossier, action, decision.from_state, decision.to_state)
+    _issue_form(dossier, event, actor)
     log.info("Dossier %s %s by user %s: %s -> %s", dossier.id, action.value, actor.id,
              decision.from_state.value, decision.to_state.value)
     return dossier
@@ -221,6 +223,14 @@ def _notify(dossier: Dossier, action: Action, from_state: State, to_state: State
         notify_dossier(dossier, kind, due_at=to_local(dossier.due_at).isoformat())
     elif kind is not None:
         notify_dossier(dossier, kind)
+
+
+def _issue_form(dossier: Dossier, event: DossierEvent, actor: User | None, provided_document_ids=None) -> None:
+    """Issue the statutory form of this step (receipt, supplementation request, refusal, apology, stop notice), if
+    it has one, as a numbered PDF among the dossier's documents, in this very transaction (server/forms/)."""
+    from server.forms.issue import issue_for_event
+
+    issue_for_event(dossier, event, actor, provided_document_ids)
 
 
 def _no_effect(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:

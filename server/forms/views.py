@@ -1,0 +1,99 @@
+"""The desk's view of a dossier's statutory forms: the list, each form as a page and as its stored PDF.
+
+Staff and leaders of the dossier's ward only; another ward's dossier is answered 404, as if it did not exist. The
+page is drawn from the content stored with the form, so it shows exactly what the PDF (and the citizen's paper) says.
+The control sheet is built from the history each time it is asked for.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import abort
+from flask import make_response
+from flask import render_template
+from flask import request
+from flask import send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from server.auth.access import roles_required
+from server.calendar.workdays import to_local
+from server.dossiers.attachments import path_of
+from server.dossiers.models import Dossier
+from server.dossiers.models import DossierDocument
+from server.extensions import db
+from server.forms import issue
+from server.forms.catalogue import FORM_KEYS
+from server.forms.pdf import render
+from server.web.pages import pages_blueprint
+
+bp = pages_blueprint("forms", __name__, url_prefix="/staff/dossiers/<int:dossier_id>/forms")
+
+DESK = ("staff", "leader")
+#: Only known form names reach the views (anything else is 404), and "receipt.pdf" cannot be read as a form name.
+FORM_KEY = "any(" + ", ".join(FORM_KEYS) + "):form_key"
+
+
+def _ward_dossier(dossier_id: int) -> Dossier:
+    found = db.session.get(Dossier, dossier_id)
+    if found is None or found.agency_id != current_user.agency_id:
+        abort(404)
+    return found
+
+
+def _issued(dossier: Dossier, form_key: str) -> DossierDocument:
+    """The issued form asked for: ``?issued=<document id>``, or the latest of its kind."""
+    issued_forms = issue.issued_forms(dossier, form_key)
+    wanted = request.args.get("issued")
+    if wanted is not None:
+        if not wanted.isdigit():
+            message = _("Số văn bản (issued) phải là một số nguyên dương.")
+            abort(make_response(render_template("error.html", status=422, title=message), 422))
+        issued_forms = [d for d in issued_forms if d.id == int(wanted)]
+    if not issued_forms:
+        abort(404)
+    return issued_forms[-1]
+
+
+def _content(dossier: Dossier, form_key: str) -> tuple[dict, DossierDocument | None]:
+    if form_key == "control_sheet":
+        content = issue.control_sheet(dossier)
+        if content is None:
+            abort(404)
+        return content, None
+    document = _issued(dossier, form_key)
+    return document.form_content, document
+
+
+@bp.get("")
+@roles_required(*DESK)
+def index(dossier_id: int):
+    """The forms issued for the dossier, and its control sheet."""
+    dossier = _ward_dossier(dossier_id)
+    return render_template("forms/index.html", dossier=dossier, issued=issue.issued_forms(dossier),
+                           to_local=to_local)
+
+
+@bp.get(f"/<{FORM_KEY}>")
+@roles_required(*DESK)
+def show(dossier_id: int, form_key: str):
+    """A form as a page, from the content it was issued with."""
+    dossier = _ward_dossier(dossier_id)
+    content, document = _content(dossier, form_key)
+    return render_template("forms/form.html", dossier=dossier, content=content, document=document,
+                           form_key=form_key)
+
+
+@bp.get(f"/<{FORM_KEY}>.pdf")
+@roles_required(*DESK)
+def pdf(dossier_id: int, form_key: str):
+    """The stored PDF of an issued form (the control sheet is rendered now, from the history)."""
+    dossier = _ward_dossier(dossier_id)
+    content, document = _content(dossier, form_key)
+    name = f"mau-{form_key}-{dossier.code or dossier.id}.pdf"
+    if document is None:
+        return send_file(io.BytesIO(render(content)), mimetype="application/pdf", download_name=name)
+    # A form is tens of kilobytes: read at once, so no file handle outlives the request.
+    return send_file(io.BytesIO(path_of(document.sha256).read_bytes()), mimetype="application/pdf",
+                     download_name=name, etag=document.sha256)
