@@ -90,6 +90,9 @@ MATRIX: dict[str, set[str]] = {
     "backoffice.dashboard": {"staff", "leader"},
     "backoffice.dossier": {"staff", "leader"},
     "queue.queue": {"staff", "leader"},
+    "backoffice.take_action": {"staff", "leader"},
+    "backoffice.resolve_flag": {"staff", "leader"},
+    "backoffice.attachment": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,
