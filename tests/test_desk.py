@@ -157,6 +157,8 @@ def test_a_whole_dossier_through_the_page_forms_from_receipt_to_return(app):
      {"reason": "Phải ghi rõ lý do.", "new_due_date": "Phải ghi ngày hẹn mới."}),
     (State.IN_PROCESS, Role.STAFF, "extend", {"reason": "Chờ xác minh", "new_due_date": "31/12/2026"},
      {"new_due_date": "Ngày hẹn mới không hợp lệ (ngày/tháng/năm)."}),
+    (State.IN_PROCESS, Role.STAFF, "extend", {"reason": "Chờ xác minh", "new_due_date": "9999-12-31"},
+     {"new_due_date": "Ngày hẹn mới quá xa (hơn một năm): vui lòng kiểm tra lại năm."}),
     (State.IN_PROCESS, Role.STAFF, "extend", {"reason": "Chờ xác minh", "new_due_date": "2020-01-01"},
      {"new_due_date": "Ngày hẹn mới phải sau ngày hẹn trả hiện tại."}),
     (State.RESOLVED, Role.STAFF, "return_result", {},

@@ -11,20 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from server.auth.models import User
+from server.calendar.workdays import to_local
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
+from server.types import utcnow
 
 MAX_TEXT = 4000
 MAX_NAME = 200
 MAX_ITEMS = 50
 #: Far above any fee of the catalogue, low enough to fit every database's integer.
 MAX_AMOUNT_VND = 2_000_000_000
+#: Not a legal limit: a new due date further than this is taken for a typing mistake in the year.
+MAX_EXTENSION_DAYS = 366
 
 #: The fields of each action's form, in the order they are shown.
 ACTION_FIELDS: dict[Action, tuple[str, ...]] = {
@@ -73,7 +78,8 @@ ACTION_HINTS = {
     Action.TRANSFER: _l("Hồ sơ giấy phải chuyển trong ngày, hoặc đầu ngày làm việc tiếp theo nếu nhận sau 15 giờ."),
     Action.REQUEST_SUPPLEMENT: _l("Ghi đủ các giấy tờ cần bổ sung trong một lần. Thời hạn giải quyết sẽ được tính "
                                   "lại hoặc tạm dừng theo quy định của thủ tục."),
-    Action.RECORD_SUPPLEMENT: _l("Ngày hẹn trả sẽ được tính lại từ hôm nay."),
+    Action.RECORD_SUPPLEMENT: _l("Ngày hẹn trả sẽ được tính lại theo quy định của thủ tục: từ đầu, hoặc cộng "
+                                 "thời gian còn lại khi yêu cầu bổ sung."),
     Action.APPROVE: _l("Người phê duyệt không được là người thụ lý hồ sơ."),
     Action.EXTEND: _l("Chỉ được gia hạn một lần; văn bản xin lỗi phải gửi chậm nhất một ngày làm việc trước ngày "
                       "hẹn trả."),
@@ -144,6 +150,9 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
             new_due = date.fromisoformat(values["new_due_date"])
         except ValueError:
             errors["new_due_date"] = _("Ngày hẹn mới không hợp lệ (ngày/tháng/năm).")
+        else:
+            if new_due > to_local(utcnow()).date() + timedelta(days=MAX_EXTENSION_DAYS):
+                errors["new_due_date"] = _("Ngày hẹn mới quá xa (hơn một năm): vui lòng kiểm tra lại năm.")
     if "recipient_name" in wanted and len(values["recipient_name"]) > MAX_NAME:
         errors["recipient_name"] = _("Họ và tên dài quá %(n)s ký tự.", n=MAX_NAME)
     if "acknowledged" in wanted:
