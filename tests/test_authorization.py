@@ -99,6 +99,9 @@ MATRIX: dict[str, set[str]] = {
     "forms.index": {"staff", "leader"},
     "forms.show": {"staff", "leader"},
     "forms.pdf": {"staff", "leader"},
+    "backoffice.take_action": {"staff", "leader"},
+    "backoffice.resolve_flag": {"staff", "leader"},
+    "backoffice.attachment": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,

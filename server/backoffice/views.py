@@ -1,5 +1,9 @@
-"""The desk's first pages: a dashboard with what push notifications saved, and a dossier's notifications with the
-state of every delivery. Ward-scoped: a dossier of another ward is answered 404, as if it did not exist.
+"""The desk's pages: a dashboard with what push notifications saved, and the dossier page (everything about one
+dossier, its notifications and deliveries, and one small form per legal step it may take next).
+
+Ward-scoped: a dossier (or a photo) of another ward is answered 404, as if it did not exist. The action forms post,
+then redirect (PRG); a refused form is shown again on the page with one message per field (422), an action no longer
+possible in the dossier's state with a clear message (409).
 """
 
 from __future__ import annotations
@@ -8,15 +12,44 @@ from datetime import datetime
 from datetime import time
 
 from flask import abort
+from flask import flash
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import send_file
+from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from server.auth.access import roles_required
+from server.auth.audit import audit
 from server.auth.models import User
+from server.backoffice import dossier_page
+from server.backoffice.action_forms import ACTION_FIELDS
+from server.backoffice.action_forms import ACTION_HINTS
+from server.backoffice.action_forms import ACTION_LABELS
+from server.backoffice.action_forms import FINAL_ACTIONS
+from server.backoffice.action_forms import Submitted
+from server.backoffice.action_forms import delivery_mode_labels
+from server.backoffice.action_forms import read_action
 from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
+from server.citizen.rating import CRITERIA
+from server.citizen.rating import LEVELS
+from server.dossiers.attachments import path_of
+from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
+from server.dossiers.models import DossierDocument
+from server.dossiers.models import DossierFlag
+from server.dossiers.services import apply_action
+from server.dossiers.services import facts_of
+from server.dossiers.workflow import Action
+from server.dossiers.workflow import ActionNotPermitted
+from server.dossiers.workflow import GuardFailed
+from server.dossiers.workflow import InvalidTransition
+from server.dossiers.workflow import decide
+from server.errors import locale_code
 from server.extensions import db
 from server.push.models import InboxMessage
 from server.push.models import PushSubscription
@@ -48,18 +81,124 @@ def dashboard():
                            since=to_local(since), recent=recent, labels=officer_messages(), to_local=to_local)
 
 
-@bp.get("/dossiers/<int:dossier_id>")
-@roles_required(*DESK)
-def dossier(dossier_id: int):
-    found = db.session.get(Dossier, dossier_id)
+def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
+    """The dossier of the user's own ward, or 404 (another ward's is not revealed). ``lock`` serialises two clerks
+    acting on it at once (PostgreSQL row lock)."""
+    query = select(Dossier).where(Dossier.id == dossier_id)
+    found = db.session.scalar(query.with_for_update() if lock else query)
     if found is None or found.agency_id != current_user.agency_id:
         abort(404)
+    return found
+
+
+def _notification_rows(found: Dossier) -> list[dict]:
     messages = list(db.session.scalars(select(InboxMessage).where(InboxMessage.dossier_id == found.id)
                                        .order_by(InboxMessage.id)))
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({m.user_id for m in messages})))}
     subscriptions = {s.id: s for s in db.session.scalars(select(PushSubscription).where(PushSubscription.id.in_(
         {d.subscription_id for m in messages for d in m.deliveries if d.subscription_id})))}
-    rows = [{"message": m, "title": text_of(m.kind, m.data or {})[0], "user": users.get(m.user_id),
+    return [{"message": m, "title": text_of(m.kind, m.data or {})[0], "user": users.get(m.user_id),
              "deliveries": [(d, subscriptions.get(d.subscription_id)) for d in m.deliveries]} for m in messages]
-    return render_template("backoffice/dossier.html", dossier=found, rows=rows, to_local=to_local,
-                           state_label=officer_messages().get(f"state_{found.state.value}", found.state.value))
+
+
+def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200):
+    """The dossier page; ``failed`` is a refused action form to show again with its messages, ``problem`` a
+    message about the whole page (an action no longer possible)."""
+    labels = officer_messages()
+    actions = dossier_page.desk_actions(found, current_user)
+    forms = {action: Submitted(action) for action in actions}
+    if failed is not None:
+        forms[failed.action] = failed
+    return render_template(
+        "backoffice/dossier.html", dossier=found, rows=_notification_rows(found), to_local=to_local,
+        state_label=labels.get(f"state_{found.state.value}", found.state.value), state_labels=labels,
+        facts=dossier_page.page_facts(found), actions=actions, forms=forms, failed=failed, problem=problem,
+        action_fields=ACTION_FIELDS, action_labels=ACTION_LABELS, action_hints=ACTION_HINTS,
+        final_actions=FINAL_ACTIONS, delivery_modes=delivery_mode_labels(),
+        event_labels=dossier_page.EVENT_LABELS, timeliness_labels=dossier_page.TIMELINESS_LABELS,
+        role_labels=dossier_page.ROLE_LABELS, rating_levels=LEVELS, rating_criteria=CRITERIA,
+        extension_late=dossier_page.extension_would_be_late(found, utcnow()),
+    ), status
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+@roles_required(*DESK)
+def dossier(dossier_id: int):
+    """Everything about one dossier of the ward, and the steps the user may take next."""
+    return _dossier_page(_ward_dossier(dossier_id))
+
+
+@bp.post("/dossiers/<int:dossier_id>/actions/<action_name>")
+@roles_required(*DESK)
+def take_action(dossier_id: int, action_name: str):
+    """Take one legal step on a dossier through its form; the event and the citizen's notification are stored
+    with it in one commit."""
+    try:
+        action = Action(action_name)
+    except ValueError:
+        abort(404)
+    found = _ward_dossier(dossier_id, lock=True)
+    action_request, submitted = read_action(action, request.form, current_user)
+    fields = ACTION_FIELDS[action]
+    try:
+        if submitted.errors:
+            # Ask the guards too, without changing anything, so that every message is shown at once.
+            decide(facts_of(found), action, action_request)
+        else:
+            apply_action(found, action, current_user, action_request)
+    except InvalidTransition as error:
+        db.session.rollback()
+        state = officer_messages().get(f"state_{error.state.value}", error.state.value)
+        return _dossier_page(found, problem=_(
+            "Không thể «%(action)s» khi hồ sơ đang ở trạng thái «%(state)s» (có thể người khác vừa xử lý). "
+            "Các thao tác còn thực hiện được ở bên dưới.", action=ACTION_LABELS[action], state=state), status=409)
+    except ActionNotPermitted:
+        db.session.rollback()
+        return _dossier_page(found, problem=_("Vai trò của bạn không được thực hiện thao tác «%(action)s».",
+                                              action=ACTION_LABELS[action]), status=403)
+    except GuardFailed as error:
+        for failure in error.failures:
+            name = failure.field if failure.field in fields else "form"
+            submitted.errors.setdefault(name, failure.message(locale_code()))
+    if submitted.errors:
+        db.session.rollback()
+        return _dossier_page(found, failed=submitted, status=422)
+    db.session.commit()
+    flash(_("Đã thực hiện: %(action)s.", action=ACTION_LABELS[action]))
+    return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="actions"))
+
+
+@bp.post("/dossiers/<int:dossier_id>/flags/<int:flag_id>/resolve")
+@roles_required(*DESK)
+def resolve_flag(dossier_id: int, flag_id: int):
+    """Mark a point raised at sync as looked at (once; the flag itself is kept, with who resolved it and when)."""
+    found = _ward_dossier(dossier_id)
+    flag = db.session.get(DossierFlag, flag_id)
+    if flag is None or flag.dossier_id != found.id:
+        abort(404)
+    if flag.resolved_at is None:
+        flag.resolved_at = utcnow()
+        flag.resolved_by_id = current_user.id
+        audit("dossier_flag_resolved", current_user, flag, dossier_id=found.id, kind=flag.kind.value)
+        db.session.commit()
+    flash(_("Đã đánh dấu là đã xem xét."))
+    return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="flags"))
+
+
+@bp.get("/attachments/<sha256>")
+@roles_required(*DESK)
+def attachment(sha256: str):
+    """The bytes of a stored photo or PDF, for the desk of a ward that has a dossier using it; 404 otherwise.
+
+    Personal papers: ``private, no-store`` keeps them out of shared caches (and off the disk of a shared
+    computer at the desk).
+    """
+    used_in_ward = db.session.scalar(
+        select(DossierDocument.id).join(Dossier, Dossier.id == DossierDocument.dossier_id)
+        .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id).limit(1))
+    stored = db.session.get(Attachment, sha256) if used_in_ward is not None else None
+    if stored is None or not path_of(sha256).is_file():
+        abort(404)
+    response = send_file(path_of(sha256), mimetype=stored.media_type, etag=False, conditional=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -308,6 +308,8 @@ def _extend(dossier: Dossier, request: ActionRequest, now: datetime, data: dict)
     # The apology must reach the citizen at least one working day before the due date (DOMAIN.md §1.4 E);
     # a later one is still allowed, but flagged for the leader.
     dossier.apology_late = to_local(now).date() > cal.previous_working_day(due_local.date())
+    # Kept so that the control sheet can tell which due date was in force at each earlier step.
+    data["previous_due_at"] = due_local.isoformat()
     new_due = datetime.combine(request.new_due_date, time(due_local.hour, due_local.minute), tzinfo=due_local.tzinfo)
     dossier.extended_due_at = dossier.due_at = new_due
     dossier.extension_count += 1
