@@ -322,3 +322,15 @@ def test_unknown_forms_and_bad_input(app, client):
     bad = client.get(f"{base}/receipt?issued=abc")
     assert bad.status_code == 422 and "số nguyên dương" in bad.get_data(as_text=True)
     assert client.get("/staff/dossiers/999999/forms/receipt").status_code == 404
+
+
+def test_the_desk_page_links_to_the_issued_forms(app, client):
+    """The dossier page leads to the forms list and to each issued form's page."""
+    dossier = _receive(datetime(2026, 3, 9, 9, 30, tzinfo=VN_TZ))
+    sign_in(client, demo_user(Role.STAFF))
+    page = client.get(f"/staff/dossiers/{dossier.id}").get_data(as_text=True)
+    assert f'/staff/dossiers/{dossier.id}/forms"' in page
+    receipt = next(d for d in dossier.documents if d.form_key == "receipt")
+    link = f"/staff/dossiers/{dossier.id}/forms/receipt?issued={receipt.id}"
+    assert link.replace("&", "&amp;") in page
+    assert client.get(link).status_code == 200
