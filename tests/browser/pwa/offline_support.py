@@ -20,6 +20,7 @@ from server.calendar.workdays import to_local
 from server.dossiers.attachments import path_of
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
+from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.reference.models import Procedure
 from server.types import utcnow
@@ -214,10 +215,14 @@ def server_dossiers() -> list[Dossier]:
 
 
 def server_attachments() -> dict[str, bytes]:
-    """Every stored photo's bytes by hash, checking that the bytes match the hash they are stored under."""
+    """Every stored photo's bytes by hash, checking that the bytes match the hash they are stored under.
+
+    The statutory forms the server issues itself (the receipt slip's PDF, server/forms/) are left out: they are
+    attachments too, but no phone sent them."""
     fresh()
     found = {}
-    for attachment in db.session.scalars(select(Attachment)):
+    issued = select(DossierDocument.sha256).where(DossierDocument.form_key.is_not(None))
+    for attachment in db.session.scalars(select(Attachment).where(Attachment.sha256.not_in(issued))):
         data = path_of(attachment.sha256).read_bytes()
         assert hashlib.sha256(data).hexdigest() == attachment.sha256
         found[attachment.sha256] = data

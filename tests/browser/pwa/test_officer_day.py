@@ -259,6 +259,8 @@ def test_a_visit_the_desk_schedules_then_cancels_reaches_the_phone_at_its_next_s
     expect(page.locator("#visit-list")).not_to_contain_text("Vũ Thị Nga")
     page.reload()  # gone from IndexedDB too, not only from the screen
     expect(page.locator("#visit-list")).to_contain_text("Không có lịch thăm nào.")
+    # The reopened app syncs by itself; a tap while that sync runs would join it rather than start another.
+    page.wait_for_function("() => document.body.dataset.lastFlush !== undefined")
 
     # A visit given to another officer leaves this phone too.
     fresh()
