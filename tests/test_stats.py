@@ -256,6 +256,20 @@ def test_digitisation_and_satisfaction_rates(app):
     assert (march.satisfaction_rate.numerator, march.satisfaction_rate.denominator) == (2, 3)
 
 
+def test_an_issued_form_is_not_a_photographed_paper(app):
+    """The receipt PDF the server issued has a sha256 too; only the citizen's papers make a dossier digitised."""
+    issued, photographed = (stored(State.RECEIVED, at(2 + i)) for i in range(2))
+    db.session.add_all([Attachment(sha256="b" * 64, media_type="application/pdf", size_bytes=10),
+                        Attachment(sha256="c" * 64, media_type="image/jpeg", size_bytes=10)])
+    db.session.add_all([
+        DossierDocument(dossier_id=issued.id, name="Giấy tiếp nhận", sha256="b" * 64, form_key="receipt"),
+        DossierDocument(dossier_id=photographed.id, name="Đơn đề nghị", sha256="c" * 64),
+    ])
+    db.session.commit()
+    assert (issued.photographed, photographed.photographed) == (False, True)
+    assert report(*MARCH).totals.digitised == 1
+
+
 def test_a_period_ending_today_uses_the_current_state(app):
     today = utcnow().astimezone(VN_TZ).date()
     make_dossier(State.AWAITING_SUPPLEMENT, due_at=utcnow() + timedelta(days=3), device_received_at=utcnow())

@@ -16,6 +16,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
+from sqlalchemy import false
 from sqlalchemy import inspect
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -140,6 +141,10 @@ class Dossier(db.Model):
     #: Folded codes, owner's and submitter's names and phones (server/dossiers/search_text.py), kept up to date
     #: before every flush by :func:`_refresh_search_text`; the desk's search looks here.
     search_text: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    #: At least one of its papers was photographed or scanned (a document with a sha256 that is not a form the
+    #: server issued). Set before every flush by :func:`_mark_photographed`, never cleared (documents are not
+    #: deleted); the statistics count digitised dossiers from it instead of searching two million documents.
+    photographed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     procedure_version: Mapped[ProcedureVersion] = relationship()
     agency: Mapped[Agency] = relationship()
@@ -192,6 +197,19 @@ def _refresh_search_text(session, flush_context, instances):
             for dossier in session.scalars(select(Dossier).where(
                     or_(Dossier.owner_id.in_(renamed), Dossier.submitter_id.in_(renamed)))):
                 dossier.search_text = dossier_search_text(dossier)
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_photographed(session, flush_context, instances):
+    """Set ``Dossier.photographed`` when a photographed paper is added to a dossier, whichever code path adds it
+    (a sync from a phone today, an upload at the desk tomorrow). Issued statutory forms (``form_key``) also have
+    a sha256 but are the server's own PDFs: they digitise nothing of what the citizen brought."""
+    with session.no_autoflush:
+        for instance in session.new:
+            if isinstance(instance, DossierDocument) and instance.sha256 is not None and instance.form_key is None:
+                dossier = instance.dossier or session.get(Dossier, instance.dossier_id)
+                if dossier is not None and not dossier.photographed:
+                    dossier.photographed = True
 
 
 class Attachment(db.Model):

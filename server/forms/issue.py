@@ -76,8 +76,8 @@ def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
     else:
         builder = getattr(contents, form_key)
         content = builder(spec, dossier, number, issued_at, actor, event)
-    document = _store(dossier, content, actor, issued_at)
-    document.form_key, document.form_circular = form_key, spec.circular_key
+    document = _store(dossier, form_key, content, actor, issued_at)
+    document.form_circular = spec.circular_key
     document.form_agency_id, document.form_series, document.form_year, document.form_seq = (
         dossier.agency_id, spec.series, year, seq)
     db.session.flush()
@@ -85,12 +85,14 @@ def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
     return document
 
 
-def _store(dossier: Dossier, content: dict, actor: User | None, issued_at: datetime) -> DossierDocument:
+def _store(dossier: Dossier, form_key: str, content: dict, actor: User | None,
+           issued_at: datetime) -> DossierDocument:
     data = render(content)
     sha256 = hashlib.sha256(data).hexdigest()
     store(sha256, data, actor.id if actor else None)
+    # form_key from the start: a flush must never see this PDF as a photographed paper (Dossier.photographed).
     document = DossierDocument(dossier=dossier, name=f"{content['label']} (Số: {content['number']})", sha256=sha256,
-                               captured_at=issued_at, captured_by_id=actor.id if actor else None,
+                               form_key=form_key, captured_at=issued_at, captured_by_id=actor.id if actor else None,
                                form_content=content)
     db.session.add(document)
     return document

@@ -34,11 +34,12 @@ from sqlalchemy import distinct
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
+from sqlalchemy.orm import aliased
 
 from server.calendar.workdays import VN_TZ
 from server.dossiers.models import Channel
 from server.dossiers.models import Dossier
-from server.dossiers.models import DossierDocument
 from server.dossiers.models import DossierEvent
 from server.dossiers.models import DossierRating
 from server.dossiers.models import RatingLevel
@@ -218,12 +219,9 @@ def _state_at(moment: datetime):
                 else_=func.coalesce(last_event_state, Dossier.state))
 
 
-def _count(condition):
-    return func.count(case((condition, 1)))
-
-
 def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> dict[str, Counts]:
-    """The report's columns per procedure field, in one aggregate query (and one for photographed documents)."""
+    """The report's columns per procedure field: one aggregate query over the dossiers, and a second, small one
+    for those still open at the end whose state then must be read from their history."""
     received_at = Dossier.device_received_at
     ended_at = func.coalesce(Dossier.processing_finished_at, Dossier.closed_at)
     received_in_period = received_at >= start_at
@@ -234,49 +232,75 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
     original_due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
     last_day_start = end_at - timedelta(days=1)
     paused_states = (State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT)
+    in_report = and_(Dossier.state.in_(RECEIVED_STATES), received_at < end_at,
+                     or_(ended_at.is_(None), ended_at >= start_at))
+    # Refused at reception in the period: shown apart, never among the received (§11 case 14). The same scan
+    # reads them; the WHERE below keeps only report rows and these, so "not refused" means "in the report".
+    refused_at = func.coalesce(Dossier.closed_at, Dossier.created_at)
+    refused = Dossier.state == State.REFUSED
+    refused_in_period = and_(refused, refused_at >= start_at, refused_at < end_at)
 
-    def open_columns(state_at_end, condition) -> dict:
+    def count(condition, among=Dossier.state != State.REFUSED):
+        # ``among`` last: the column's own condition is false for most rows, and AND stops there (on a million rows
+        # the comparison of every row's state, once per column, costs a sixth of the query).
+        return func.count(case((and_(condition, among), 1)))
+
+    def open_columns(state_at_end, condition, among) -> dict:
         """How the dossiers still open at the end split, given their state then."""
         in_progress = and_(condition, state_at_end.not_in(paused_states))
         return {
-            "paused_supplement": _count(and_(condition, state_at_end == State.AWAITING_SUPPLEMENT)),
-            "paused_payment": _count(and_(condition, state_at_end == State.AWAITING_PAYMENT)),
-            "in_progress_on_time": _count(and_(in_progress, or_(original_due.is_(None),
-                                                                original_due >= last_day_start))),
-            "in_progress_overdue": _count(and_(in_progress, original_due < last_day_start)),
+            "paused_supplement": count(and_(condition, state_at_end == State.AWAITING_SUPPLEMENT), among),
+            "paused_payment": count(and_(condition, state_at_end == State.AWAITING_PAYMENT), among),
+            "in_progress_on_time": count(and_(in_progress, or_(original_due.is_(None),
+                                                               original_due >= last_day_start)), among),
+            "in_progress_overdue": count(and_(in_progress, original_due < last_day_start), among),
         }
 
+    # Rated "not satisfied" (Decision 766): at most one rating per dossier (unique), so a plain outer join on the
+    # few unhappy ones adds no row; PostgreSQL hashes them and keeps the scan parallel.
+    unhappy = aliased(DossierRating)
     # Most open dossiers have not changed since the end of the period: their current state was their state then.
     # The others (only in a past period) are read from their history in a second, small query, so that the big
     # scan carries no correlated subquery (which would also keep PostgreSQL from scanning in parallel).
     unchanged_since = Dossier.updated_at < end_at
     columns = {
-        "carried_over": _count(received_at < start_at),
-        "received_online": _count(and_(received_in_period, Dossier.channel == Channel.ONLINE)),
-        "received_direct": _count(and_(received_in_period, Dossier.channel == Channel.DIRECT)),
-        "received_home": _count(and_(received_in_period, Dossier.channel == Channel.DIRECT,
-                                     Dossier.reception_mode == ReceptionMode.HOME_VISIT)),
-        "received_postal": _count(and_(received_in_period, Dossier.channel == Channel.POSTAL)),
-        "resolved_early": _count(and_(Dossier.processing_finished_at < end_at,
-                                      Dossier.timeliness == Timeliness.EARLY)),
+        "carried_over": count(received_at < start_at),
+        "received_online": count(and_(received_in_period, Dossier.channel == Channel.ONLINE)),
+        "received_direct": count(and_(received_in_period, Dossier.channel == Channel.DIRECT)),
+        "received_home": count(and_(received_in_period, Dossier.channel == Channel.DIRECT,
+                                    Dossier.reception_mode == ReceptionMode.HOME_VISIT)),
+        "received_postal": count(and_(received_in_period, Dossier.channel == Channel.POSTAL)),
+        "resolved_early": count(and_(Dossier.processing_finished_at < end_at,
+                                     Dossier.timeliness == Timeliness.EARLY)),
         # A result without a due date (none was computed) cannot have been late.
-        "resolved_on_time": _count(and_(Dossier.processing_finished_at < end_at,
-                                        or_(Dossier.timeliness == Timeliness.ON_TIME, Dossier.timeliness.is_(None)))),
-        "resolved_late": _count(and_(Dossier.processing_finished_at < end_at, Dossier.timeliness == Timeliness.LATE)),
-        "withdrawn": _count(and_(ended_in_period, Dossier.state == State.WITHDRAWN)),
-        "stopped": _count(and_(ended_in_period, Dossier.state == State.STOPPED)),
-        **open_columns(Dossier.state, and_(open_at_end, unchanged_since)),
+        "resolved_on_time": count(and_(Dossier.processing_finished_at < end_at,
+                                       or_(Dossier.timeliness == Timeliness.ON_TIME, Dossier.timeliness.is_(None)))),
+        "resolved_late": count(and_(Dossier.processing_finished_at < end_at, Dossier.timeliness == Timeliness.LATE)),
+        "withdrawn": count(and_(ended_in_period, Dossier.state == State.WITHDRAWN)),
+        "stopped": count(and_(ended_in_period, Dossier.state == State.STOPPED)),
+        **open_columns(Dossier.state, and_(open_at_end, unchanged_since), Dossier.state != State.REFUSED),
+        # Digitised: received in the period with at least one photographed paper (flag kept by the models).
+        "digitised": count(and_(received_in_period, Dossier.photographed)),
+        "rated_not_satisfied": count(unhappy.id.is_not(None)),
+        "refused": count(refused, among=refused),
     }
-    in_report = and_(Dossier.state.in_(RECEIVED_STATES), received_at < end_at,
-                     or_(ended_at.is_(None), ended_at >= start_at))
-    query = _with_procedure(select(Procedure.field, *(c.label(name) for name, c in columns.items()))
-                            .select_from(Dossier))
-    query = query.where(in_report).group_by(Procedure.field)
+    changed_count = count(and_(open_at_end, Dossier.updated_at >= end_at))
+    query = _with_procedure(select(Procedure.field, changed_count.label("changed"),
+                                   *(c.label(name) for name, c in columns.items()))
+                            .select_from(Dossier)
+                            .outerjoin(unhappy, and_(unhappy.dossier_id == Dossier.id,
+                                                     unhappy.level == RatingLevel.NOT_SATISFIED)))
+    query = query.where(or_(in_report, refused_in_period)).group_by(Procedure.field)
     by_field: dict[str, Counts] = {}
+    changed_fields = []
     for row in db.session.execute(_scope(query, agency_ids, field)).mappings():
         by_field[row["field"]] = Counts(**{name: row[name] for name in columns})
+        if row["changed"]:
+            changed_fields.append(row["field"])
+    if not changed_fields:  # a period that ends today or later: nothing to read from history
+        return by_field
 
-    changed = open_columns(_state_at(end_at), Dossier.updated_at >= end_at)
+    changed = open_columns(_state_at(end_at), Dossier.updated_at >= end_at, among=true())
     changed_query = _with_procedure(select(Procedure.field, *(c.label(name) for name, c in changed.items()))
                                     .select_from(Dossier))
     changed_query = changed_query.where(in_report, open_at_end, Dossier.updated_at >= end_at).group_by(Procedure.field)
@@ -284,31 +308,6 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
         counts = by_field.setdefault(row["field"], Counts())
         for name in changed:
             setattr(counts, name, getattr(counts, name) + row[name])
-
-    # Rated "not satisfied" (Decision 766), among the dossiers of the report: ratings are few, join from them.
-    unhappy = _with_procedure(select(Procedure.field, func.count()).select_from(DossierRating)
-                              .join(Dossier, Dossier.id == DossierRating.dossier_id))
-    unhappy = unhappy.where(in_report, DossierRating.level == RatingLevel.NOT_SATISFIED).group_by(Procedure.field)
-    for field_key, count in db.session.execute(_scope(unhappy, agency_ids, field)):
-        by_field.setdefault(field_key, Counts()).rated_not_satisfied = count
-
-    # Digitised: received in the period with at least one photo (a paper only sighted has no sha256).
-    photographed = select(DossierDocument.id).where(DossierDocument.dossier_id == Dossier.id,
-                                                    DossierDocument.sha256.is_not(None)).exists()
-    digitised = _with_procedure(select(Procedure.field, func.count()).select_from(Dossier))
-    digitised = (digitised.where(photographed, Dossier.state.in_(RECEIVED_STATES),
-                                 received_at >= start_at, received_at < end_at)
-                 .group_by(Procedure.field))
-    for field_key, count in db.session.execute(_scope(digitised, agency_ids, field)):
-        by_field.setdefault(field_key, Counts()).digitised = count
-
-    # Refused at reception in the period: shown apart, never among the received (§11 case 14).
-    refused_at = func.coalesce(Dossier.closed_at, Dossier.created_at)
-    refused = _with_procedure(select(Procedure.field, func.count()).select_from(Dossier))
-    refused = (refused.where(Dossier.state == State.REFUSED, refused_at >= start_at, refused_at < end_at)
-               .group_by(Procedure.field))
-    for field_key, count in db.session.execute(_scope(refused, agency_ids, field)):
-        by_field.setdefault(field_key, Counts()).refused = count
     return by_field
 
 
