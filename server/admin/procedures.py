@@ -12,7 +12,6 @@ import logging
 from datetime import date
 from datetime import timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from server.admin.forms import NewProcedure
@@ -21,6 +20,7 @@ from server.auth.audit import audit
 from server.auth.models import User
 from server.calendar.workdays import to_local
 from server.extensions import db
+from server.reference.fields import field_labels as catalogue_field_labels
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
 from server.reference.models import RequiredDocument
@@ -36,15 +36,7 @@ def today() -> date:
 
 def field_labels() -> dict[str, str]:
     """The fields (lĩnh vực) of the catalogue with their Vietnamese labels, plus any other field in the database."""
-    labels = {
-        "bao_tro_xa_hoi": _("Bảo trợ xã hội"),
-        "chung_thuc": _("Chứng thực"),
-        "giam_ngheo": _("Giảm nghèo"),
-        "nguoi_co_cong": _("Người có công"),
-        "nguoi_khuyet_tat": _("Người khuyết tật"),
-        "tre_em": _("Trẻ em"),
-        "viec_lam": _("Việc làm"),
-    }
+    labels = catalogue_field_labels()
     for name in db.session.scalars(select(Procedure.field).distinct()):
         labels.setdefault(name, name)
     return labels

@@ -37,6 +37,7 @@ from server.dossiers.search_text import search_needle
 from server.dossiers.workflow import OPEN_STATES
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.reference.fields import field_labels
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
 from server.types import utcnow
@@ -63,18 +64,6 @@ STATE_TABS = (State.ONLINE_SUBMITTED, State.RECEIVED, State.IN_PROCESS, State.AW
 SORTS = ("due", "due_desc", "received_desc")
 DEADLINES = ("overdue", "due_soon")
 
-
-def field_labels() -> dict[str, str]:
-    """Vietnamese names of the catalogue's fields (``Procedure.field``); an unknown field shows its key."""
-    return {
-        "bao_tro_xa_hoi": _("Bảo trợ xã hội"),
-        "chung_thuc": _("Chứng thực"),
-        "giam_ngheo": _("Giảm nghèo"),
-        "nguoi_co_cong": _("Người có công"),
-        "nguoi_khuyet_tat": _("Người khuyết tật"),
-        "tre_em": _("Trẻ em"),
-        "viec_lam": _("Việc làm"),
-    }
 
 
 def queue_labels() -> dict:

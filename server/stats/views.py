@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 from server.auth.access import roles_required
 from server.calendar.workdays import to_local
 from server.extensions import db
+from server.reference.fields import field_labels
 from server.reference.models import Procedure
 from server.stats import export
 from server.stats import service
@@ -41,18 +42,6 @@ PERIODS = ("month", "quarter", "year", "custom")
 #: A custom period longer than this is refused (a typo such as 1026 for 2026), not computed.
 MAX_CUSTOM_DAYS = 5 * 366
 
-
-def field_labels() -> dict[str, str]:
-    """Vietnamese names of the procedure fields of the catalogue (``Procedure.field``)."""
-    return {
-        "bao_tro_xa_hoi": _("Bảo trợ xã hội"),
-        "chung_thuc": _("Chứng thực"),
-        "giam_ngheo": _("Giảm nghèo"),
-        "nguoi_co_cong": _("Người có công"),
-        "nguoi_khuyet_tat": _("Người khuyết tật"),
-        "tre_em": _("Trẻ em"),
-        "viec_lam": _("Việc làm"),
-    }
 
 
 def field_label(key: str) -> str:
