@@ -103,7 +103,8 @@ def test_a_whole_dossier_through_the_page_forms_from_receipt_to_return(app):
         (staff, staff_token, "submit_for_approval", {}, State.PENDING_APPROVAL),
         (leader, leader_token, "reject", {"reason": "Sai tên"}, State.IN_PROCESS),
         (staff, staff_token, "submit_for_approval", {}, State.PENDING_APPROVAL),
-        (leader, leader_token, "approve", {}, State.RESOLVED),
+        (leader, leader_token, "approve", {}, State.APPROVED),
+        (staff, staff_token, "mark_result_ready", {}, State.RESOLVED),
         (staff, staff_token, "return_result", {"delivery_mode": "home", "recipient_name": "Trần Thị Mai",
                                                "acknowledged": "yes"}, State.RETURNED),
     ]
@@ -120,7 +121,10 @@ def test_a_whole_dossier_through_the_page_forms_from_receipt_to_return(app):
     assert supplement.data["items"] == ["Giấy xác nhận khuyết tật", "Sổ hộ nghèo"]
     assert next(e for e in stored.events if e.action == "request_payment").data["amount_vnd"] == 50_000
     returned = stored.events[-1]
-    assert returned.data == {"delivery_mode": "home", "recipient_name": "Trần Thị Mai"}
+    assert returned.data == {"delivery_mode": "home", "recipient_name": "Trần Thị Mai", "acknowledged": True}
+    approved = next(e for e in stored.events if e.action == "approve")
+    ready = next(e for e in stored.events if e.action == "mark_result_ready")
+    assert stored.processing_finished_at == ready.occurred_at and "timeliness" not in (approved.data or {})
     assert stored.extension_count == 1 and stored.apology_late is False
     assert stored.timeliness is not None and stored.returned_at is not None
     # Each step that concerns the citizen queued a notification in the same commit.
@@ -132,10 +136,17 @@ def test_a_whole_dossier_through_the_page_forms_from_receipt_to_return(app):
     assert sheet.count("<tr data-action") == len(actions)
     assert 'data-action="transfer" data-timeliness="on_time"' in sheet
     assert 'data-action="approve" data-timeliness="early"' in sheet
+    assert 'data-action="mark_result_ready" data-timeliness="early"' in sheet
     assert 'data-action="return_result" data-timeliness="early"' in sheet
-    assert "Hình thức: Tại nhà người dân; người ký nhận: Trần Thị Mai" in sheet
+    assert ("Hình thức: Tại nhà người dân; người ký nhận: Trần Thị Mai. "
+            "Người nhận đã xác nhận đã nhận kết quả.") in sheet
     assert "Số tiền: 50.000 đồng" in sheet
-    assert "Lãnh đạo phê duyệt → Bộ phận Một cửa" in sheet
+    assert "Lãnh đạo phê duyệt → Công chức giải quyết" in sheet
+    assert "Công chức giải quyết → Bộ phận Một cửa" in sheet
+    history = page.split('id="timeline-list"')[1].split("</ol>")[0]
+    acknowledged = history.split('data-acknowledged="yes">')[1].split("</span>")[0]
+    assert acknowledged == "Hình thức: Tại nhà người dân; người ký nhận: Trần Thị Mai. " \
+                           "Người nhận đã xác nhận đã nhận kết quả."
 
 
 @pytest.mark.parametrize(("state", "role", "action", "fields", "messages"), [
@@ -205,7 +216,7 @@ def test_the_approver_cannot_be_the_handler(app):
     other_leader = make_user(Role.LEADER, leader.agency, "Phó Chủ tịch khác")
     client, token = desk(app, user=other_leader)
     assert act(client, token, dossier.id, "approve").status_code == 302
-    assert state_of(dossier.id) is State.RESOLVED
+    assert state_of(dossier.id) is State.APPROVED
 
 
 def test_a_second_extension_is_refused(app):

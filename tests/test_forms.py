@@ -296,6 +296,27 @@ def test_control_sheet_is_built_from_the_history(app, client):
         assert expected in text, expected
 
 
+def test_control_sheet_judges_the_result_when_it_reaches_the_desk_and_shows_the_acknowledgement(app, client):
+    dossier = _receive(datetime(2026, 3, 9, 9, 30, tzinfo=VN_TZ))  # long overdue by now
+    _act(dossier, Action.TRANSFER)
+    _act(dossier, Action.SUBMIT_FOR_APPROVAL)
+    _act(dossier, Action.APPROVE, Role.LEADER)
+    approve = dossier.events[-1]
+    _act(dossier, Action.MARK_RESULT_READY)
+    ready = dossier.events[-1]
+    _act(dossier, Action.RETURN_RESULT, delivery_mode="counter", recipient_name="Lê Văn Đức", acknowledged=True)
+    db.session.commit()
+    assert "timeliness" not in (approve.data or {}) and ready.data == {"timeliness": "late"}
+    sign_in(client, demo_user(Role.STAFF))
+    pdf = client.get(f"/staff/dossiers/{dossier.id}/forms/control_sheet.pdf")
+    assert pdf.status_code == 200
+    reader = PdfReader(io.BytesIO(pdf.get_data()))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    for expected in ("Phê duyệt kết quả", "Chuyển kết quả đến Bộ phận Một cửa", "Quá hạn",
+                     "Người nhận đã ký nhận: Lê Văn Đức"):
+        assert expected in text, expected
+
+
 def test_forms_are_for_the_desk_of_the_ward_only(app, client):
     dossier = _receive(datetime(2026, 3, 9, 9, 30, tzinfo=VN_TZ))
     urls = [f"/staff/dossiers/{dossier.id}/forms", f"/staff/dossiers/{dossier.id}/forms/receipt",

@@ -91,6 +91,19 @@ def test_active_tab_sorted_by_due_date_with_counts(app):
     assert f'href="/staff/dossiers/{dossier.id}"' in response.get_data(as_text=True)
 
 
+def test_an_approved_result_not_yet_at_the_desk_is_to_act_on_and_can_be_overdue(app):
+    add("APPROVED", State.APPROVED, due_in_days=-1)  # signed, but the result is not at the desk yet
+    add("RESOLVED", State.RESOLVED, due_in_days=-1)
+    client = desk_client(app)
+    response = client.get("/staff/queue")
+    assert listed(response) == ["APPROVED", "RESOLVED"]
+    tabs = counts(response)
+    assert tabs["active"] == 2 and tabs["approved"] == 1 and tabs["pending_approval"] == 0
+    assert "Đã phê duyệt, chờ chuyển kết quả" in response.get_data(as_text=True)
+    assert listed(client.get("/staff/queue?tab=approved")) == ["APPROVED"]
+    assert listed(client.get("/staff/queue?deadline=overdue")) == ["APPROVED"]
+
+
 def test_leaders_see_it_too_and_the_nav_links_it(app):
     add("X1")
     response = desk_client(app, Role.LEADER).get("/staff/queue")

@@ -136,7 +136,8 @@ def _real_dossier(received: datetime, **fields):
     return dossier
 
 
-def _approve(dossier, submitted: datetime, approved: datetime):
+def _approve(dossier, submitted: datetime, approved: datetime, ready: datetime | None = None):
+    """Submit, approve and (at ``ready``, by default when approved) hand the result to the desk."""
     from server.dossiers.services import apply_action
 
     staff, leader = demo_user(Role.STAFF), demo_user(Role.LEADER)
@@ -144,6 +145,7 @@ def _approve(dossier, submitted: datetime, approved: datetime):
         apply_action(dossier, Action.TRANSFER, staff, ActionRequest(staff.id, "staff"), now=submitted)
     apply_action(dossier, Action.SUBMIT_FOR_APPROVAL, staff, ActionRequest(staff.id, "staff"), now=submitted)
     apply_action(dossier, Action.APPROVE, leader, ActionRequest(leader.id, "leader"), now=approved)
+    apply_action(dossier, Action.MARK_RESULT_READY, staff, ActionRequest(staff.id, "staff"), now=ready or approved)
     db.session.commit()
 
 
@@ -160,6 +162,33 @@ def test_case_16_carry_over_between_february_and_march(app):
     assert march.carried_over == 1 and march.received == 0 and march.total == 1
     assert march.resolved_early == 1 and march.in_progress == 0
     assert report(date(2026, 4, 1), date(2026, 4, 30)).totals.total == 0  # finished: not carried into April
+
+
+def test_an_approved_result_not_yet_at_the_desk_is_still_in_progress(app):
+    dossier = _real_dossier(at(27, 2))  # due in late March
+    due = dossier.original_due_at
+    _approve(dossier, at(3), at(4), ready=at(2, 4))  # signed in March, at the desk only in April
+    assert dossier.processing_finished_at == at(2, 4) and dossier.timeliness is Timeliness.LATE
+
+    march = report(*MARCH).totals
+    assert march.resolved == 0 and march.in_progress == 1
+    assert march.in_progress_overdue == (1 if due.date() < date(2026, 3, 31) else 0)
+    april = report(date(2026, 4, 1), date(2026, 4, 30)).totals
+    assert april.carried_over == 1 and april.resolved_late == 1 and april.in_progress == 0
+
+
+def test_approved_dossiers_are_open_in_the_report_and_running_in_attention(app):
+    from server.calendar.workdays import to_local
+    from server.stats.service import attention
+
+    today = to_local(utcnow()).date()
+    approved = make_dossier(State.APPROVED, due_at=utcnow() - timedelta(days=3),
+                            device_received_at=utcnow() - timedelta(days=20))
+    report_now = report(today - timedelta(days=1), today + timedelta(days=1)).totals
+    assert report_now.in_progress == 1 and report_now.resolved == 0
+    seen = attention(demo_agency().id, today)
+    assert [d.id for d in seen.overdue] == [approved.id]
+    assert seen.pending_approval_count == 0
 
 
 def test_the_state_at_the_end_of_a_past_period_comes_from_the_history(app):

@@ -21,6 +21,8 @@ from server.dossiers.workflow import NATIONAL_STATUS
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.people.models import Person
+from server.push.models import InboxMessage
 from server.reference.models import TimeUnit
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
@@ -46,7 +48,8 @@ EXPECTED = {
     (S.AWAITING_PAYMENT, "record_payment"): S.IN_PROCESS,
     (S.IN_PROCESS, "submit_for_approval"): S.PENDING_APPROVAL,
     (S.PENDING_APPROVAL, "reject"): S.IN_PROCESS,
-    (S.PENDING_APPROVAL, "approve"): S.RESOLVED,
+    (S.PENDING_APPROVAL, "approve"): S.APPROVED,
+    (S.APPROVED, "mark_result_ready"): S.RESOLVED,
     (S.IN_PROCESS, "stop"): S.STOPPED,
     (S.AWAITING_SUPPLEMENT, "stop"): S.STOPPED,
     (S.AWAITING_PAYMENT, "stop"): S.STOPPED,
@@ -63,7 +66,7 @@ EXPECTED = {
 }
 # DOMAIN.md §1.6, transcribed.
 EXPECTED_NATIONAL = {
-    S.ONLINE_SUBMITTED: 1, S.RECEIVED: 2, S.REFUSED: 3, S.IN_PROCESS: 4, S.PENDING_APPROVAL: 4,
+    S.ONLINE_SUBMITTED: 1, S.RECEIVED: 2, S.REFUSED: 3, S.IN_PROCESS: 4, S.PENDING_APPROVAL: 4, S.APPROVED: 4,
     S.AWAITING_SUPPLEMENT: 5, S.AWAITING_PAYMENT: 6, S.WITHDRAWN: 7, S.STOPPED: 8, S.RESOLVED: 9, S.RETURNED: 10,
     S.DRAFT: None, S.GUIDED_INCOMPLETE: None,
 }
@@ -75,6 +78,7 @@ VALID_PAYLOAD = {
     "new_due_date": "2026-12-20",
     "delivery_mode": "home",
     "recipient_name": "Trần Thị Bình",
+    "acknowledged": True,
     "amount_vnd": 10000,
 }
 
@@ -145,6 +149,9 @@ def post(client, dossier, action, payload, user):
         (S.IN_PROCESS, "withdraw", {"reason": "Gọi điện xin rút"}, "citizen_request_required"),
         (S.RESOLVED, "return_result", {"recipient_name": "An"}, "delivery_mode_invalid"),
         (S.RESOLVED, "return_result", {"delivery_mode": "home"}, "recipient_required"),
+        (S.RESOLVED, "return_result", {"delivery_mode": "home", "recipient_name": "An"}, "acknowledgement_required"),
+        (S.RESOLVED, "return_result", {"delivery_mode": "home", "recipient_name": "An", "acknowledged": False},
+         "acknowledgement_required"),
         (S.IN_PROCESS, "request_payment", {"amount_vnd": 0}, "amount_required"),
         (S.IN_PROCESS, "extend", {"new_due_date": "2026-12-20"}, "reason_required"),
         (S.IN_PROCESS, "extend", {"reason": "Chờ xác minh"}, "new_due_date_required"),
@@ -193,6 +200,82 @@ def test_only_a_leader_approves(app, client):
     assert response.get_json()["type"] == "urn:motcua:problem:forbidden"
 
 
+# --- Approval, then the result at the desk (issue 6 point 3) --------------------------------------------------
+
+def _owned_by_a_citizen(dossier: Dossier) -> None:
+    user = make_user(Role.CITIZEN, None, "Nguyễn Văn An")
+    user.person = Person(full_name="Nguyễn Văn An", personal_id="001089012345")
+    dossier.owner = dossier.submitter = user.person
+    db.session.commit()
+
+
+def _kinds(dossier: Dossier) -> list[str]:
+    return list(db.session.scalars(select(InboxMessage.kind).where(InboxMessage.dossier_id == dossier.id)
+                                   .order_by(InboxMessage.id)))
+
+
+def test_approval_is_not_yet_the_result_the_desk_marks_it_ready(app, client):
+    staff, leader = demo_user(Role.STAFF), demo_user(Role.LEADER)
+    dossier = make_dossier(S.PENDING_APPROVAL, due_at=DUE, handler=staff, code="000.20.26.H26-261127-0011")
+    _owned_by_a_citizen(dossier)
+
+    response = post(client, dossier, "approve", {}, leader)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["state"] == "approved" and body["national_status"] == 4
+    assert body["allowed_actions"] == ["mark_result_ready"]
+    assert body["processing_finished_at"] is None and body["timeliness"] is None
+    assert _kinds(dossier) == []  # an internal step: the citizen has nothing to collect yet
+
+    # The handler who drafted the result may carry it to the desk (no segregation rule here).
+    response = post(client, dossier, "mark_result_ready", {}, staff)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["state"] == "resolved" and body["national_status"] == 9
+    assert body["processing_finished_at"] is not None and body["timeliness"] == "early"
+    db.session.refresh(dossier)
+    ready = dossier.events[-1]
+    assert (ready.action, ready.from_state, ready.to_state) == ("mark_result_ready", "approved", "resolved")
+    assert ready.data == {"timeliness": "early"}
+    assert dossier.processing_finished_at == ready.occurred_at
+    assert _kinds(dossier) == ["result_ready"]
+
+
+@pytest.mark.parametrize(("role", "status"), [(Role.STAFF, 200), (Role.LEADER, 200), (Role.OFFICER, 403)])
+def test_who_may_mark_the_result_ready(app, client, role, status):
+    dossier = make_dossier(S.APPROVED, due_at=DUE, handler=demo_user(Role.STAFF))
+    response = post(client, dossier, "mark_result_ready", {}, demo_user(role))
+    assert response.status_code == status, response.get_json()
+    db.session.refresh(dossier)
+    assert dossier.state is (S.RESOLVED if status == 200 else S.APPROVED)
+
+
+@pytest.mark.parametrize("action", ["mark_result_ready"])
+@pytest.mark.parametrize("state", [S.IN_PROCESS, S.PENDING_APPROVAL, S.RESOLVED])
+def test_the_result_is_marked_ready_only_once_approved(app, client, state, action):
+    dossier = make_dossier(state, due_at=DUE)
+    response = post(client, dossier, action, {}, demo_user(Role.STAFF))
+    assert response.status_code == 409
+    assert response.get_json()["state"] == state.value
+
+
+def test_an_approved_result_can_no_longer_be_stopped_withdrawn_or_extended(app, client):
+    dossier = make_dossier(S.APPROVED, due_at=DUE)
+    payloads = {"stop": {"reason": "x"}, "withdraw": {"citizen_request": "Đơn"},
+                "extend": {"reason": "x", "new_due_date": "2026-12-20"}}
+    for action, payload in payloads.items():
+        assert post(client, dossier, action, payload, demo_user(Role.STAFF)).status_code == 409, action
+
+
+def test_the_return_stores_the_acknowledgement(app, client):
+    dossier = make_dossier(S.RESOLVED, due_at=DUE)
+    payload = {"delivery_mode": "post", "recipient_name": "Trần Thị Bình", "acknowledged": True}
+    assert post(client, dossier, "return_result", payload, demo_user(Role.STAFF)).status_code == 200
+    db.session.refresh(dossier)
+    assert dossier.events[-1].data == {"delivery_mode": "post", "recipient_name": "Trần Thị Bình",
+                                       "acknowledged": True}
+
+
 def test_case_10_one_extension_and_late_apology(app, client):
     staff = demo_user(Role.STAFF)
     due = datetime(2026, 2, 26, 10, tzinfo=VN_TZ)
@@ -229,6 +312,8 @@ def test_case_11_extension_does_not_launder_lateness(app):
                  now=datetime(2026, 3, 3, 9, tzinfo=VN_TZ))
     apply_action(dossier, Action.APPROVE, leader, ActionRequest(leader.id, "leader"),
                  now=datetime(2026, 3, 4, 9, tzinfo=VN_TZ))
+    apply_action(dossier, Action.MARK_RESULT_READY, staff, ActionRequest(staff.id, "staff"),
+                 now=datetime(2026, 3, 4, 14, tzinfo=VN_TZ))
     db.session.commit()
     assert dossier.timeliness.value == "late"
     assert dossier.processing_finished_at <= dossier.extended_due_at  # the re-appointment itself was met

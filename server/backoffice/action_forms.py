@@ -46,6 +46,7 @@ ACTION_FIELDS: dict[Action, tuple[str, ...]] = {
     Action.SUBMIT_FOR_APPROVAL: (),
     Action.REJECT: ("reason",),
     Action.APPROVE: (),
+    Action.MARK_RESULT_READY: (),
     Action.EXTEND: ("reason", "new_due_date"),
     Action.STOP: ("reason",),
     Action.WITHDRAW: ("citizen_request",),
@@ -66,7 +67,8 @@ ACTION_LABELS = {
     Action.RECORD_PAYMENT: _l("Đã nộp phí, lệ phí"),
     Action.SUBMIT_FOR_APPROVAL: _l("Trình lãnh đạo phê duyệt"),
     Action.REJECT: _l("Trả lại để xử lý tiếp"),
-    Action.APPROVE: _l("Phê duyệt: kết quả đã sẵn sàng"),
+    Action.APPROVE: _l("Phê duyệt kết quả"),
+    Action.MARK_RESULT_READY: _l("Chuyển kết quả đến Bộ phận Một cửa"),
     Action.EXTEND: _l("Gia hạn và gửi văn bản xin lỗi"),
     Action.STOP: _l("Dừng giải quyết"),
     Action.WITHDRAW: _l("Rút hồ sơ theo đề nghị của công dân"),
@@ -80,7 +82,11 @@ ACTION_HINTS = {
                                   "lại hoặc tạm dừng theo quy định của thủ tục."),
     Action.RECORD_SUPPLEMENT: _l("Ngày hẹn trả sẽ được tính lại theo quy định của thủ tục: từ đầu, hoặc cộng "
                                  "thời gian còn lại khi yêu cầu bổ sung."),
-    Action.APPROVE: _l("Người phê duyệt không được là người thụ lý hồ sơ."),
+    Action.APPROVE: _l("Người phê duyệt không được là người thụ lý hồ sơ. Sau khi phê duyệt, kết quả còn phải "
+                       "được chuyển đến Bộ phận Một cửa."),
+    Action.MARK_RESULT_READY: _l("Kết quả đã ký được chuyển đến Bộ phận Một cửa để trả cho người dân: thời điểm "
+                                 "này là thời điểm có kết quả, dùng để tính trước hạn, đúng hạn hay quá hạn. Người "
+                                 "dân được thông báo đã có kết quả."),
     Action.EXTEND: _l("Chỉ được gia hạn một lần; văn bản xin lỗi phải gửi chậm nhất một ngày làm việc trước ngày "
                       "hẹn trả."),
     Action.WITHDRAW: _l("Cần có văn bản đề nghị rút hồ sơ của công dân."),
@@ -168,5 +174,6 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
         new_due_date=new_due,
         delivery_mode=values.get("delivery_mode") or None,
         recipient_name=values.get("recipient_name") or None,
+        acknowledged=values.get("acknowledged") is True,
         amount_vnd=amount,
     ), submitted

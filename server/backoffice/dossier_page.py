@@ -50,7 +50,8 @@ HAND_OVERS = {
     "record_payment": (CITIZEN, PROCESSING),
     "submit_for_approval": (PROCESSING, LEADER),
     "reject": (LEADER, PROCESSING),
-    "approve": (LEADER, ONE_STOP),
+    "approve": (LEADER, PROCESSING),
+    "mark_result_ready": (PROCESSING, ONE_STOP),
     "return_result": (ONE_STOP, CITIZEN),
     "refuse": (ONE_STOP, CITIZEN),
     "stop": (PROCESSING, CITIZEN),
@@ -60,7 +61,7 @@ HAND_OVERS = {
 
 #: Steps the agency takes against the clock; the citizen's own steps (receipt, supplement, payment) are not judged.
 _JUDGED_STEPS = frozenset({"request_supplement", "request_payment", "submit_for_approval", "reject", "approve",
-                           "resolve_on_spot", "return_result"})
+                           "mark_result_ready", "resolve_on_spot", "return_result"})
 
 #: What happened at each step, as the history says it (past tense; the buttons say it as an order).
 EVENT_LABELS = {
@@ -76,7 +77,8 @@ EVENT_LABELS = {
     "record_payment": _l("Đã thực hiện nghĩa vụ tài chính"),
     "submit_for_approval": _l("Trình phê duyệt"),
     "reject": _l("Trả lại để xử lý tiếp"),
-    "approve": _l("Phê duyệt, có kết quả"),
+    "approve": _l("Phê duyệt kết quả"),
+    "mark_result_ready": _l("Chuyển kết quả đến Bộ phận Một cửa"),
     "extend": _l("Gia hạn, gửi văn bản xin lỗi"),
     "stop": _l("Dừng giải quyết"),
     "withdraw": _l("Rút hồ sơ theo đề nghị của công dân"),
@@ -171,6 +173,8 @@ def control_sheet(dossier: Dossier, events: list[DossierEvent], users: dict[int,
             note = _("Hình thức: %(mode)s; người ký nhận: %(name)s",
                      mode=labels.get(data.get("delivery_mode"), data.get("delivery_mode") or "—"),
                      name=data.get("recipient_name") or "—")
+            if data.get("acknowledged"):
+                note += ". " + _("Người nhận đã xác nhận đã nhận kết quả.")
         elif event.action in _JUDGED_STEPS:
             deadline = original_due
         if event.action == "request_supplement" and data.get("items"):

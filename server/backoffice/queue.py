@@ -59,8 +59,8 @@ ACTIVE_STATES = frozenset({State.ONLINE_SUBMITTED, *OPEN_STATES, State.RESOLVED}
 CLOCK_STATES = OPEN_STATES
 #: The states shown as tabs, in the order a dossier goes through them (drafts live only on phones).
 STATE_TABS = (State.ONLINE_SUBMITTED, State.RECEIVED, State.IN_PROCESS, State.AWAITING_SUPPLEMENT,
-              State.AWAITING_PAYMENT, State.PENDING_APPROVAL, State.RESOLVED, State.RETURNED, State.REFUSED,
-              State.GUIDED_INCOMPLETE, State.STOPPED, State.WITHDRAWN)
+              State.AWAITING_PAYMENT, State.PENDING_APPROVAL, State.APPROVED, State.RESOLVED, State.RETURNED,
+              State.REFUSED, State.GUIDED_INCOMPLETE, State.STOPPED, State.WITHDRAWN)
 SORTS = ("due", "due_desc", "received_desc")
 DEADLINES = ("overdue", "due_soon")
 

@@ -45,7 +45,8 @@ bp = pages_blueprint("citizen", __name__)
 #: The steps a citizen is shown (internal hand-overs between staff are left out).
 _SHOWN_ACTIONS = {a.value for a in (Action.RECEIVE, Action.REFUSE, Action.REQUEST_SUPPLEMENT,
                                     Action.RECORD_SUPPLEMENT, Action.REQUEST_PAYMENT, Action.RECORD_PAYMENT,
-                                    Action.EXTEND, Action.STOP, Action.WITHDRAW, Action.RETURN_RESULT)}
+                                    Action.EXTEND, Action.STOP, Action.WITHDRAW, Action.MARK_RESULT_READY,
+                                    Action.RETURN_RESULT)}
 _ASKING_STATES = {State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT}
 
 

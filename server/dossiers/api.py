@@ -74,6 +74,7 @@ ACTION_BODY = schema("ActionRequest", {
         "new_due_date": {"type": "string", "format": "date"},
         "delivery_mode": {"type": "string", "enum": sorted(DELIVERY_MODES)},
         "recipient_name": {"type": "string", "maxLength": 200},
+        "acknowledged": {"type": "boolean", "description": "return_result: the recipient signed for the result"},
         "amount_vnd": {"type": "integer", "minimum": 0},
     },
 })
@@ -106,6 +107,7 @@ def _action_request(data: dict) -> ActionRequest:
         new_due_date=date.fromisoformat(new_due) if new_due else None,
         delivery_mode=data.get("delivery_mode"),
         recipient_name=data.get("recipient_name"),
+        acknowledged=data.get("acknowledged") is True,
         amount_vnd=data.get("amount_vnd"),
     )
 

@@ -261,6 +261,8 @@ def _transfer(dossier: Dossier, request: ActionRequest, now: datetime, data: dic
 
 
 def _finish(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:
+    # The result exists for the citizen when it is at the one-stop desk (DVCQG 9, "Đã xử lý xong"): this is the
+    # finish time that timeliness is judged on (DOMAIN.md §2.5). Approval alone is a step inside processing.
     dossier.processing_finished_at = now
     reference = dossier.original_due_at or dossier.due_at
     if reference is not None:
@@ -319,7 +321,9 @@ def _extend(dossier: Dossier, request: ActionRequest, now: datetime, data: dict)
 def _return_result(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:
     dossier.returned_at = dossier.closed_at = now
     dossier.result_delivery_mode = request.delivery_mode
-    data.update(delivery_mode=request.delivery_mode, recipient_name=request.recipient_name)
+    # The guard refused a return without it, so the stored history always says the recipient signed for it.
+    data.update(delivery_mode=request.delivery_mode, recipient_name=request.recipient_name,
+                acknowledged=request.acknowledged)
 
 
 def _withdraw(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:
@@ -333,7 +337,7 @@ _EFFECTS = {
     Action.GUIDE_SUPPLEMENT: _guide,
     Action.TRANSFER: _transfer,
     Action.RESOLVE_ON_SPOT: _finish,
-    Action.APPROVE: _finish,
+    Action.MARK_RESULT_READY: _finish,
     Action.REQUEST_SUPPLEMENT: _request_supplement,
     Action.RECORD_SUPPLEMENT: _record_supplement,
     Action.EXPIRE_SUPPLEMENT: _close,

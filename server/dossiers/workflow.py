@@ -23,6 +23,7 @@ class State(enum.Enum):
     AWAITING_SUPPLEMENT = "awaiting_supplement"  #: Mẫu 02 during processing; clock restarts or pauses
     AWAITING_PAYMENT = "awaiting_payment"  #: financial obligation to fulfil
     PENDING_APPROVAL = "pending_approval"  #: draft result waiting for the signer (a sub-state of "processing")
+    APPROVED = "approved"  #: result signed, not yet handed to the one-stop (still "processing" for the portal)
     RESOLVED = "resolved"  #: result issued and at the one-stop, waiting to be returned
     RETURNED = "returned"  #: result handed to the citizen (at the desk, at home, by post)
     STOPPED = "stopped"  #: Mẫu 05: processing stopped, with reasons
@@ -45,6 +46,7 @@ class Action(enum.Enum):
     SUBMIT_FOR_APPROVAL = "submit_for_approval"
     REJECT = "reject"
     APPROVE = "approve"
+    MARK_RESULT_READY = "mark_result_ready"  #: the signed result reaches the one-stop desk (DVCQG 9)
     EXTEND = "extend"
     STOP = "stop"
     WITHDRAW = "withdraw"
@@ -61,6 +63,7 @@ NATIONAL_STATUS: dict[State, int | None] = {
     State.REFUSED: 3,
     State.IN_PROCESS: 4,
     State.PENDING_APPROVAL: 4,
+    State.APPROVED: 4,
     State.AWAITING_SUPPLEMENT: 5,
     State.AWAITING_PAYMENT: 6,
     State.WITHDRAWN: 7,
@@ -69,9 +72,11 @@ NATIONAL_STATUS: dict[State, int | None] = {
     State.RETURNED: 10,
 }
 
-#: States in which the legal clock runs or is paused: the dossier is "open" at the one-stop.
+#: States in which the legal clock runs or is paused: the dossier is "open" at the one-stop. An approved result
+#: still runs against the clock until it is at the desk (the finish time, DOMAIN.md §2.5).
 OPEN_STATES = frozenset(
-    {State.RECEIVED, State.IN_PROCESS, State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT, State.PENDING_APPROVAL}
+    {State.RECEIVED, State.IN_PROCESS, State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT, State.PENDING_APPROVAL,
+     State.APPROVED}
 )
 TERMINAL_STATES = frozenset({State.REFUSED, State.RETURNED, State.STOPPED, State.WITHDRAWN, State.GUIDED_INCOMPLETE})
 
@@ -92,7 +97,10 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     (State.AWAITING_PAYMENT, Action.RECORD_PAYMENT): State.IN_PROCESS,
     (State.IN_PROCESS, Action.SUBMIT_FOR_APPROVAL): State.PENDING_APPROVAL,
     (State.PENDING_APPROVAL, Action.REJECT): State.IN_PROCESS,
-    (State.PENDING_APPROVAL, Action.APPROVE): State.RESOLVED,
+    (State.PENDING_APPROVAL, Action.APPROVE): State.APPROVED,
+    # Decree 61 Art. 18: the signed result is sent to the one-stop, which returns it; a decision exists, so the
+    # dossier can no longer be stopped, withdrawn or re-appointed (§1.4 G).
+    (State.APPROVED, Action.MARK_RESULT_READY): State.RESOLVED,
     **{(s, Action.EXTEND): s for s in (State.RECEIVED, *_BEFORE_RESULT)},
     **{(s, Action.STOP): State.STOPPED for s in _BEFORE_RESULT},
     **{(s, Action.WITHDRAW): State.WITHDRAWN for s in (State.RECEIVED, *_BEFORE_RESULT)},
@@ -124,6 +132,7 @@ ACTION_ROLES: dict[Action, frozenset[str]] = {
             Action.SUBMIT_FOR_APPROVAL,
             Action.EXTEND,
             Action.STOP,
+            Action.MARK_RESULT_READY,  # the handler or the desk (staff), or the leader who signed
         )
     },
 }
@@ -144,6 +153,7 @@ class ActionRequest:
     new_due_date: date | None = None
     delivery_mode: str | None = None
     recipient_name: str | None = None  #: who acknowledged receipt of the result
+    acknowledged: bool = False  #: the recipient acknowledged receipt (signed the ledger, Mẫu 07)
     amount_vnd: int | None = None
 
 
@@ -334,6 +344,15 @@ def _guard_return(req: ActionRequest, facts: DossierFacts) -> list[GuardFailure]
                 "recipient_name",
                 "Phải ghi người nhận kết quả (ký nhận).",
                 "Give the name of the person who signed for the result.",
+            )
+        )
+    if not req.acknowledged:
+        failures.append(
+            GuardFailure(
+                "acknowledgement_required",
+                "acknowledged",
+                "Người nhận phải xác nhận đã nhận kết quả (ký nhận).",
+                "The recipient must acknowledge receipt of the result (sign for it).",
             )
         )
     return failures

@@ -52,7 +52,8 @@ STEP_NAMES = {
     "record_payment": "Đã thực hiện nghĩa vụ tài chính",
     "submit_for_approval": "Trình ký kết quả",
     "reject": "Trả lại để xử lý lại",
-    "approve": "Phê duyệt kết quả, chuyển Bộ phận Một cửa",
+    "approve": "Phê duyệt kết quả",
+    "mark_result_ready": "Chuyển kết quả đến Bộ phận Một cửa",
     "extend": "Xin lỗi và hẹn lại ngày trả kết quả",
     "stop": "Dừng giải quyết hồ sơ",
     "withdraw": "Công dân rút hồ sơ",
@@ -286,6 +287,8 @@ def control_sheet(spec: FormSpec, dossier: Dossier, issued_at: datetime, receipt
             note += f" – {actor.display_name}"
         if event.reason:
             note += f". {event.reason}"
+        if event.action == "return_result" and (event.data or {}).get("acknowledged"):
+            note += f". Người nhận đã ký nhận: {(event.data or {}).get('recipient_name') or BLANK}"
         result = TIMELINESS.get((event.data or {}).get("timeliness"), "")
         rows.append([str(event.seq), nfc(dossier.agency.name_vi), time_and_date(event.occurred_at), result, nfc(note)])
     content["blocks"] += [

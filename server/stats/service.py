@@ -7,7 +7,8 @@ How a dossier is placed in a period [T1, T2] (Viet Nam local dates, inclusive):
 
 * It was **received** when its state is one reached only through the ``receive`` action (refused, guided and
   draft dossiers never were: §11 cases 13 and 14); the moment is ``device_received_at``, the legal receipt time.
-* It **ended** at ``processing_finished_at`` (result issued: approve or resolve on the spot) or, for a withdrawn or
+* It **ended** at ``processing_finished_at`` (result at the one-stop desk: result ready, or resolved on the spot;
+  an approved result not yet at the desk is still in progress) or, for a withdrawn or
   stopped one, at ``closed_at``. Both are set once by :mod:`server.dossiers.services` and never change.
 * The report counts every received dossier that was received before the end of T2 and had not ended before T1.
   Received before T1, it is **carried over**. Ended in the period, it is resolved (early, on time, late as stored in
@@ -351,7 +352,8 @@ def report(start: date, end: date, agency_ids: list[int] | None = None, field: s
 
 #: States in which the clock runs against the citizen's appointment. A dossier waiting for the citizen's
 #: supplement is left out: its due date is computed again when the supplement arrives.
-CLOCK_RUNNING_STATES = (State.RECEIVED, State.IN_PROCESS, State.PENDING_APPROVAL, State.AWAITING_PAYMENT)
+CLOCK_RUNNING_STATES = (State.RECEIVED, State.IN_PROCESS, State.PENDING_APPROVAL, State.APPROVED,
+                        State.AWAITING_PAYMENT)
 
 
 @dataclass

@@ -52,6 +52,7 @@ def officer_messages() -> dict[str, str]:
         "state_awaiting_supplement": _("Chờ bổ sung hồ sơ"),
         "state_awaiting_payment": _("Chờ thực hiện nghĩa vụ tài chính"),
         "state_pending_approval": _("Chờ phê duyệt"),
+        "state_approved": _("Đã phê duyệt, chờ chuyển kết quả"),
         "state_resolved": _("Đã có kết quả"),
         "state_returned": _("Đã trả kết quả"),
         "state_stopped": _("Dừng giải quyết"),

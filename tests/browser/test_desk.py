@@ -114,9 +114,11 @@ def test_staff_and_leader_take_a_dossier_from_receipt_to_return(new_page, add_au
     staff.reload()
     step(staff, "submit_for_approval", "pending_approval")
     leader.reload()
-    step(leader, "approve", "resolved")
+    step(leader, "approve", "approved")
+    expect(leader.locator("#dossier-state")).to_have_text("Đã phê duyệt, chờ chuyển kết quả")
 
     staff.reload()
+    step(staff, "mark_result_ready", "resolved")
     form = staff.locator("#action-return_result")
     form.locator("[name=delivery_mode][value=home]").check()
     form.locator("[name=recipient_name]").fill("Trần Thị Mai")
@@ -127,21 +129,27 @@ def test_staff_and_leader_take_a_dossier_from_receipt_to_return(new_page, add_au
     step(staff, "return_result", "returned", acknowledged=True)
     expect(staff.locator("#no-actions")).to_be_visible()
     sheet = staff.locator("#control-sheet-table tbody tr")
-    expect(sheet).to_have_count(12)  # receipt and eleven steps
+    expect(sheet).to_have_count(13)  # receipt and twelve steps
     expect(staff.locator("#control-sheet-table tr[data-action=transfer]")).to_have_attribute(
         "data-timeliness", "on_time")
-    expect(staff.locator("#control-sheet-table tr[data-action=return_result]")).to_contain_text("Trần Thị Mai")
+    expect(staff.locator("#control-sheet-table tr[data-action=return_result]")).to_contain_text(
+        "Trần Thị Mai. Người nhận đã xác nhận đã nhận kết quả.")
+    expect(staff.locator("#timeline-list li[data-action=return_result] [data-acknowledged=yes]")).to_be_visible()
 
     fresh()
     stored = db.session.get(Dossier, dossier.id)
     assert [e.action for e in stored.events] == [
         "receive", "transfer", "request_supplement", "record_supplement", "request_payment", "record_payment",
-        "extend", "submit_for_approval", "reject", "submit_for_approval", "approve", "return_result"]
+        "extend", "submit_for_approval", "reject", "submit_for_approval", "approve", "mark_result_ready",
+        "return_result"]
     by_name = {e.action: e for e in stored.events}
     assert db.session.get(User, by_name["transfer"].actor_id).display_name == "Phạm Thu Trang"
     assert db.session.get(User, by_name["approve"].actor_id).display_name == "Lê Văn Hùng"
     assert stored.handler.display_name == "Phạm Thu Trang"
-    assert by_name["return_result"].data == {"delivery_mode": "home", "recipient_name": "Trần Thị Mai"}
+    assert by_name["return_result"].data == {"delivery_mode": "home", "recipient_name": "Trần Thị Mai",
+                                             "acknowledged": True}
+    assert db.session.get(User, by_name["mark_result_ready"].actor_id).display_name == "Phạm Thu Trang"
+    assert stored.processing_finished_at == by_name["mark_result_ready"].occurred_at
     assert by_name["request_supplement"].data["items"] == ["Giấy xác nhận khuyết tật", "Sổ hộ nghèo"]
     assert stored.extension_count == 1 and stored.state.value == "returned"
     skew_flag = next(f for f in stored.flags if f.kind.value == "clock_skew")
