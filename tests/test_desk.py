@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from datetime import time
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,8 @@ from sqlalchemy import select
 
 from server.auth.models import AuditEvent
 from server.auth.models import Role
+from server.calendar import service as calendar
+from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
@@ -234,8 +238,17 @@ def test_a_second_extension_is_refused(app):
     assert db.session.get(Dossier, dossier.id).extension_count == 1
 
 
+def due_on_the_coming_working_day() -> datetime:
+    """23:59 of today when it is a working day, else of the next one: always less than one working day ahead, and
+    never a due time that falls on a weekend (a test run near midnight once crossed into a Saturday)."""
+    today = to_local(utcnow()).date()
+    cal = calendar.load_calendar(today.year, today.year + 1)
+    day = today if cal.is_working_day(today) else cal.next_working_day(today)
+    return datetime.combine(day, time(23, 59), tzinfo=VN_TZ)
+
+
 def test_an_extension_on_the_due_day_is_allowed_but_flagged_late(app):
-    dossier = make_dossier(State.IN_PROCESS, due_at=utcnow() + timedelta(minutes=5))
+    dossier = make_dossier(State.IN_PROCESS, due_at=due_on_the_coming_working_day())
     client, token = desk(app)
     page = text(client.get(f"/staff/dossiers/{dossier.id}"))
     assert 'id="extend-late-warning"' in page
