@@ -83,25 +83,17 @@ def name_of(rng: random.Random) -> str:
 # --- the app and its database -------------------------------------------------------------------------------------
 
 def make_app(tmp: str, database_url: str | None):
-    from flask_migrate import upgrade
-    from sqlalchemy import text
-
     from server import create_app
     from server.demo import seed_demo
     from server.extensions import db
+    from server.schema import migrate_afresh
 
     uri = database_url or f"sqlite:///{tmp}/bench.sqlite3"
     app = create_app({"APP_ENV": "testing", "SECRET_KEY": "bench", "INSTANCE_PATH": tmp, "TESTING": True,
                       "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
-        if database_url:
-            # As tests/conftest.py does: the schema comes from the migrations only, on an empty database.
-            db.session.execute(text("DROP SCHEMA public CASCADE"))
-            db.session.execute(text("CREATE SCHEMA public"))
-            db.session.commit()
-            db.engine.dispose()
-        upgrade()
-        db.engine.dispose()
+        # As the tests do: the schema comes from the migrations only, on an empty database.
+        migrate_afresh(wipe_postgres_schema=bool(database_url))
         seed_demo()
         db.session.commit()
     return app

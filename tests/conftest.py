@@ -14,11 +14,11 @@ import uuid
 
 import pytest
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import text
 
 from server import create_app
 from server.extensions import db
+from server.schema import migrate_afresh
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 ON_POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgres"))
@@ -69,18 +69,12 @@ def database_template(tmp_path_factory):
     if ON_POSTGRES:
         app = create_app(_config(base, DATABASE_URL))
         with app.app_context():
-            db.session.execute(text("DROP SCHEMA public CASCADE"))
-            db.session.execute(text("CREATE SCHEMA public"))
-            db.session.commit()
-            db.engine.dispose()
-            upgrade()
-            db.engine.dispose()
+            migrate_afresh(wipe_postgres_schema=True)
         return DATABASE_URL
     path = base / "template.sqlite3"
     app = create_app(_config(base, f"sqlite:///{path}"))
     with app.app_context():
-        upgrade()
-        db.engine.dispose()
+        migrate_afresh()
     _seed(app)
     with app.app_context():
         db.engine.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import date
 from datetime import time
 
@@ -21,6 +20,8 @@ from server.reference.models import CopyType
 from server.reference.models import HomeReception
 from server.reference.models import SupplementClock
 from server.reference.models import TimeUnit
+from server.web.forms import Submitted
+from server.web.forms import collapsed_text
 
 #: A procedure's key: lower-case ASCII words joined by hyphens (it appears in URLs and in the catalogue file).
 PROCEDURE_KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,17 +32,6 @@ MAX_DOCUMENT_ROWS = 60
 MAX_TIME_VALUE = 365
 
 
-@dataclass
-class Submitted:
-    """A form as typed (``values``) and its errors by field name."""
-
-    values: dict
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def _text(form: MultiDict, name: str) -> str:
-    """The field with its whitespace collapsed ("" when absent)."""
-    return " ".join((form.get(name) or "").split())
 
 
 def _check_length(errors: dict, name: str, value: str, limit: int) -> None:
@@ -83,7 +73,7 @@ def read_procedure(form: MultiDict, *, fields: dict[str, str], taken_keys: set[s
                                                                                               Submitted]:
     """Check the new-procedure form; ``fields`` are the offered fields (value → label)."""
     names = ("key", "national_code", "name_vi", "name_en", "field", "ministry", "competent_level")
-    values = {name: _text(form, name) for name in names}
+    values = {name: collapsed_text(form, name) for name in names}
     values["key"] = values["key"].lower()
     submitted = Submitted(values)
     errors = submitted.errors
@@ -151,7 +141,7 @@ def read_version(form: MultiDict, *, earliest: date) -> tuple[NewVersion | None,
     """Check the new-version form. ``earliest`` is the first day the new version may take effect."""
     names = ("effective_from", "publication_decision", "time_value", "time_unit", "time_note", "same_day_cutoff",
              "supplement_clock", "home_reception", "fee_vnd")
-    values = {name: _text(form, name) for name in names}
+    values = {name: collapsed_text(form, name) for name in names}
     values["time_confirmed"] = form.get("time_confirmed") == "1"
     rows = _document_rows(form)
     values["documents"] = rows
@@ -237,7 +227,7 @@ def _document_rows(form: MultiDict) -> list[dict]:
         count = 0
     rows = []
     for index in range(max(count, 0)):
-        row = {name: _text(form, f"doc-{index}-{name}") for name in DOCUMENT_FIELDS}
+        row = {name: collapsed_text(form, f"doc-{index}-{name}") for name in DOCUMENT_FIELDS}
         row["mandatory"] = form.get(f"doc-{index}-mandatory") == "1"
         rows.append(row)
     return rows
@@ -287,7 +277,7 @@ class NewOverride:
 
 def read_override(form: MultiDict) -> tuple[NewOverride | None, Submitted]:
     """Check the add-an-override form (the calendar rules about the day are checked by the service)."""
-    values = {name: _text(form, name) for name in ("day", "kind", "name", "source")}
+    values = {name: collapsed_text(form, name) for name in ("day", "kind", "name", "source")}
     submitted = Submitted(values)
     errors = submitted.errors
     day = parse_date(values["day"])
@@ -310,7 +300,7 @@ def read_override(form: MultiDict) -> tuple[NewOverride | None, Submitted]:
 
 def read_removal_reason(form: MultiDict) -> tuple[str | None, Submitted]:
     """The reason given for removing an override (required: it goes into the audit trail)."""
-    values = {"reason": _text(form, "reason")}
+    values = {"reason": collapsed_text(form, "reason")}
     submitted = Submitted(values)
     if not values["reason"]:
         submitted.errors["reason"] = _("Vui lòng nhập lý do xóa điều chỉnh này.")
@@ -343,7 +333,7 @@ def agency_code_pattern() -> re.Pattern:
 
 def read_agency(form: MultiDict, *, code_taken, code_editable: bool = True) -> tuple[AgencyValues | None, Submitted]:
     """Check the ward form. ``code_taken(code)`` says whether another agency holds the code."""
-    values = {name: _text(form, name) for name in ("agency_code", "name_vi", "name_en", *HOUR_FIELDS)}
+    values = {name: collapsed_text(form, name) for name in ("agency_code", "name_vi", "name_en", *HOUR_FIELDS)}
     values["agency_code"] = values["agency_code"].upper()
     values["is_one_stop"] = form.get("is_one_stop") == "1"
     submitted = Submitted(values)

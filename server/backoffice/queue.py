@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -41,6 +40,7 @@ from server.reference.fields import field_labels
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
 from server.types import utcnow
+from server.web.forms import Submitted
 from server.web.officer_messages import officer_messages
 from server.web.pages import pages_blueprint
 
@@ -96,13 +96,6 @@ class QueueFilters:
     sort: str = "due"
     page: int = 1
 
-
-@dataclass
-class Submitted:
-    """The query string as typed (for the form) and one message per refused field."""
-
-    values: dict
-    errors: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 def _choice(values: dict, errors: dict, name: str, allowed, message: str):

@@ -7,7 +7,6 @@ The forms are plain HTML forms (they work without JavaScript); CSRF is checked f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import date
 from datetime import time
 
@@ -21,6 +20,8 @@ from server.people.identity import check_phone
 from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.visits.services import VisitRequest
+from server.web.forms import Submitted
+from server.web.forms import collapsed_text
 
 MAX_NAME = 200
 MAX_ADDRESS = 500
@@ -28,23 +29,13 @@ MAX_NOTE = 1000
 MAX_CANCEL_REASON = 500
 
 
-@dataclass
-class Submitted:
-    """A form as typed (``values``; ``days`` is a list) and its errors by field name."""
-
-    values: dict
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def _text(form: MultiDict, name: str) -> str:
-    return " ".join((form.get(name) or "").split())
 
 
 def read_request(form: MultiDict, *, wards: list[Agency], procedures: list[Procedure],
                  days: list[date]) -> tuple[VisitRequest | None, Submitted]:
     """Check a citizen's request form against what the page offered."""
-    values = {name: _text(form, name) for name in ("ward", "procedure", "reason", "for_whom", "other_name", "phone",
-                                                    "address", "note")}
+    names = ("ward", "procedure", "reason", "for_whom", "other_name", "phone", "address", "note")
+    values = {name: collapsed_text(form, name) for name in names}
     values["note"] = (form.get("note") or "").strip()
     values["days"] = form.getlist("days")
     submitted = Submitted(values)
@@ -109,7 +100,7 @@ class Schedule:
 def read_schedule(form: MultiDict, *, officers: list[User], today: date,
                   is_working_day) -> tuple[Schedule | None, Submitted]:
     """Check the staff's assignment form: an officer of the ward, a working day from today on, a time."""
-    values = {name: _text(form, name) for name in ("officer", "day", "time")}
+    values = {name: collapsed_text(form, name) for name in ("officer", "day", "time")}
     submitted = Submitted(values)
     errors = submitted.errors
     officer = next((o for o in officers if str(o.id) == values["officer"]), None)
@@ -137,7 +128,7 @@ def read_schedule(form: MultiDict, *, officers: list[User], today: date,
 
 def read_cancel_reason(form: MultiDict) -> tuple[str | None, Submitted]:
     """The reason staff give for cancelling a visit (required: the desk must be able to say why)."""
-    values = {"reason": _text(form, "reason")}
+    values = {"reason": collapsed_text(form, "reason")}
     submitted = Submitted(values)
     if not values["reason"]:
         submitted.errors["reason"] = _("Vui lòng ghi lý do hủy.")
