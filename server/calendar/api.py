@@ -17,6 +17,7 @@ from server.api.openapi import schema
 from server.auth.access import public
 from server.calendar import service
 from server.calendar.workdays import DueUnit
+from server.errors import ApiProblem
 from server.errors import bad_request
 from server.errors import field_error
 
@@ -24,6 +25,15 @@ bp = Blueprint("calendar_api", __name__, url_prefix="/api/v1/calendar")
 
 #: Longest deadline the calculator accepts; real procedures stay far below (the longest seen is 60 working days).
 MAX_AMOUNT = 365
+#: Receipt times the calculator serves (the stored calendar and its holidays make no sense far outside).
+START_YEARS = range(1900, 2201)
+CUTOFF_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def unprocessable(vi: str, en: str, errors: list[dict]) -> ApiProblem:
+    """A 422: each parameter is well formed, but the calendar does not serve what they ask for together."""
+    return ApiProblem(422, "out-of-range", ("Ngoài phạm vi của lịch", "Outside the calendar's range"), (vi, en),
+                      errors=errors)
 
 
 def _date_arg(name: str) -> date:
@@ -66,11 +76,14 @@ def _query(name: str, definition: dict, description: str, required: bool = True)
 def published_calendar():
     """Non-working weekdays and working weekend days between ``from`` and ``to`` (inclusive)."""
     first, last = _date_arg("from"), _date_arg("to")
+    # Each date is well formed; a combination the calendar does not serve is a 422 (not a malformed request).
     if last < first:
-        raise bad_request("'to' phải sau hoặc bằng 'from'.", "'to' must not be before 'from'.")
+        before = field_error("to", "range", "Ngày cuối trước ngày đầu.", "The last day is before the first.")
+        raise unprocessable("'to' phải sau hoặc bằng 'from'.", "'to' must not be before 'from'.", [before])
     if (last - first).days > current_app.config["CALENDAR_MAX_SPAN_DAYS"]:
         span = current_app.config["CALENDAR_MAX_SPAN_DAYS"]
-        raise bad_request(f"Khoảng ngày tối đa {span} ngày.", f"The range may span at most {span} days.")
+        raise unprocessable(f"Khoảng ngày tối đa {span} ngày.", f"The range may span at most {span} days.",
+                            [field_error("to", "range", f"Tối đa {span} ngày.", f"At most {span} days.")])
     published = service.publish(first, last)
     return {
         "from": first.isoformat(),
@@ -90,19 +103,24 @@ def published_calendar():
            parameters=[_query("start", {"type": "string", "format": "date-time"}, "Receipt time with its offset"),
                        _query("amount", {"type": "integer", "minimum": 0, "maximum": MAX_AMOUNT}, "Processing time"),
                        _query("unit", {"enum": [u.value for u in DueUnit]}, "Unit of the processing time"),
-                       _query("cutoff", {"type": "string"}, "Same-day cut-off hour (HH:MM)", required=False)])
+                       _query("cutoff", {"type": "string", "pattern": CUTOFF_PATTERN}, "Same-day cut-off hour (HH:MM)",
+                              required=False)])
 def due():
     """The due time of something received at ``start`` with a processing time of ``amount`` ``unit``."""
     errors = []
     raw_start = request.args.get("start", "")
     # An unencoded "+07:00" arrives as " 07:00" (a "+" in a query string means a space): accept it.
     raw_start = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw_start)
-    start = None
+    start = out_of_range = None
     try:
-        start = datetime.fromisoformat(raw_start)
+        start = datetime.fromisoformat(raw_start.upper())  # RFC 3339 allows a lower-case "t" and "z"
         if start.tzinfo is None:
             errors.append(field_error("start", "timezone", "Thời điểm phải kèm múi giờ, ví dụ +07:00.",
                                       "The start must carry a UTC offset, for example +07:00."))
+        elif start.year not in START_YEARS:
+            out_of_range = field_error(
+                "start", "range", f"Năm phải từ {START_YEARS[0]} đến {START_YEARS[-1]}.",
+                f"The year must be from {START_YEARS[0]} to {START_YEARS[-1]}.")
     except ValueError:
         errors.append(field_error("start", "format", "Thời điểm phải theo ISO 8601, ví dụ 2026-02-12T10:00:00+07:00.",
                                   "The start must be ISO 8601, for example 2026-02-12T10:00:00+07:00."))
@@ -122,11 +140,13 @@ def due():
                                   "unit must be working_days, calendar_days or same_day."))
     cutoff = None
     if request.args.get("cutoff"):
-        try:
+        if re.fullmatch(CUTOFF_PATTERN, request.args["cutoff"]):
             cutoff = time.fromisoformat(request.args["cutoff"])
-        except ValueError:
+        else:
             errors.append(field_error("cutoff", "format", "Giờ chốt phải có dạng HH:MM.", "cutoff must be HH:MM."))
     if errors:
         raise bad_request("Tham số chưa đúng.", "Invalid parameters.", errors)
+    if out_of_range:
+        raise unprocessable("Thời điểm nằm ngoài lịch.", "The start is outside the calendar.", [out_of_range])
     due_at = service.due_for(start, amount, unit, cutoff=cutoff)
     return {"due_at": due_at.isoformat()}
