@@ -52,3 +52,21 @@ def test_published_schema_is_the_validating_schema(app):
     assert [e["field"] for e in errors] == ["citizen.consent"]
     assert SCHEMAS["CitizenRegistration"]["properties"]["consent"] == {
         "const": True, "description": "Explicit consent to the data-processing notice (never preset)"}
+
+
+def test_every_write_documents_the_csrf_header_and_is_refused_without_it(client):
+    """The description says what the server enforces: X-CSRFToken on every write, signed in or not."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["csrf"] == {**spec["components"]["securitySchemes"]["csrf"],
+                                                             "type": "apiKey", "in": "header", "name": "X-CSRFToken"}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            requirements = op.get("security", [])
+            if method == "get":
+                assert all("csrf" not in r for r in requirements), (method, path)
+            else:
+                assert requirements and all("csrf" in r for r in requirements), (method, path)
+    client.get("/api/v1/csrf-token")  # a session with a token, which the request then does not send
+    response = client.post("/api/v1/auth/login/options", json={})
+    assert response.status_code == 400
+    assert response.get_json()["type"] == "urn:motcua:problem:csrf"

@@ -186,9 +186,13 @@ def build_spec(app: Flask) -> dict:
                 op["responses"][str(status)] = entry
             op["responses"]["default"] = {"description": "A problem (RFC 9457)",
                                           "content": {"application/problem+json": {"schema": _PROBLEM}}}
+            writes = method not in ("GET", "HEAD", "OPTIONS")
             if rule_access != "public":
-                op["security"] = [{"session": []}]
+                # Both together: the session cookie, and for writes the CSRF token of that session.
+                op["security"] = [{"session": [], "csrf": []} if writes else {"session": []}]
                 op["x-roles"] = sorted(rule_access or [])
+            elif writes:  # CSRF protection covers every view (no exemption)
+                op["security"] = [{"csrf": []}]
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -198,10 +202,18 @@ def build_spec(app: Flask) -> dict:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"session": {
-                "type": "apiKey", "in": "cookie", "name": "session",
-                "description": "Flask session cookie after a passkey sign-in; writes also need X-CSRFToken.",
-            }},
+            "securitySchemes": {
+                "session": {
+                    "type": "apiKey", "in": "cookie", "name": "session",
+                    "description": "Flask session cookie after a passkey sign-in; writes also need X-CSRFToken.",
+                },
+                "csrf": {
+                    "type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                    "description": "Every write (POST, PUT, PATCH, DELETE), signed in or not, sends the CSRF token "
+                                   "of its session (GET /api/v1/csrf-token, or csrf_token of GET /api/v1/session); "
+                                   "without it the answer is 400 urn:motcua:problem:csrf.",
+                },
+            },
         },
     }
 

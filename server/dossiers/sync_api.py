@@ -344,10 +344,12 @@ def officer_day():
 @roles_required("officer")
 @operation("What changed since a cursor: visits, the officer's dossiers, catalogue and calendar versions",
            tags=TAGS, responses={200: CHANGES},
-           parameters=[{"name": "cursor", "in": "query", "required": True, "schema": {"type": "string"}}])
+           parameters=[{"name": "cursor", "in": "query", "required": True,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "The cursor of the previous answer (an RFC 3339 time)"}])
 def changes():
     try:
-        since = datetime.fromisoformat(request.args.get("cursor", ""))
+        since = datetime.fromisoformat(request.args.get("cursor", "").upper())  # RFC 3339 allows "t" and "z"
         if since.tzinfo is None:
             raise ValueError
     except ValueError:
