@@ -44,7 +44,7 @@ from tests.helpers import sign_in
 
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 SESSIONS = {"anonymous": None, "officer": Role.OFFICER, "staff": Role.STAFF, "citizen": Role.CITIZEN}
 #: Statuses that refuse a schema-valid request for a reason the schema cannot state.
 ALLOWED_REFUSALS = {401, 403, 404, 409, 422, 429}
