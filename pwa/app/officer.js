@@ -14,7 +14,7 @@ import { signInWithPasskey } from "./passkeys.js";
 import { renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
 import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
-import { RESULT, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
+import { RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
 
 const OFFICER_KEY = "motcua.officer";
@@ -112,7 +112,10 @@ function showQuarantine(items) {
   $("quarantine-list").replaceChildren(
     ...items.map((item) => {
       const problem = item.problem || {};
-      const reasons = [problem.detail, ...(problem.errors || []).map((e) => e.message)].filter(Boolean);
+      const detail = problem.type === SERVER_ERRORS_SLUG
+        ? t("quarantine_server_errors", { count: problem.server_errors, status: problem.status })
+        : problem.detail;
+      const reasons = [detail, ...(problem.errors || []).map((e) => e.message)].filter(Boolean);
       return el("li", { class: "item", dataset: { uuid: item.client_uuid } },
         el("h3", { class: "item-title" }, item.label),
         el("p", {}, el("strong", {}, problem.title || ""), " ", reasons.join(" ")),

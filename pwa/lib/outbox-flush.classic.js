@@ -14,6 +14,10 @@
  *   "sending" when a flush starts was left by a flush that died (closed app, crash): it is simply sent again.
  * - 401 pauses everything until the officer signs in again; 409/422 (and a refused photo) quarantine that dossier
  *   and go on with the next; 429, 5xx or a network failure stop the flush and schedule a retry with back-off.
+ * - A server error is "retry later", but not forever: after SERVER_ERROR_LIMIT consecutive 5xx answers to the same
+ *   dossier (its photos or its body, the body unchanged), the dossier goes to the quarantine with the reason, so
+ *   that a server bug nobody has found yet cannot keep it retrying silently. Any other answer to it (a refused
+ *   photo, a 4xx or 2xx to the body) ends the run.
  * - After the server confirms a dossier, its personal data and photos leave the phone; the code, the status and
  *   the receipt stay.
  */
@@ -27,6 +31,13 @@
 
   /** Back-off between automatic retries while items wait: 5 s doubling up to 5 min, with ±50 % jitter. */
   const BACKOFF = Object.freeze({ baseMs: 5000, capMs: 5 * 60 * 1000 });
+
+  /** Consecutive 5xx answers for one unchanged dossier after which it is quarantined (flushOutbox's option
+   *  `maxServerErrors` overrides it). */
+  const SERVER_ERROR_LIMIT = 5;
+
+  /** The quarantine reason (problem slug) of a dossier the server kept failing on. */
+  const SERVER_ERRORS_SLUG = "server-error-repeated";
 
   /** What a flush ended with. */
   const RESULT = Object.freeze({
@@ -165,7 +176,60 @@
       record.status = STATUS.QUARANTINED;
       record.problem = problem;
       record.quarantined_at = Date.now();
+      record.server_errors = null; // sent again after a fix, it starts a new count
     });
+  }
+
+  /** A short fingerprint of a dossier's frozen body (FNV-1a over its JSON): "the same body" across flushes. */
+  function bodyFingerprint(payload) {
+    const text = JSON.stringify(payload || {});
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i += 1) {
+      hash ^= text.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return `${text.length}:${hash.toString(16)}`;
+  }
+
+  /**
+   * Count a 5xx answer for this dossier; returns the count of consecutive ones for its current body (a changed
+   * body starts again at 1).
+   */
+  async function countServerError(db, dossier) {
+    const body = bodyFingerprint(dossier.payload);
+    const record = await updateDossier(db, dossier.client_uuid, (row) => {
+      const previous = row.server_errors && row.server_errors.body === body ? row.server_errors.count : 0;
+      row.server_errors = { body, count: previous + 1 };
+    });
+    return record ? record.server_errors.count : 1;
+  }
+
+  /** Any answer but a 5xx ends a run of server errors. */
+  function resetServerErrors(db, dossier) {
+    return updateDossier(db, dossier.client_uuid, (row) => {
+      if (row.server_errors) row.server_errors = null;
+    });
+  }
+
+  /**
+   * A 5xx for `dossier`: "retry later" (null), or, at the limit, the problem to quarantine it with.
+   */
+  async function serverErrorVerdict(db, ctx, dossier, status, data) {
+    if (status < 500) {
+      await resetServerErrors(db, dossier);
+      return null;
+    }
+    const count = await countServerError(db, dossier);
+    if (count < ctx.maxServerErrors) return null;
+    const problem = keptProblem(status, data);
+    return {
+      ...problem,
+      type: SERVER_ERRORS_SLUG,
+      server_errors: count,
+      last_type: problem.type,
+      // The officer's screen shows its own translation of this reason (by type); this is the fallback.
+      detail: `Máy chủ báo lỗi ${count} lần liên tiếp (HTTP ${status}) với hồ sơ này; hồ sơ được giữ lại trên máy.`,
+    };
   }
 
   /** Outcome of one step: null to go on, or the reason to stop the flush. */
@@ -199,6 +263,11 @@
         });
         continue;
       }
+      const given = await serverErrorVerdict(db, ctx, dossier, answer.status, answer.data);
+      if (given) {
+        await quarantine(db, dossier.client_uuid, given);
+        return { stop: null, quarantined: true };
+      }
       const stop = stopFor(answer.status, answer.data);
       if (stop) return { stop, retryAfter: answer.retryAfter };
       await quarantine(db, dossier.client_uuid, keptProblem(answer.status, answer.data));
@@ -214,6 +283,11 @@
     if (answer.status === 200 || answer.status === 201) {
       await markSynced(db, dossier, answer.data || {});
       return { stop: null, synced: true };
+    }
+    const given = await serverErrorVerdict(db, ctx, dossier, answer.status, answer.data);
+    if (given) {
+      await quarantine(db, dossier.client_uuid, given);
+      return { stop: null, quarantined: true };
     }
     const stop = stopFor(answer.status, answer.data);
     if (stop) return { stop, retryAfter: answer.retryAfter };
@@ -243,7 +317,8 @@
    * Send what waits, for whoever the server says is signed in.
    *
    * @param db an open outbox database (Db.openOutbox()).
-   * @param options `fetch` (default: the global one), `now` and `random` (tests), `onProgress(summary)`.
+   * @param options `fetch` (default: the global one), `now` and `random` (tests), `onProgress(summary)`,
+   *   `maxServerErrors` (default SERVER_ERROR_LIMIT).
    * @returns `{result, userId, sent, quarantined, retryInMs}`.
    */
   async function flushUnlocked(db, options = {}) {
@@ -280,6 +355,7 @@
     const ctx = {
       now,
       random,
+      maxServerErrors: options.maxServerErrors || SERVER_ERROR_LIMIT,
       async write(path, method, body, contentType) {
         const send = () =>
           call(fetchImpl, path, {
@@ -382,6 +458,8 @@
     RESULT,
     BACKOFF,
     LOCK_NAME,
+    SERVER_ERROR_LIMIT,
+    SERVER_ERRORS_SLUG,
     backoffDelay,
     flushOutbox,
     summarize,

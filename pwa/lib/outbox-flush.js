@@ -4,5 +4,8 @@
 import "./outbox-db.classic.js";
 import "./outbox-flush.classic.js";
 
-export const { RESULT, BACKOFF, LOCK_NAME, backoffDelay, flushOutbox, summarize, getMeta, setMeta } =
+export const {
+  RESULT, BACKOFF, LOCK_NAME, SERVER_ERROR_LIMIT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize, getMeta,
+  setMeta,
+} =
   globalThis.MotCuaOutboxFlush;

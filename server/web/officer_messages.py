@@ -33,6 +33,9 @@ def officer_messages() -> dict[str, str]:
         "sign_in_first": _("Hãy đăng nhập trước."),
         # quarantine and lists
         "fix_and_resend": _("Sửa và gửi lại"),
+        "quarantine_server_errors": _("Máy chủ báo lỗi {count} lần liên tiếp (HTTP {status}) với hồ sơ này, nên "
+                                      "hồ sơ không tự gửi lại nữa và vẫn được giữ trên điện thoại. Hãy báo quản trị "
+                                      "viên, rồi bấm “Sửa và gửi lại”."),
         "discard": _("Bỏ hồ sơ"),
         "confirm_discard": _("Bỏ hẳn hồ sơ {label}? Hồ sơ và ảnh sẽ bị xóa khỏi điện thoại và không được gửi."),
         "confirm_discard_draft": _("Xóa bản nháp này cùng các ảnh đã chụp?"),

@@ -230,3 +230,80 @@ def test_the_worker_loads_the_same_schema(shell_page):
         return {version: DB_VERSION, value: record.value};
     }""")
     assert seen == {"version": 1, "value": "2026-11-23T08:00:00+07:00"}
+
+
+# --- outbox-flush: a server error is "retry later", but not forever ---
+
+FLUSH_5XX_JS = """async ({limit}) => {
+    const Db = await import("/pwa/lib/outbox-db.js");
+    const { flushOutbox, summarize, SERVER_ERROR_LIMIT, RESULT } = await import("/pwa/lib/outbox-flush.js");
+    const db = await Db.openOutbox();
+    await Db.wipeAll(db);
+    const uuid = "00000000-0000-4000-8000-00000000005e";
+    const queue = (payload) => Db.put(db, "dossiers", {client_uuid: uuid, user_id: 7, status: "queued",
+        completed_at: 1, payload, receipt: {label: "Hồ sơ thử"}});
+    let answer = 500;
+    const puts = [];
+    const fetch = async (path, init) => {
+        const json = (status, body) => new Response(JSON.stringify(body), {status,
+            headers: {"Content-Type": status >= 400 ? "application/problem+json" : "application/json"}});
+        if (path === "/api/v1/session") return json(200, {user: {id: 7}, csrf_token: "t"});
+        puts.push(init.method + " " + path);
+        if (answer >= 500) return json(answer, {type: "urn:motcua:problem:internal-error", title: "Lỗi hệ thống",
+                                                 status: answer});
+        if (answer === 429) return json(429, {type: "urn:motcua:problem:too-many-requests", title: "x", status: 429});
+        return json(201, {code: "X", state: "received"});
+    };
+    const flush = () => flushOutbox(db, {fetch, maxServerErrors: limit});
+    const status = async () => (await Db.get(db, "dossiers", uuid)).status;
+    const out = {defaultLimit: SERVER_ERROR_LIMIT, retryLater: RESULT.RETRY_LATER, runs: []};
+
+    await queue({n: 1});
+    for (let i = 0; i < limit - 1; i++) {
+        const o = await flush();
+        out.runs.push([o.result, await status()]);
+    }
+    answer = 429;  // any other answer ends the run of server errors
+    out.after429 = [(await flush()).result, await status()];
+    answer = 503;
+    for (let i = 0; i < limit - 1; i++) await flush();
+    out.beforeLimit = await status();
+    const last = await flush();
+    out.atLimit = [last.result, last.quarantined, await status()];
+    const [item] = (await summarize(db, 7)).quarantined;
+    out.problem = item.problem;
+
+    // The officer fixes it and sends it again: a new count (a changed body counts afresh too).
+    await queue({n: 2});
+    answer = 500;
+    for (let i = 0; i < limit - 1; i++) await flush();
+    out.afterResend = await status();
+    await queue({n: 3});  // changed body
+    await flush();
+    out.changedBody = await status();
+    answer = 201;
+    out.finally = [(await flush()).result, await status()];
+    out.puts = puts.length;
+    db.close();
+    return out;
+}"""
+
+
+def test_outbox_quarantines_a_dossier_after_a_bounded_run_of_server_errors(shell_page):
+    """Issue 10.3: a 5xx is "retry later", but the same body failing N times in a row goes to the quarantine with the
+    reason, so that an unknown server bug cannot make a phone retry a dossier silently forever."""
+    limit = 3
+    result = shell_page.evaluate(FLUSH_5XX_JS, {"limit": limit})
+    assert result["defaultLimit"] == 5
+    assert result["runs"] == [["retry_later", "queued"]] * (limit - 1)
+    assert result["after429"] == ["retry_later", "queued"]
+    assert result["beforeLimit"] == "queued"  # 429 reset the count: limit - 1 more 5xx are not enough
+    assert result["atLimit"] == ["done", 1, "quarantined"]
+    problem = result["problem"]
+    assert problem["type"] == "server-error-repeated"
+    assert problem["status"] == 503 and problem["server_errors"] == limit
+    assert problem["title"] == "Lỗi hệ thống"
+    assert "3 lần liên tiếp" in problem["detail"]
+    assert result["afterResend"] == "queued"
+    assert result["changedBody"] == "queued"  # a changed body starts a new count at 1
+    assert result["finally"] == ["done", "synced"]
