@@ -4,6 +4,7 @@ a reload in the middle of a form. Real Chromium, real service worker, real serve
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import subprocess
@@ -190,3 +191,33 @@ def test_a_phone_out_of_codes_gives_a_provisional_code_and_the_official_one_foll
     # The receipt on screen now shows the official code (the app redraws it once the server confirmed).
     expect(page.locator("#receipt-code")).to_have_text(official.code)
     expect(page.locator("#receipt-provisional")).to_have_count(0)
+
+
+def test_a_dossier_the_server_keeps_failing_on_goes_to_the_quarantine_with_the_reason(app, officer_phone):
+    """Issue 10.3: a 5xx is "retry later", but after 5 in a row for the same body the dossier stops retrying and the
+    officer sees it in the quarantine with the reason (a server bug nobody has found yet cannot loop forever)."""
+    page = officer_phone
+    calls = []
+
+    @functools.wraps(app.view_functions["sync_api.put_dossier"])  # keeps its access rule and contract
+    def a_bug_nobody_has_found_yet(client_uuid):
+        calls.append(client_uuid)
+        raise RuntimeError("a bug nobody has found yet")
+
+    app.view_functions["sync_api.put_dossier"] = a_bug_nobody_has_found_yet
+    receipt = app_.capture_dossier(page, "Hà Văn Sơn", (101,))
+    app_.go_home(page)
+    button = page.get_by_role("button", name="Đồng bộ ngay")
+    deadline = time.monotonic() + 60
+    while len(calls) < 5:
+        assert time.monotonic() < deadline, f"{len(calls)} tries: {app_.statuses(page)}"
+        expect(button).to_be_enabled()  # the previous flush (button or timer) has ended
+        button.click()
+        expect(button).to_be_enabled()
+    quarantined = page.locator("#quarantine-list li")
+    expect(quarantined).to_have_count(1)
+    expect(quarantined).to_contain_text("Máy chủ báo lỗi 5 lần liên tiếp (HTTP 500)")
+    assert quarantined.get_attribute("data-uuid") == receipt["uuid"]
+    assert app_.statuses(page) == ["quarantined"]
+    assert len(calls) == 5  # and no more: it no longer retries by itself
+    assert app_.server_dossiers() == []
