@@ -149,6 +149,11 @@ def body() -> dict:
 
 
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+#: What Werkzeug's URL converters accept (anything else is a 404 before the view runs).
+_CONVERTER_SCHEMAS = {
+    "int": {"type": "integer", "minimum": 0},  # unsigned: "-1" does not match the route
+    "uuid": {"type": "string", "format": "uuid"},
+}
 
 
 def build_spec(app: Flask) -> dict:
@@ -163,7 +168,7 @@ def build_spec(app: Flask) -> dict:
         declared = {p["name"] for p in meta["parameters"]}
         parameters = [
             {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer"} if converter == "int" else {"type": "string"}}
+             "schema": _CONVERTER_SCHEMAS.get(converter, {"type": "string"})}
             for converter, name in _PATH_PARAM.findall(rule.rule) if name not in declared
         ] + meta["parameters"]
         rule_access = access_rule(view)
