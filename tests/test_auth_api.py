@@ -184,7 +184,6 @@ def test_citizen_registers_with_consent_and_signs_in(client):
     ("change", "status", "field"),
     [
         ({"personal_id": "003085012345"}, 422, "citizen.personal_id"),
-        ({"personal_id": "001085012345"}, 422, "citizen.personal_id"),  # the demo citizen's: already on record
         ({"phone": "01691234567"}, 422, "citizen.phone"),
         ({"consent_version": "2020-01-01"}, 422, "citizen.consent_version"),
         ({"consent": False}, 400, "citizen.consent"),

@@ -17,6 +17,8 @@ from sqlalchemy import update
 
 from server.auth.models import Role
 from server.dossiers import services
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
 from server.dossiers.workflow import State
@@ -47,6 +49,8 @@ def citizen(app):
     user.person = Person(full_name="Nguyễn Văn An", personal_id="001089012345")
     dossier = make_dossier(State.RECEIVED, code="000.20.26.H26-261127-0007")
     dossier.owner = dossier.submitter = user.person
+    db.session.flush()
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.OWNER))
     db.session.commit()
     return user, dossier
 

@@ -283,6 +283,8 @@ class FlagKind(enum.Enum):
     CLOCK_SKEW = "clock_skew"  #: the phone's clock was far from the server's
     DUE_MISMATCH = "due_mismatch"  #: the receipt's due date differs from the server's computation
     PROVISIONAL_CODE = "provisional_code"  #: no reserved code was left: the official code was issued at sync
+    #: a person with the same personal ID on another dossier of the ward was recorded differently (which fields)
+    PERSON_MISMATCH = "person_mismatch"
 
 
 class DossierFlag(db.Model):

@@ -68,10 +68,10 @@ def kind_of_transition(action: Action, from_state: State, to_state: State) -> st
 
 
 def recipients(dossier: Dossier) -> list[User]:
-    people = [pid for pid in (dossier.owner_id, dossier.submitter_id) if pid is not None]
+    """The accounts linked to the dossier by proof (server/citizen/access.py); never by a declared personal ID."""
     followers = select(DossierFollower.user_id).where(DossierFollower.dossier_id == dossier.id)
     query = select(User).where(User.role == Role.CITIZEN, User.active.is_(True),
-                               or_(User.person_id.in_(people), User.id.in_(followers))).order_by(User.id)
+                               User.id.in_(followers)).order_by(User.id)
     return list(db.session.scalars(query))
 
 
