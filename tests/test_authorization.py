@@ -102,6 +102,7 @@ MATRIX: dict[str, set[str]] = {
     "forms.pdf": {"staff", "leader"},
     "backoffice.take_action": {"staff", "leader"},
     "backoffice.resolve_flag": {"staff", "leader"},
+    "backoffice.link_owner_account": {"staff", "leader"},
     "backoffice.attachment": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from server.auth import services as account_services
 from server.auth.models import Role
 from server.dossiers import services
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
 from server.dossiers.workflow import State
@@ -50,6 +52,7 @@ def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page,
         citizen.person = Person(full_name=citizen.display_name)
     dossier = make_dossier(State.RECEIVED, code="000.20.26.H26-261127-0031")
     dossier.owner = dossier.submitter = citizen.person
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
     _, token = account_services.create_recovery_link(citizen, None)
     db.session.commit()
 
