@@ -1,5 +1,5 @@
 """person.personal_id no longer unique (one record per source, indexed); the identity check of a citizen's
-account (identity_verified_at/by/method); dossier_flag.kind 'person_mismatch'
+account (identity_verified_at/by/method); dossier_flag.kind 'person_mismatch'; follow_lookup_guard (wrong 4-digit answers per dossier code)
 
 Each captured dossier keeps its people as the officer typed them, and a citizen's self-declared ID is its own
 record: a personal ID may appear on several person rows. The flag kind column is a VARCHAR guarded by the CHECK
@@ -42,9 +42,17 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_user_account_identity_verified_by_id_user_account'),
                                     'user_account', ['identity_verified_by_id'], ['id'])
     _kinds(_NEW_KINDS)
+    op.create_table('follow_lookup_guard',
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_failure_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_follow_lookup_guard'))
+    )
 
 
 def downgrade():
+    op.drop_table('follow_lookup_guard')
     # Going back cannot keep two records of one personal ID, nor a flag kind the old code does not know.
     op.execute("DELETE FROM dossier_flag WHERE kind = 'person_mismatch'")
     _kinds(_OLD_KINDS)
