@@ -42,6 +42,7 @@ from server.extensions import db
 from server.extensions import limiter
 from server.people.forms import check_person_fields
 from server.people.models import Person
+from server.push.notify import notify_passkey_added
 from server.types import utcnow
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
@@ -372,6 +373,8 @@ def register_verify():
         db.session.add(passkey)
         db.session.flush()
         audit("passkey_registered", user, passkey, via=context.get("kind"))
+        if user.role is Role.CITIZEN and context.get("kind") in ("add", "recovery"):
+            notify_passkey_added(user, passkey.name)  # inbox and push: a passkey nobody asked for gets noticed
     except services.AccountError as error:
         db.session.commit()  # the challenge stays used
         raise account_problem(error) from None

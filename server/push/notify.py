@@ -45,6 +45,7 @@ KINDS: dict[str, Kind] = {
     "stopped": Kind(7 * DAY, "high"),
     "visit_scheduled": Kind(2 * DAY, "high"),
     "visit_cancelled": Kind(2 * DAY, "high"),
+    "passkey_added": Kind(7 * DAY, "high"),
 }
 
 #: States whose arrival the citizen is told about.
@@ -79,6 +80,13 @@ def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
     """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits."""
     db.session.flush()  # the dossier needs its id
     return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id)
+
+
+def notify_passkey_added(user: User, passkey_name: str) -> list[InboxMessage]:
+    """Tell a citizen that a passkey was added to their account (a recovery link or a signed-in addition), so that
+    a passkey nobody asked for is noticed. Adds to the session; the caller commits."""
+    db.session.flush()
+    return _queue([user], "passkey_added", {"passkey_name": passkey_name[:120], "link": "/account/passkeys"})
 
 
 def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None) -> list[InboxMessage]:
