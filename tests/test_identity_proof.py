@@ -7,9 +7,11 @@ at; the desk links an account as owner only after checking the ID card (who, whe
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from server.auth.audit import AuditEvent
@@ -94,7 +96,10 @@ def test_a_citizen_registering_first_with_someone_elses_id_gets_nothing_from_a_l
     assert receipt.status_code == 200
     assert "Trần Văn Phúc" in receipt.get_data(as_text=True)
     assert "Kẻ Mạo Danh" not in receipt.get_data(as_text=True)
-    assert staff.get(f"/staff/dossiers/{dossier.id}/forms/receipt.pdf").status_code == 200
+    pdf = staff.get(f"/staff/dossiers/{dossier.id}/forms/receipt.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert "Trần Văn Phúc" in text and "Kẻ Mạo Danh" not in text
 
 
 def test_capture_never_reuses_a_known_record_and_flags_a_difference_in_the_same_ward(app):
