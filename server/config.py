@@ -68,6 +68,10 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "AUTH_RATE_LIMIT": "10 per minute; 60 per hour",
     "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
+    # The 4-digit check of /follow/<code>, per code whatever the address: after this many wrong answers the code
+    # is locked for FOLLOW_LOCK_SECONDS, doubled at each further wrong answer (at most a day); a right one resets.
+    "FOLLOW_MAX_FAILURES": 5,
+    "FOLLOW_LOCK_SECONDS": 15 * 60,
     # Offline sync (issue #4).
     "ATTACHMENT_DIR": None,  # default: <instance>/attachments
     "MAX_ATTACHMENT_BYTES": 10_000_000,

@@ -184,7 +184,6 @@ def test_citizen_registers_with_consent_and_signs_in(client):
     ("change", "status", "field"),
     [
         ({"personal_id": "003085012345"}, 422, "citizen.personal_id"),
-        ({"personal_id": "001085012345"}, 422, "citizen.personal_id"),  # the demo citizen's: already on record
         ({"phone": "01691234567"}, 422, "citizen.phone"),
         ({"consent_version": "2020-01-01"}, 422, "citizen.consent_version"),
         ({"consent": False}, 400, "citizen.consent"),
@@ -200,17 +199,40 @@ def test_citizen_form_errors_store_nothing(client, change, status, field):
 
 
 def test_recovery_link_from_the_desk(client):
+    from server.dossiers.models import DossierFollower
+    from server.dossiers.models import FollowRole
+    from server.dossiers.workflow import State
+    from server.push.models import InboxMessage
+    from server.reference.models import Agency
+    from tests.helpers import make_dossier
+    from tests.helpers import make_user
+
     phone = SoftAuthenticator()
     user_id = register(client, phone, {"citizen": CITIZEN}).get_json()["user"]["id"]
     write(client, "POST", "/api/v1/auth/logout")
+    # A ward recovers only the citizens it has dossiers for.
+    sign_in(client, demo_user(Role.STAFF))
+    refused = write(client, "POST", f"/api/v1/users/{user_id}/recovery-link")
+    assert refused.status_code == 403 and refused.get_json()["type"].endswith("recovery-not-in-ward")
+    dossier = make_dossier(State.RECEIVED)
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user_id, role=FollowRole.OWNER))
+    other_ward = Agency(agency_code="000.20.27.H26", name_vi="Phường khác", name_en="Other ward")
+    db.session.add(other_ward)
+    db.session.commit()
+    sign_in(client, make_user(Role.STAFF, other_ward, "Công chức phường khác"))
+    assert write(client, "POST", f"/api/v1/users/{user_id}/recovery-link").status_code == 403
     sign_in(client, demo_user(Role.STAFF))
     link = write(client, "POST", f"/api/v1/users/{user_id}/recovery-link")
     assert link.status_code == 201
     token = link.get_json()["link"].rsplit("/", 1)[1]
     write(client, "POST", "/api/v1/auth/logout")
+    assert db.session.scalar(select(InboxMessage).where(InboxMessage.user_id == user_id)) is None
     new_phone = SoftAuthenticator()
-    response = register(client, new_phone, {"recovery_token": token})
+    response = register(client, new_phone, {"recovery_token": token}, passkey_name="Máy mới")
     assert response.status_code == 201 and response.get_json()["user"]["id"] == user_id
+    # The citizen is told (inbox, and push to every subscription: see tests/test_push.py).
+    told = db.session.scalar(select(InboxMessage).where(InboxMessage.user_id == user_id))
+    assert told.kind == "passkey_added" and told.data["passkey_name"] == "Máy mới"
     write(client, "POST", "/api/v1/auth/logout")
     assert login(client, new_phone).status_code == 200
     # Staff may not recover another staff account; only an administrator can.
@@ -226,6 +248,8 @@ def test_several_passkeys_named_and_revoked(client):
     assert register(client, laptop, {}, passkey_name="Máy tính").status_code == 201
     listed = client.get("/api/v1/me/passkeys").get_json()["passkeys"]
     assert [p["name"] for p in listed] == ["Điện thoại", "Máy tính"]
+    inbox = client.get("/api/v1/push/inbox").get_json()["messages"]  # the added one is told, not the first
+    assert [m["kind"] for m in inbox] == ["passkey_added"] and "Máy tính" in inbox[0]["body"]
     renamed = write(client, "PATCH", f"/api/v1/me/passkeys/{listed[1]['id']}", {"name": "Máy tính ở nhà"})
     assert renamed.get_json()["name"] == "Máy tính ở nhà"
     assert write(client, "DELETE", f"/api/v1/me/passkeys/{listed[1]['id']}").status_code == 204

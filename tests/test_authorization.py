@@ -11,6 +11,7 @@ import pytest
 
 from server.auth.models import Role
 from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import State
 from server.extensions import db
 from tests.helpers import demo_user
@@ -101,6 +102,7 @@ MATRIX: dict[str, set[str]] = {
     "forms.pdf": {"staff", "leader"},
     "backoffice.take_action": {"staff", "leader"},
     "backoffice.resolve_flag": {"staff", "leader"},
+    "backoffice.link_owner_account": {"staff", "leader"},
     "backoffice.attachment": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
@@ -210,7 +212,10 @@ def test_ward_scope_and_citizen_visibility(app, client):
     assert status(demo_user(Role.STAFF)) == 200
     assert status(stranger_staff) == 403
     assert status(citizen) == 404  # not theirs: existence not revealed
-    dossier.owner_id = citizen.person_id
+    dossier.owner_id = citizen.person_id  # the same person record links nothing: only proof does
+    db.session.commit()
+    assert status(citizen) == 404
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
     db.session.commit()
     assert status(citizen) == 200
     assert status(relative) == 404

@@ -143,18 +143,23 @@ def test_registering_from_the_qr_code_follows_the_dossier_in_the_same_transactio
     assert again.status_code == 409 and again.get_json()["errors"][0]["field"] == "claim_token"
 
 
-def test_the_owner_registering_with_their_own_id_becomes_that_person(app, client):
-    _synced_with_token(app)
+def test_registering_with_an_id_on_record_neither_reveals_it_nor_links_without_the_receipt(app, client):
+    code = _synced_with_token(app)
     owner = dict(CITIZEN, full_name="Trần Văn Phúc", personal_id="001045012345")
-    # Without the receipt's token the ID is already on record and refused...
-    refused = write(client, "POST", "/api/v1/auth/register/options", {"citizen": owner})
-    assert refused.status_code == 422
-    # ...with it, the new account is the person the officer recorded.
+    unknown_id = dict(owner, personal_id="001045099999")
+    # The same answer whether or not the ID is on record: no oracle.
+    on_record = write(client, "POST", "/api/v1/auth/register/options", {"citizen": owner})
+    not_on_record = write(client, "POST", "/api/v1/auth/register/options", {"citizen": unknown_id})
+    assert on_record.status_code == not_on_record.status_code == 200
+    # With the receipt's token the account follows the dossier as its owner, but keeps its own person record
+    # (what the citizen declared) and an unverified identity: the dossier keeps what the officer captured.
     response = register(client, SoftAuthenticator(), {"citizen": owner, "claim_token": TOKEN})
     assert response.status_code == 201, response.get_json()
     user = db.session.get(User, response.get_json()["user"]["id"])
     claim = db.session.scalar(select(DossierClaim))
-    assert user.person_id == claim.dossier.owner_id
+    follower = db.session.scalar(select(DossierFollower).where(DossierFollower.user_id == user.id))
+    assert follower.role is FollowRole.OWNER and follower.dossier.code == code
+    assert user.person_id != claim.dossier.owner_id and user.identity_verified_at is None
 
 
 @pytest.fixture

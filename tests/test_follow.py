@@ -80,3 +80,52 @@ def test_the_phone_stands_in_when_the_owner_has_no_personal_id(client, dossier):
     dossier.owner.phone_e164 = "+84912345678"
     db.session.commit()
     assert _look_up(client, "5678").status_code == 200
+
+
+# --- per-code lock-out, whatever the address (issue 10 point 7) -----------------------------------------------
+
+def _from(client, address: str, digits: str, code=CODE):
+    token = _token(client, code)
+    return client.post(f"/follow/{code}", data={"digits": digits, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _guard(code=CODE):
+    from server.dossiers.models import FollowLookupGuard
+
+    db.session.expire_all()
+    return db.session.get(FollowLookupGuard, code)
+
+
+def test_wrong_answers_lock_the_code_from_every_address_with_a_growing_back_off(app, client, dossier):
+    app.config["FOLLOW_MAX_FAILURES"] = 3
+    app.config["FOLLOW_LOCK_SECONDS"] = 600
+    statuses = [_from(client, f"198.51.100.{n}", "9999").status_code for n in range(3)]
+    assert statuses == [404, 404, 429]  # the third wrong answer locks the code
+    locked = _from(client, "203.0.113.7", "2345")  # a new address with the right digits: still locked
+    assert locked.status_code == 429 and "Đã tiếp nhận" not in locked.get_data(as_text=True)
+    assert "Đã nhập sai quá nhiều lần" in locked.get_data(as_text=True)
+    assert 0 < int(locked.headers["Retry-After"]) <= 600
+    guard = _guard()
+    first_lock = (guard.locked_until - guard.last_failure_at).total_seconds()
+    assert guard.failures == 3 and abs(first_lock - 600) < 5
+
+    # The lock-out ends (moved to the past: no waiting); the next wrong answer locks for twice as long.
+    guard.locked_until = guard.last_failure_at
+    db.session.commit()
+    assert _from(client, "203.0.113.8", "9999").status_code == 429
+    guard = _guard()
+    assert guard.failures == 4 and abs((guard.locked_until - guard.last_failure_at).total_seconds() - 1200) < 5
+
+    # After the lock, the right digits work and start the count again.
+    guard.locked_until = guard.last_failure_at
+    db.session.commit()
+    assert _from(client, "203.0.113.9", "2345").status_code == 200
+    assert _guard() is None
+
+
+def test_an_unknown_code_is_locked_the_same_way(app, client, dossier):
+    app.config["FOLLOW_MAX_FAILURES"] = 2
+    unknown = "000.20.26.H26-261127-0099"
+    assert [_from(client, f"198.51.100.{n}", "2345", unknown).status_code for n in range(3)] == [404, 429, 429]
+    assert [_from(client, f"198.51.100.{n}", "9999").status_code for n in range(3)] == [404, 429, 429]

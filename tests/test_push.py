@@ -17,6 +17,8 @@ from sqlalchemy import update
 
 from server.auth.models import Role
 from server.dossiers import services
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
 from server.dossiers.workflow import State
@@ -47,6 +49,8 @@ def citizen(app):
     user.person = Person(full_name="Nguyễn Văn An", personal_id="001089012345")
     dossier = make_dossier(State.RECEIVED, code="000.20.26.H26-261127-0007")
     dossier.owner = dossier.submitter = user.person
+    db.session.flush()
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.OWNER))
     db.session.commit()
     return user, dossier
 
@@ -349,3 +353,18 @@ def test_the_vapid_header_is_signed_once_per_push_service_and_renewed_before_it_
     monkeypatch.setattr(sender_module.time, "time", lambda: now + 11 * 3600 + 1)  # less than an hour left
     renewed = sender._authorization(endpoint)
     assert renewed is not first and claims(renewed)["exp"] > claims(first)["exp"]
+
+
+def test_a_passkey_added_to_a_citizens_account_is_pushed_without_its_name(app, citizen):
+    from server.push.notify import notify_passkey_added
+
+    user, _ = citizen
+    db.session.add(PushSubscription(user_id=user.id, endpoint="https://push.example/1", p256dh="A" * 87,
+                                    auth="B" * 22))
+    db.session.commit()
+    [message] = notify_passkey_added(user, "Máy lạ của kẻ gian")
+    db.session.commit()
+    assert message.kind == "passkey_added" and len(message.deliveries) == 1
+    sent = payload_of(message.deliveries[0])
+    assert sent["kind"] == "passkey_added" and sent["url"] == "/account/passkeys"
+    assert "Máy lạ" not in str(sent)

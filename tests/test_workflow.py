@@ -17,6 +17,8 @@ from server.calendar.workdays import VN_TZ
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.dossiers.models import DossierEvent
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import NATIONAL_STATUS
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import State
@@ -206,6 +208,8 @@ def _owned_by_a_citizen(dossier: Dossier) -> None:
     user = make_user(Role.CITIZEN, None, "Nguyễn Văn An")
     user.person = Person(full_name="Nguyễn Văn An", personal_id="001089012345")
     dossier.owner = dossier.submitter = user.person
+    db.session.flush()
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.OWNER))
     db.session.commit()
 
 

@@ -35,7 +35,6 @@ from server.auth.sessions import end_session
 from server.auth.sessions import start_session
 from server.citizen import claims
 from server.dossiers.models import DossierClaim
-from server.dossiers.models import FollowRole
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.errors import locale_code
@@ -43,6 +42,7 @@ from server.extensions import db
 from server.extensions import limiter
 from server.people.forms import check_person_fields
 from server.people.models import Person
+from server.push.notify import notify_passkey_added
 from server.types import utcnow
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
@@ -294,7 +294,7 @@ def register_options():
             options = _options_for_existing(invitation.user, {"kind": "recovery", "invitation_id": invitation.id})
         elif "citizen" in data:
             claim = _claim_or_problem(data["claim_token"]) if data.get("claim_token") else None
-            form = _checked_citizen(data["citizen"], claim)
+            form = _checked_citizen(data["citizen"])
             handle = secrets.token_bytes(32)
             context = {"kind": "citizen", "form": form, "handle": handle.hex()}
             if claim is not None:
@@ -331,26 +331,9 @@ def _claim_problem(error: claims.ClaimError) -> ApiProblem:
                       errors=[field_error("claim_token", error.code, error.vi, error.en)])
 
 
-def _owner_taken_by_claim(personal_id: str, claim: DossierClaim | None) -> Person | None:
-    """The dossier's owner, when the person registering gives the owner's own ID with the receipt's token.
-
-    The ID is then already on record (the officer captured it at the door): holding the receipt is the proof that
-    links the new account to that person, unless the person already has an account.
-    """
-    if claim is None or claim.role is not FollowRole.OWNER:
-        return None
-    owner = claim.dossier.owner
-    if owner.personal_id != personal_id:
-        return None
-    if db.session.scalar(select(User.id).where(User.person_id == owner.id)) is not None:
-        return None
-    return owner
-
-
-def _checked_citizen(form: dict, claim: DossierClaim | None = None) -> dict:
+def _checked_citizen(form: dict) -> dict:
     """Validate the citizen's form with the shared identity checks (422 with field errors)."""
     errors = []
-    owner = None
     checked = check_person_fields(form.get("personal_id"), form["phone"])
     for finding in checked.errors:
         errors.append(field_error(f"citizen.{finding.field}", finding.code, finding.vi, finding.en))
@@ -358,21 +341,13 @@ def _checked_citizen(form: dict, claim: DossierClaim | None = None) -> dict:
         errors.append(field_error("citizen.consent_version", "outdated",
                                   "Thông báo xử lý dữ liệu đã thay đổi; vui lòng tải lại trang và đọc lại.",
                                   "The data-processing notice changed; reload the page and read it again."))
-    if checked.personal_id:
-        owner = _owner_taken_by_claim(checked.personal_id, claim)
-    if checked.personal_id and owner is None and \
-            db.session.scalar(select(Person.id).where(Person.personal_id == checked.personal_id)):
-        errors.append(field_error("citizen.personal_id", "taken",
-                                  "Số định danh này đã có trong hệ thống; vui lòng liên hệ Bộ phận Một cửa.",
-                                  "This personal ID is already on record; please contact the one-stop desk."))
     if not form["full_name"].strip():
         errors.append(field_error("citizen.full_name", "required", "Phải ghi họ và tên.", "Give your full name."))
     if errors:
         raise ApiProblem(422, "invalid-person", ("Thông tin chưa đúng", "Invalid details"),
                          ("Vui lòng sửa các trường được đánh dấu.", "Please correct the marked fields."), errors=errors)
     return {"full_name": form["full_name"].strip(), "phone_e164": checked.phone_e164,
-            "personal_id": checked.personal_id, "consent_version": form["consent_version"],
-            "person_id": owner.id if owner is not None else None}
+            "personal_id": checked.personal_id, "consent_version": form["consent_version"]}
 
 
 @bp.post("/auth/register/verify")
@@ -398,6 +373,8 @@ def register_verify():
         db.session.add(passkey)
         db.session.flush()
         audit("passkey_registered", user, passkey, via=context.get("kind"))
+        if user.role is Role.CITIZEN and context.get("kind") in ("add", "recovery"):
+            notify_passkey_added(user, passkey.name)  # inbox and push: a passkey nobody asked for gets noticed
     except services.AccountError as error:
         db.session.commit()  # the challenge stays used
         raise account_problem(error) from None
@@ -432,12 +409,10 @@ def _user_for_registration(context: dict, user_id: int | None) -> User:
         return user
     if kind == "citizen":
         form = context["form"]
-        if form.get("person_id"):  # the dossier's owner, recognised by ID and receipt (see _owner_taken_by_claim)
-            person = db.session.get(Person, form["person_id"])
-            person.phone_e164 = person.phone_e164 or form["phone_e164"]
-        else:
-            person = Person(full_name=form["full_name"], phone_e164=form["phone_e164"],
-                            personal_id=form["personal_id"])
+        # The account's own record of what the citizen declared: whether or not the ID is on record elsewhere
+        # (asking would be an oracle), it links nothing; a claim, an invitation or the desk's ID check does.
+        person = Person(full_name=form["full_name"], phone_e164=form["phone_e164"],
+                        personal_id=form["personal_id"])
         user = User(role=Role.CITIZEN, display_name=form["full_name"], person=person,
                     webauthn_user_id=bytes.fromhex(context["handle"]))
         db.session.add(user)

@@ -61,7 +61,14 @@ class User(UserMixin, db.Model):
     #: Chức vụ, for staff: citizens are told who will come ("Công chức Tư pháp – Hộ tịch").
     position: Mapped[str | None] = mapped_column(String(200))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    #: The account's own record of its person (for a citizen: what they declared at registration). It links the
+    #: account to no dossier: only DossierFollower rows do (receipt claim, owner's invitation, desk ID check).
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    #: Set when one-stop staff checked the citizen's ID card (who, when, how: "chip_read" or "card_sighted");
+    #: until then the account's identity is shown as unverified.
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    identity_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    identity_verified_method: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The WebAuthn user handle: random, so that an authenticator never learns our database ids.

@@ -62,14 +62,30 @@ def create_invitation(role: Role, agency: Agency | None, display_name: str, crea
     return invitation, token
 
 
+def _ward_has_dossiers_of(clerk: User, citizen: User) -> bool:
+    """Whether ``citizen``'s account follows (as owner or invited relative) a dossier of ``clerk``'s ward."""
+    from server.dossiers.models import Dossier
+    from server.dossiers.models import DossierFollower
+
+    return db.session.scalar(
+        select(DossierFollower.id).join(Dossier, Dossier.id == DossierFollower.dossier_id)
+        .where(DossierFollower.user_id == citizen.id, Dossier.agency_id == clerk.agency_id).limit(1)) is not None
+
+
 def create_recovery_link(user: User, created_by: User | None):
     """A single-use link that lets ``user`` register a new passkey after the desk checked their identity.
 
-    ``created_by`` is None for links the system makes itself (the CLI, the demo banner).
+    ``created_by`` is None for links the system makes itself (the CLI, the demo banner). A ward's desk may recover
+    only a citizen whose account follows one of the ward's dossiers; the citizen is told when the new passkey is
+    added (server/auth/api.py).
     """
     if created_by is not None and created_by.role is not Role.ADMIN and user.role is not Role.CITIZEN:
         raise AccountError(403, "recovery_forbidden", "Chỉ quản trị viên cấp lại cho cán bộ.",
                            "Only an administrator can recover a staff account.")
+    if created_by is not None and created_by.role.ward_scoped and not _ward_has_dossiers_of(created_by, user):
+        raise AccountError(403, "recovery_not_in_ward",
+                           "Phường chỉ cấp lại cho người dân có hồ sơ tại phường.",
+                           "A ward can recover only the accounts of citizens with a dossier at that ward.")
     token = secrets.token_urlsafe(32)
     hours = current_app.config["RECOVERY_TTL_HOURS"]
     invitation = Invitation(

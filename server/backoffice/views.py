@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import time
+from types import SimpleNamespace
 
 from flask import abort
 from flask import flash
@@ -26,6 +27,7 @@ from server.auth.access import roles_required
 from server.auth.audit import audit
 from server.auth.models import User
 from server.backoffice import dossier_page
+from server.backoffice import identity
 from server.backoffice.action_forms import ACTION_FIELDS
 from server.backoffice.action_forms import ACTION_HINTS
 from server.backoffice.action_forms import ACTION_LABELS
@@ -101,7 +103,8 @@ def _notification_rows(found: Dossier) -> list[dict]:
              "deliveries": [(d, subscriptions.get(d.subscription_id)) for d in m.deliveries]} for m in messages]
 
 
-def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200):
+def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200,
+                  identity_form: dict | None = None):
     """The dossier page; ``failed`` is a refused action form to show again with its messages, ``problem`` a
     message about the whole page (an action no longer possible)."""
     labels = officer_messages()
@@ -118,6 +121,8 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
         event_labels=dossier_page.EVENT_LABELS, timeliness_labels=dossier_page.TIMELINESS_LABELS,
         role_labels=dossier_page.ROLE_LABELS, rating_levels=LEVELS, rating_criteria=CRITERIA,
         extension_late=dossier_page.extension_would_be_late(found, utcnow()),
+        identity_form=SimpleNamespace(**(identity_form or {"values": {}, "errors": {}})),
+        id_methods=identity.method_labels(),
     ), status
 
 
@@ -183,6 +188,22 @@ def resolve_flag(dossier_id: int, flag_id: int):
         db.session.commit()
     flash(_("Đã đánh dấu là đã xem xét."))
     return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="flags"))
+
+
+@bp.post("/dossiers/<int:dossier_id>/owner-account")
+@roles_required(*DESK)
+def link_owner_account(dossier_id: int):
+    """Link a citizen's account as the dossier's owner after checking their ID card at the desk (recorded: who,
+    when, how). A personal ID the account declared links nothing by itself (server/citizen/access.py)."""
+    found = _ward_dossier(dossier_id, lock=True)
+    account, errors = identity.link_owner_after_id_check(found, request.form, current_user)
+    if errors:
+        db.session.rollback()
+        return _dossier_page(found, status=422, identity_form={"values": request.form, "errors": errors})
+    db.session.commit()
+    flash(_("Đã liên kết tài khoản %(name)s làm chủ hồ sơ sau khi kiểm tra thẻ căn cước.",
+            name=account.display_name))
+    return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="people"))
 
 
 @bp.get("/attachments/<sha256>")

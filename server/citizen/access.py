@@ -1,10 +1,14 @@
-"""Which dossiers a citizen's account may see, and what it may do with them (deny by default)."""
+"""Which dossiers a citizen's account may see, and what it may do with them (deny by default).
+
+Only DossierFollower rows give access, and they come only from proof: the receipt's claim token, the owner's
+invitation, or the desk's check of the ID card (server/backoffice/identity.py). The personal ID an account declared
+links it to nothing.
+"""
 
 from __future__ import annotations
 
 import enum
 
-from sqlalchemy import or_
 from sqlalchemy import select
 
 from server.auth.models import Role
@@ -16,7 +20,7 @@ from server.extensions import db
 
 
 class Relation(enum.Enum):
-    OWNER = "owner"  #: the owner or submitter in person, or the account that claimed the receipt: may invite
+    OWNER = "owner"  #: the account that claimed the receipt or that the desk linked after an ID check: may invite
     FOLLOWER = "follower"  #: a relative the owner's account invited: reads and is notified
 
 
@@ -25,17 +29,12 @@ def visible_dossiers(user: User):
     if user.role is not Role.CITIZEN:
         return select(Dossier).where(Dossier.id.is_(None))
     followed = select(DossierFollower.dossier_id).where(DossierFollower.user_id == user.id)
-    conditions = [Dossier.id.in_(followed)]
-    if user.person_id is not None:
-        conditions += [Dossier.owner_id == user.person_id, Dossier.submitter_id == user.person_id]
-    return select(Dossier).where(or_(*conditions)).order_by(Dossier.created_at.desc(), Dossier.id.desc())
+    return select(Dossier).where(Dossier.id.in_(followed)).order_by(Dossier.created_at.desc(), Dossier.id.desc())
 
 
 def relation(user: User, dossier: Dossier) -> Relation | None:
     if user.role is not Role.CITIZEN:
         return None
-    if user.person_id is not None and user.person_id in (dossier.owner_id, dossier.submitter_id):
-        return Relation.OWNER
     role = db.session.scalar(select(DossierFollower.role).where(DossierFollower.dossier_id == dossier.id,
                                                                 DossierFollower.user_id == user.id))
     if role is None:

@@ -174,8 +174,6 @@ def get_dossier(dossier_id: int):
 
 
 def citizen_can_see(user, dossier: Dossier) -> bool:
-    """Owner, submitter, or a follower the owner granted."""
-    if user.person_id is not None and user.person_id in (dossier.owner_id, dossier.submitter_id):
-        return True
+    """An account linked to the dossier by proof (claim, invitation, desk ID check): see server/citizen/access.py."""
     return db.session.scalar(select(DossierFollower.id).where(
         DossierFollower.dossier_id == dossier.id, DossierFollower.user_id == user.id)) is not None

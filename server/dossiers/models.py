@@ -283,6 +283,8 @@ class FlagKind(enum.Enum):
     CLOCK_SKEW = "clock_skew"  #: the phone's clock was far from the server's
     DUE_MISMATCH = "due_mismatch"  #: the receipt's due date differs from the server's computation
     PROVISIONAL_CODE = "provisional_code"  #: no reserved code was left: the official code was issued at sync
+    #: a person with the same personal ID on another dossier of the ward was recorded differently (which fields)
+    PERSON_MISMATCH = "person_mismatch"
 
 
 class DossierFlag(db.Model):
@@ -457,3 +459,16 @@ class HomeVisit(db.Model):
     person: Mapped[Person] = relationship()
     procedure: Mapped[Procedure | None] = relationship()
     officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+
+
+class FollowLookupGuard(db.Model):
+    """Wrong answers to the 4-digit check of ``/follow/<code>``, counted per code whatever the address (so that
+    changing address buys no more guesses) and stored here so that every process sees them. Keyed by the code as
+    typed, existing or not, so that a lock-out does not reveal which codes exist."""
+
+    __tablename__ = "follow_lookup_guard"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -16,6 +16,7 @@ from datetime import date
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from server.auth.models import Device
@@ -149,17 +150,18 @@ def _check(payload: dict, received_at: datetime) -> _Checked:
 
 
 def _person(data: dict, prefix: str, errors: list[dict]) -> Person | None:
-    """The person described, reusing the record of a known personal ID; field errors are collected."""
+    """A new record of the person as the officer captured them; field errors are collected.
+
+    Never the record of a known personal ID: the dossier keeps what was typed at the door, and another record
+    (another dossier's, or what a citizen declared for an account) is neither reused nor overwritten. A difference
+    with the ward's own records is flagged after the dossier is stored (:func:`_flag_person_mismatches`).
+    """
     birth = date.fromisoformat(data["date_of_birth"]) if data.get("date_of_birth") else None
     checked = check_person_fields(data.get("personal_id"), data.get("phone"), birth, data.get("gender"))
     for finding in checked.errors:
         errors.append(field_error(f"{prefix}.{finding.field}", finding.code, finding.vi, finding.en))
     if checked.errors:
         return None
-    if checked.personal_id:
-        known = db.session.scalar(select(Person).where(Person.personal_id == checked.personal_id))
-        if known is not None:
-            return known
     person = Person(full_name=data["full_name"].strip(), personal_id=checked.personal_id, date_of_birth=birth,
                     gender=Gender(data["gender"]) if data.get("gender") else None, phone_e164=checked.phone_e164,
                     address=data.get("address"))
@@ -184,3 +186,42 @@ def _flag_differences(dossier: Dossier, payload: dict) -> None:
     if not payload.get("code"):
         dossier.flags.append(DossierFlag(kind=FlagKind.PROVISIONAL_CODE, detail={
             "provisional": payload.get("provisional_code"), "official": dossier.code}))
+    _flag_person_mismatches(dossier)
+
+
+#: What identifies a person; a different phone or address is ordinary life, not a doubt about who they are.
+_IDENTITY_FIELDS = ("full_name", "date_of_birth", "gender")
+
+
+def _identity_value(person: Person, field: str):
+    value = getattr(person, field)
+    return " ".join(value.split()).casefold() if field == "full_name" and value else value
+
+
+def _flag_person_mismatches(dossier: Dossier) -> None:
+    """One PERSON_MISMATCH flag per person of ``dossier`` whose personal ID is on another dossier of the SAME ward
+    with a different name, date of birth or gender. Records of other wards are never looked at (a ward learns
+    nothing of what another stored), and neither record is changed: the desk resolves the flag."""
+    db.session.flush()
+    people = {"owner": dossier.owner}
+    if dossier.submitter is not None and dossier.submitter is not dossier.owner:
+        people["submitter"] = dossier.submitter
+    for role, person in people.items():
+        if not person.personal_id:
+            continue
+        on_ward = (select(Person, Dossier.id, Dossier.code)
+                   .join(Dossier, or_(Dossier.owner_id == Person.id, Dossier.submitter_id == Person.id))
+                   .where(Person.personal_id == person.personal_id, Dossier.agency_id == dossier.agency_id,
+                          Dossier.id != dossier.id, Person.id != person.id)
+                   .order_by(Dossier.id.desc()).limit(20))
+        fields: set[str] = set()
+        others = []
+        for other, other_id, other_code in db.session.execute(on_ward):
+            differing = {f for f in _IDENTITY_FIELDS if _identity_value(other, f) != _identity_value(person, f)}
+            if differing:
+                fields |= differing
+                if other_id not in {o["dossier_id"] for o in others}:
+                    others.append({"dossier_id": other_id, "code": other_code})
+        if fields:
+            dossier.flags.append(DossierFlag(kind=FlagKind.PERSON_MISMATCH, detail={
+                "role": role, "fields": sorted(fields), "other_dossiers": others[:5]}))

@@ -23,12 +23,18 @@ class Gender(enum.Enum):
 
 
 class Person(db.Model):
-    """A natural person. The 12-digit personal ID is unique when known; children and some elders have none yet."""
+    """A natural person as one source recorded them: the officer at the door for a dossier's owner or submitter,
+    the citizen for their own account. Children and some elders have no personal ID yet.
+
+    The personal ID is not unique: each captured dossier keeps its own record of its people as the officer typed
+    them, and a self-declared ID on an account proves nothing. Records are never merged or overwritten by ID; a
+    difference with another record of the same ward becomes a flag on the dossier (server/dossiers/sync.py).
+    """
 
     __tablename__ = "person"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    personal_id: Mapped[str | None] = mapped_column(String(12), unique=True)
+    personal_id: Mapped[str | None] = mapped_column(String(12), index=True)
     # The 9-digit CMND is no longer an identity document (Identity Law 2023); kept only to match old papers.
     legacy_id_number: Mapped[str | None] = mapped_column(String(9))
     full_name: Mapped[str] = mapped_column(String(200))

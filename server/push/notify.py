@@ -45,6 +45,7 @@ KINDS: dict[str, Kind] = {
     "stopped": Kind(7 * DAY, "high"),
     "visit_scheduled": Kind(2 * DAY, "high"),
     "visit_cancelled": Kind(2 * DAY, "high"),
+    "passkey_added": Kind(7 * DAY, "high"),
 }
 
 #: States whose arrival the citizen is told about.
@@ -68,10 +69,10 @@ def kind_of_transition(action: Action, from_state: State, to_state: State) -> st
 
 
 def recipients(dossier: Dossier) -> list[User]:
-    people = [pid for pid in (dossier.owner_id, dossier.submitter_id) if pid is not None]
+    """The accounts linked to the dossier by proof (server/citizen/access.py); never by a declared personal ID."""
     followers = select(DossierFollower.user_id).where(DossierFollower.dossier_id == dossier.id)
     query = select(User).where(User.role == Role.CITIZEN, User.active.is_(True),
-                               or_(User.person_id.in_(people), User.id.in_(followers))).order_by(User.id)
+                               User.id.in_(followers)).order_by(User.id)
     return list(db.session.scalars(query))
 
 
@@ -79,6 +80,13 @@ def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
     """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits."""
     db.session.flush()  # the dossier needs its id
     return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id)
+
+
+def notify_passkey_added(user: User, passkey_name: str) -> list[InboxMessage]:
+    """Tell a citizen that a passkey was added to their account (a recovery link or a signed-in addition), so that
+    a passkey nobody asked for is noticed. Adds to the session; the caller commits."""
+    db.session.flush()
+    return _queue([user], "passkey_added", {"passkey_name": passkey_name[:120], "link": "/account/passkeys"})
 
 
 def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None) -> list[InboxMessage]:

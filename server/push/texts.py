@@ -23,6 +23,9 @@ def of(kind: str, data: dict) -> tuple[str, str]:
         "visit_cancelled": (_("Hủy lịch đến nhà"),
                             _("Lịch cán bộ đến nhà đã được hủy. Lý do: %(reason)s", reason=data["reason"])
                             if data.get("reason") else _("Lịch cán bộ đến nhà đã được hủy.")),
+        "passkey_added": (_("Đã thêm khóa truy cập"),
+                          _("Khóa truy cập «%(name)s» vừa được thêm vào tài khoản của bạn. Nếu không phải bạn, "
+                            "hãy báo ngay cho Bộ phận Một cửa.", name=data.get("passkey_name") or "")),
     }
     return texts.get(kind, (_("Một Cửa Tại Nhà"), _("Hồ sơ %(code)s có thông tin mới.", code=code)))
 
@@ -55,4 +58,6 @@ def link_of(data: dict) -> str | None:
         return f"/follow/{data['code']}"
     if data.get("visit_id"):
         return "/my/visits"
+    if data.get("link") == "/account/passkeys":
+        return "/account/passkeys"
     return None

@@ -2,9 +2,10 @@
 
 Anyone may open ``/follow/<code>``, but dossier codes are sequential and easy to guess, so the page shows nothing
 until the visitor gives the last four digits of the owner's personal ID (of the owner's phone number when no ID was
-recorded), and the look-up is rate-limited. What it shows carries no personal data: the procedure, the status, the
-dates and the steps taken. A wrong code and wrong digits get the same answer, so the page does not reveal which
-codes exist.
+recorded), and the look-up is rate-limited per address and, in the database, per code: after a few wrong answers
+the code is locked for a while, doubling at each further wrong answer, whatever the address. What it shows
+carries no personal data: the procedure, the status, the dates and the steps taken. A wrong code and wrong
+digits get the same answer, so the page does not reveal which codes exist.
 
 With the claim token of the receipt's QR code (``?t=``), the page shows the status at once (holding the paper is
 the proof) and offers to follow the dossier on this phone: create an account with a passkey, or sign in, and the
@@ -15,8 +16,11 @@ own page in the app.
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
+from datetime import timedelta
 
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -24,6 +28,7 @@ from flask import url_for
 from flask_login import current_user
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.auth.access import public
 from server.auth.access import roles_required
@@ -33,8 +38,10 @@ from server.calendar.workdays import to_local
 from server.citizen import claims
 from server.citizen.access import relation
 from server.dossiers.models import Dossier
+from server.dossiers.models import FollowLookupGuard
 from server.extensions import db
 from server.extensions import limiter
+from server.types import utcnow
 from server.web.officer_messages import officer_messages
 
 bp = Blueprint("follow", __name__)
@@ -120,14 +127,61 @@ def claim(code: str):
     return redirect(url_for("citizen.dossier", dossier_id=follower.dossier_id, claimed=1))
 
 
+#: The longest lock-out, however many wrong answers.
+MAX_LOCK_SECONDS = 24 * 3600
+
+
+def _locked_until(code: str) -> datetime | None:
+    guard = db.session.get(FollowLookupGuard, code[:64])
+    if guard is not None and guard.locked_until is not None and guard.locked_until > utcnow():
+        return guard.locked_until
+    return None
+
+
+def _count_failure(code: str) -> None:
+    """One more wrong answer for ``code`` (atomic: concurrent requests of several processes each count), and the
+    lock-out once there are too many. Commits."""
+    key, now = code[:64], utcnow()
+    table = FollowLookupGuard.__table__
+    bump = table.update().where(table.c.code == key).values(failures=table.c.failures + 1, last_failure_at=now)
+    if db.session.execute(bump).rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(table.insert().values(code=key, failures=1, last_failure_at=now))
+        except IntegrityError:  # another request inserted it first
+            db.session.execute(bump)
+    failures = db.session.scalar(select(FollowLookupGuard.failures).where(FollowLookupGuard.code == key))
+    limit = current_app.config["FOLLOW_MAX_FAILURES"]
+    if failures >= limit:
+        seconds = min(current_app.config["FOLLOW_LOCK_SECONDS"] * 2 ** min(failures - limit, 20), MAX_LOCK_SECONDS)
+        db.session.execute(table.update().where(table.c.code == key)
+                           .values(locked_until=now + timedelta(seconds=seconds)))
+    db.session.commit()
+
+
+def _locked_page(code: str, until: datetime):
+    answer = render_template("follow.html", code=code, found=None, error="locked",
+                             locked_until=to_local(until).strftime("%H:%M %d/%m/%Y"))
+    return answer, 429, {"Retry-After": str(max(1, int((until - utcnow()).total_seconds())))}
+
+
 @bp.post("/follow/<code>")
 @public
 @limiter.limit(_lookup_limit)
 def follow_lookup(code: str):
+    until = _locked_until(code)
+    if until is not None:  # not even checked: a locked code gives no more guesses, from any address
+        return _locked_page(code, until)
     given = "".join(c for c in request.form.get("digits", "") if c.isdigit())
     if len(given) != DIGITS:
         return render_template("follow.html", code=code, found=None, error="digits"), 422
     dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
     if not _matches(dossier, given):
+        _count_failure(code)
+        until = _locked_until(code)
+        if until is not None:
+            return _locked_page(code, until)
         return render_template("follow.html", code=code, found=None, error="not_found"), 404
+    db.session.execute(FollowLookupGuard.__table__.delete().where(FollowLookupGuard.code == code[:64]))
+    db.session.commit()
     return render_template("follow.html", code=code, found=_status_of(dossier), error=None)

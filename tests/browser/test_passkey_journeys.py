@@ -21,6 +21,9 @@ from server.auth.models import PasskeyCredential
 from server.auth.models import Role
 from server.auth.models import User
 from server.demo import DEMO_AGENCY_CODE
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
+from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
 from tests.browser.support import b64decode
@@ -28,6 +31,7 @@ from tests.browser.support import fresh
 from tests.browser.support import session_of
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
+from tests.helpers import make_dossier
 
 pytestmark = pytest.mark.browser
 
@@ -391,6 +395,9 @@ def test_admin_invites_from_the_page_and_the_link_works(new_page, add_authentica
 
 def test_recovery_link_registers_a_new_passkey_for_the_same_account(page, add_authenticator, live_server):
     citizen = demo_user(Role.CITIZEN)
+    # The desk recovers only a citizen of its ward's dossiers.
+    dossier = make_dossier(State.RECEIVED)
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
     _, token = services.create_recovery_link(citizen, demo_user(Role.STAFF))
     db.session.commit()
     authenticator = add_authenticator(page)

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from server.auth import services as account_services
 from server.auth.models import Role
 from server.dossiers import services
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
 from server.dossiers.workflow import State
@@ -50,6 +52,7 @@ def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page,
         citizen.person = Person(full_name=citizen.display_name)
     dossier = make_dossier(State.RECEIVED, code="000.20.26.H26-261127-0031")
     dossier.owner = dossier.submitter = citizen.person
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
     _, token = account_services.create_recovery_link(citizen, None)
     db.session.commit()
 
@@ -62,7 +65,9 @@ def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page,
     page.wait_for_url(f"{live_server}/")
 
     page.goto("/inbox")
-    expect(page.locator("#inbox-count")).to_have_text("Không có thông báo chưa đọc.")
+    # The recovery link added a passkey: the citizen is told (issue 10 point 7), before any dossier news.
+    expect(page.locator("#inbox-count")).to_have_text("1 thông báo chưa đọc")
+    expect(page.locator("#inbox-list")).to_contain_text("vừa được thêm vào tài khoản của bạn")
     page.get_by_role("button", name="Bật thông báo").click()
     expect(page.locator("#push-status")).to_have_text("Điện thoại này đã bật nhận thông báo.")
     fresh()
@@ -81,5 +86,5 @@ def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page,
     assert "Nguyễn" not in json.dumps(received.payload, ensure_ascii=False)
 
     page.reload()
-    expect(page.locator("#inbox-count")).to_have_text("1 thông báo chưa đọc")
+    expect(page.locator("#inbox-count")).to_have_text("2 thông báo chưa đọc")
     expect(page.locator("#inbox-list")).to_contain_text("Hồ sơ 000.20.26.H26-261127-0031 dừng giải quyết.")

@@ -34,6 +34,12 @@ PROCEDURE_NAME = "Thực hiện, điều chỉnh, thôi hưởng trợ cấp hư
 OWNER_ID = "001089012345"
 
 
+def owner_id(seed: int) -> str:
+    """A personal ID of its own for each owner captured in one test: one ID typed with two different names is a
+    PERSON_MISMATCH flag on the second dossier (server/dossiers/sync.py)."""
+    return f"0010890{seed:05d}"
+
+
 def invite_officer(name: str = "Cán bộ thử nghiệm") -> str:
     _, token = services.create_invitation(Role.OFFICER, demo_agency(), name, demo_user(Role.ADMIN))
     db.session.commit()
@@ -100,7 +106,8 @@ def capture_several(page, owners: list[str], first_seed: int) -> list[dict]:
     """Capture one dossier per owner, two photos each; returns their receipts."""
     receipts = []
     for index, owner in enumerate(owners):
-        receipts.append(capture_dossier(page, owner, (first_seed + 2 * index, first_seed + 2 * index + 1)))
+        seeds = (first_seed + 2 * index, first_seed + 2 * index + 1)
+        receipts.append(capture_dossier(page, owner, seeds, personal_id=owner_id(seeds[0])))
         go_home(page)
     return receipts
 

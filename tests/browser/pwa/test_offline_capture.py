@@ -174,9 +174,9 @@ def test_dossiers_waiting_survive_a_new_app_version_and_sync_after_it(officer_ph
     page = officer_phone
     context = page.context
     app.go_offline(context)
-    receipts = [app.capture_dossier(page, "Đỗ Văn Hùng", (71, 72))]
+    receipts = [app.capture_dossier(page, "Đỗ Văn Hùng", (71, 72), personal_id=app.owner_id(71))]
     app.go_home(page)
-    receipts.append(app.capture_dossier(page, "Ngô Thị Lan", (73, 74)))
+    receipts.append(app.capture_dossier(page, "Ngô Thị Lan", (73, 74), personal_id=app.owner_id(73)))
     photos = app.phone_photos(page)
 
     # Back online, but the API is unreachable (a proxy hiccup): nothing leaves while the new version arrives.

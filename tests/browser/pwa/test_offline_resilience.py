@@ -173,9 +173,9 @@ def test_a_phone_out_of_codes_gives_a_provisional_code_and_the_official_one_foll
     """Point 4: with the block used up, the receipt says so; the server issues the code and the phone shows it."""
     page = officer_phone
     app_.go_offline(page.context)
-    first = app_.capture_dossier(page, "Cao Văn Sơn", (101, 102))
+    first = app_.capture_dossier(page, "Cao Văn Sơn", (101, 102), personal_id=app_.owner_id(101))
     app_.go_home(page)
-    second = app_.capture_dossier(page, "Kiều Thị Tâm", (103, 104))
+    second = app_.capture_dossier(page, "Kiều Thị Tâm", (103, 104), personal_id=app_.owner_id(103))
     assert not first["provisional"] and second["provisional"]
     expect(page.locator("#receipt-provisional")).to_contain_text("Mã chính thức sẽ được gửi sau")
     assert second["code"].startswith("TAM-")
