@@ -351,7 +351,7 @@ def _checked_citizen(form: dict, claim: DossierClaim | None = None) -> dict:
     """Validate the citizen's form with the shared identity checks (422 with field errors)."""
     errors = []
     owner = None
-    checked = check_person_fields(form.get("personal_id"), form["phone"])
+    checked = check_person_fields(form.get("personal_id"), form["phone"], full_name=form["full_name"])
     for finding in checked.errors:
         errors.append(field_error(f"citizen.{finding.field}", finding.code, finding.vi, finding.en))
     if form["consent_version"] != current_app.config["CONSENT_TEXT_VERSION"]:
@@ -365,12 +365,10 @@ def _checked_citizen(form: dict, claim: DossierClaim | None = None) -> dict:
         errors.append(field_error("citizen.personal_id", "taken",
                                   "Số định danh này đã có trong hệ thống; vui lòng liên hệ Bộ phận Một cửa.",
                                   "This personal ID is already on record; please contact the one-stop desk."))
-    if not form["full_name"].strip():
-        errors.append(field_error("citizen.full_name", "required", "Phải ghi họ và tên.", "Give your full name."))
     if errors:
         raise ApiProblem(422, "invalid-person", ("Thông tin chưa đúng", "Invalid details"),
                          ("Vui lòng sửa các trường được đánh dấu.", "Please correct the marked fields."), errors=errors)
-    return {"full_name": form["full_name"].strip(), "phone_e164": checked.phone_e164,
+    return {"full_name": checked.full_name, "phone_e164": checked.phone_e164,
             "personal_id": checked.personal_id, "consent_version": form["consent_version"],
             "person_id": owner.id if owner is not None else None}
 
