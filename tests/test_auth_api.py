@@ -64,6 +64,18 @@ CITIZEN = {"full_name": "Phạm Văn Dũng", "phone": "0912 345 679", "personal_
 
 # --- ceremonies ----------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name", ["  ", "\u200b\u200b", "Lê\u202eThị Hoa"])
+def test_an_invitee_name_must_be_a_visible_name(client, name):
+    with pytest.raises(services.AccountError) as refused:
+        invite(name=name)
+    assert refused.value.status == 422
+
+
+def test_an_invitee_name_is_kept_in_nfc(client):
+    invitation, _ = invite(name="Le\u0302  Thi\u0323 Hoa")
+    assert invitation.display_name == "Lê Thị Hoa"
+
+
 def test_options_ask_for_discoverable_credentials_and_user_verification(client):
     _, token = invite()
     creation = write(client, "POST", "/api/v1/auth/register/options", {"invitation_token": token}).get_json()
@@ -188,6 +200,9 @@ def test_citizen_registers_with_consent_and_signs_in(client):
         ({"consent_version": "2020-01-01"}, 422, "citizen.consent_version"),
         ({"consent": False}, 400, "citizen.consent"),
         ({"full_name": ""}, 400, "citizen.full_name"),
+        ({"full_name": "\u200b\u2060"}, 422, "citizen.full_name"),
+        ({"full_name": "   "}, 422, "citizen.full_name"),
+        ({"full_name": "\u202enA năV nễyugN"}, 422, "citizen.full_name"),
     ],
 )
 def test_citizen_form_errors_store_nothing(client, change, status, field):

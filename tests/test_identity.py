@@ -16,6 +16,8 @@ import pytest
 from server.people.identity import ERROR
 from server.people.identity import WARNING
 from server.people.identity import Finding
+from server.people.identity import check_date_of_birth
+from server.people.identity import check_full_name
 from server.people.identity import check_personal_id
 from server.people.identity import check_phone
 from server.people.identity import place_name
@@ -458,3 +460,66 @@ def test_results_are_immutable():
     result = check_phone("0912345678")
     with pytest.raises(FrozenInstanceError):
         result.e164 = "+84000"  # type: ignore[misc]
+
+
+# --- full name and date of birth (issue 10, point 8) ---
+
+#: Names that pass, with the value kept (NFC, spaces collapsed); tests/browser/pwa/test_identity_parity.py reads these.
+NAMES_ACCEPTED = [
+    ("Nguyễn Văn An", "Nguyễn Văn An"),
+    ("Nguye\u0302\u0303n Thi\u0323 Ho\u0302\u0300ng", "Nguyễn Thị Hồng"),  # decomposed (NFD), as some keyboards send
+    ("  Lê   Thị\tHồng  ", "Lê Thị Hồng"),
+    ("Đặng Thị Ngọc Ánh", "Đặng Thị Ngọc Ánh"),
+    ("H'Hen Niê", "H'Hen Niê"),
+    ("Ksor Y Phương", "Ksor Y Phương"),
+    ("Ư" * 200, "Ư" * 200),
+]
+
+#: Names refused, with the code of the finding.
+NAMES_REFUSED = [
+    ("", "full_name.required"),
+    ("   ", "full_name.required"),
+    (None, "full_name.required"),
+    ("\u200b\u200b", "full_name.invisible_characters"),  # zero-width spaces only
+    ("\u200b \u2060\ufeff", "full_name.invisible_characters"),  # zero-width, word joiner, byte-order mark
+    ("\u202enA năV nễyugN", "full_name.invisible_characters"),  # right-to-left override: shows reversed
+    ("Nguyễn\u202dVăn An", "full_name.invisible_characters"),  # left-to-right override
+    ("\u2067Nguyễn Văn An\u2069", "full_name.invisible_characters"),  # right-to-left isolate
+    ("Nguyễn\u200fVăn An", "full_name.invisible_characters"),  # right-to-left mark
+    ("Nguyễn\x00An", "full_name.invisible_characters"),
+    ("Nguyễn\u2028An", "full_name.invisible_characters"),
+    ("Nguyễn\ue000An", "full_name.invisible_characters"),  # private use
+    ("123 - .", "full_name.no_letters"),
+    ("Ư" * 201, "full_name.too_long"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), NAMES_ACCEPTED)
+def test_full_names_with_vietnamese_diacritics_pass_in_nfc(name, value):
+    checked = check_full_name(name)
+    assert (checked.ok, checked.value, checked.findings) == (True, value, ())
+
+
+@pytest.mark.parametrize(("name", "code"), NAMES_REFUSED + [("Nguyễn\ud800An", "full_name.invisible_characters")])
+def test_blank_invisible_and_bidi_names_are_refused(name, code):
+    checked = check_full_name(name)
+    assert checked.value is None and checked.codes() == (code,)
+    finding = checked.errors[0]
+    assert finding.field == "full_name" and finding.vi != finding.en and "họ và tên" in finding.vi.lower()
+
+
+#: (date of birth, today, codes); the parity test reads these too.
+DATES_OF_BIRTH = [
+    (date(1950, 3, 1), TODAY, ()),
+    (TODAY, TODAY, ()),
+    (date(2026, 11, 23), TODAY, ("date_of_birth.future",)),
+    (date(2999, 1, 1), TODAY, ("date_of_birth.future",)),
+    (None, TODAY, ()),
+]
+
+
+@pytest.mark.parametrize(("born", "today", "codes"), DATES_OF_BIRTH)
+def test_a_date_of_birth_in_the_future_is_refused(born, today, codes):
+    findings = check_date_of_birth(born, today=today)
+    assert tuple(f.code for f in findings) == codes
+    assert all(f.severity == ERROR and f.field == "date_of_birth" and "tương lai" in f.vi for f in findings)

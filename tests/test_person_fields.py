@@ -19,6 +19,17 @@ def test_check_person_fields_normalises_and_collects(app):
     assert blank.errors == [] and blank.personal_id is None
 
 
+def test_check_person_fields_checks_the_name_and_the_date_of_birth(app):
+    from datetime import date
+
+    ok = check_person_fields(None, None, date(1950, 1, 1), full_name="Nguye\u0302\u0303n  Văn An")
+    assert (ok.full_name, ok.errors) == ("Nguyễn Văn An", [])
+    bad = check_person_fields(None, None, date(2999, 1, 1), full_name="\u200b")
+    assert bad.full_name is None
+    assert [f.code for f in bad.errors] == ["full_name.invisible_characters", "date_of_birth.future"]
+    assert check_person_fields(None, None).full_name is None  # no name given: none checked
+
+
 def test_person_form_messages_follow_the_language(app):
     data = MultiDict({"full_name": "Nguyễn Văn An", "personal_id": "12345", "phone": "0912345678"})
     with app.test_request_context("/", method="POST", data=data):

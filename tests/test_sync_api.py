@@ -22,6 +22,7 @@ from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.dossiers.models import DossierEvent
 from server.extensions import db
+from server.people.models import Person
 from server.types import utcnow
 from tests.conftest import ON_POSTGRES
 from tests.helpers import demo_user
@@ -188,6 +189,11 @@ def test_no_code_left_gets_an_official_code_at_sync(app):
          "unknown_attachment"),
         ({"documents": []}, "documents", "documents_missing"),
         ({"code": "000.20.26.H26-260309-0099"}, "code", "code_not_reserved"),
+        ({"owner": {"full_name": "\u200b\u200b"}}, "owner.full_name", "full_name.invisible_characters"),
+        ({"owner": {"full_name": "   "}}, "owner.full_name", "full_name.required"),
+        ({"owner": {"full_name": "\u202enA năV nễyugN"}}, "owner.full_name", "full_name.invisible_characters"),
+        ({"owner": {"full_name": "Nguyễn Văn An", "date_of_birth": "2999-01-01"}}, "owner.date_of_birth",
+         "date_of_birth.future"),
     ],
 )
 def test_invalid_dossier_is_422_with_fields(app, change, field, code):
@@ -198,6 +204,16 @@ def test_invalid_dossier_is_422_with_fields(app, change, field, code):
     assert response.status_code == 422, response.get_json()
     assert (field, code) in [(e["field"], e["code"]) for e in response.get_json()["errors"]]
     assert db.session.scalar(select(func.count()).select_from(Dossier)) == 0
+
+
+def test_a_decomposed_vietnamese_name_is_stored_composed(app):
+    client, token = officer_client(app)
+    block = reserve(client, token)
+    decomposed = "Tra\u0302\u0300n  Va\u0306n Phu\u0301c"  # NFD, as some phone keyboards send it
+    body = captured(block["first_code"], [], owner={"full_name": decomposed, "phone": "0912345678"})
+    response = put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=body)
+    assert response.status_code == 201, response.get_json()
+    assert "Trần Văn Phúc" in db.session.scalars(select(Person.full_name)).all()
 
 
 def test_code_of_another_phone_is_refused(app):

@@ -173,6 +173,8 @@ def _sunday_after(day: date) -> date:
     ({"for_whom": ""}, "for_whom", "Vui lòng chọn người cần cán bộ đến gặp"),
     ({"for_whom": "other", "other_name": " "}, "other_name", "Vui lòng nhập họ và tên người"),
     ({"for_whom": "other", "other_name": "A" * 201}, "other_name", "dài quá 200 ký tự"),
+    ({"for_whom": "other", "other_name": "\u200b\u200b"}, "other_name", "ký tự ẩn"),
+    ({"for_whom": "other", "other_name": "\u202enA năV nễyugN"}, "other_name", "đổi chiều văn bản"),
     ({"phone": ""}, "phone", "Vui lòng nhập số điện thoại"),
     ({"phone": "12ab"}, "phone", "Số điện thoại"),
     ({"address": "  "}, "address", "Vui lòng nhập địa chỉ"),

@@ -8,7 +8,9 @@ import { lang, t } from "./i18n.js";
 import { takeCode } from "./day.js";
 import { STATUS, STORES, detachPhotos, get, put, requestResult, withStores } from "../lib/outbox-db.js";
 import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
-import { checkPersonalId, checkPhone, message as findingMessage } from "../lib/identity.js";
+import {
+  checkDateOfBirth, checkFullName, checkPersonalId, checkPhone, message as findingMessage,
+} from "../lib/identity.js";
 import { preparePhoto, sha256Hex } from "../lib/images.js";
 import { search } from "../lib/search.js";
 
@@ -289,7 +291,9 @@ export class CaptureForm {
     const people = form.same_submitter ? ["owner"] : ["owner", "submitter"];
     for (const who of people) {
       const person = form[who];
-      if (!person.full_name.trim()) add(`${who}.full_name`, t("error_full_name"));
+      const name = checkFullName(person.full_name);
+      if (!name.ok) add(`${who}.full_name`, findingMessage(name.findings[0], lang));
+      for (const finding of checkDateOfBirth(person.date_of_birth)) add(`${who}.date_of_birth`, findingMessage(finding, lang));
       const identity = this.context.identity;
       if (person.personal_id.trim() && identity) {
         const checked = checkPersonalId(person.personal_id, identity, {

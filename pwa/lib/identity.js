@@ -498,3 +498,63 @@ export function checkPhone(raw, data) {
     findings,
   );
 }
+
+// --- full name and date of birth ---
+
+export const FULL_NAME_FIELD = "full_name";
+export const DATE_OF_BIRTH_FIELD = "date_of_birth";
+const MAX_NAME_LENGTH = 200;
+
+// Characters that show nothing or reorder what is shown: controls, format characters (zero-width spaces and joiners,
+// bidi embeddings, overrides, isolates and marks, the byte-order mark), private-use and unassigned code points, lone
+// surrogates, line and paragraph separators. Tab, line feed and carriage return only count as spaces.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
+const LETTER = /\p{L}/u;
+
+function nameError(code, vi, en) {
+  return { field: FULL_NAME_FIELD, code: `full_name.${code}`, severity: ERROR, vi, en };
+}
+
+/**
+ * Check a person's full name: not blank, no invisible or direction-changing characters, at most 200 characters.
+ * The value is in NFC with runs of spaces collapsed, or null when refused.
+ */
+export function checkFullName(raw) {
+  const text = String(raw ?? "").normalize("NFC");
+  if (HIDDEN.test(text.replace(/[\t\n\r]/g, " "))) {
+    return result({ value: null }, [nameError(
+      "invisible_characters",
+      "Họ và tên chứa ký tự ẩn hoặc ký tự đổi chiều văn bản; vui lòng nhập lại.",
+      "The full name contains hidden or text-direction characters; please type it again.",
+    )]);
+  }
+  const value = text.split(/\s+/).filter(Boolean).join(" ");
+  if (!value) return result({ value: null }, [nameError("required", "Vui lòng nhập họ và tên.", "Please enter the full name.")]);
+  if (!LETTER.test(value)) {
+    return result({ value: null }, [nameError("no_letters", "Họ và tên phải có chữ cái.", "The full name must contain letters.")]);
+  }
+  if ([...value].length > MAX_NAME_LENGTH) {
+    return result({ value: null }, [nameError(
+      "too_long",
+      `Họ và tên dài quá ${MAX_NAME_LENGTH} ký tự.`,
+      `The full name is longer than ${MAX_NAME_LENGTH} characters.`,
+    )]);
+  }
+  return result({ value }, []);
+}
+
+/** Today in Viet Nam (UTC+7) as "YYYY-MM-DD", whatever the phone's time zone. */
+function todayInVietNam() {
+  return new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+/** Errors for a stated date of birth ("YYYY-MM-DD"): none when absent or not after `today` (default: today). */
+export function checkDateOfBirth(dateOfBirth, options = {}) {
+  if (!dateOfBirth) return [];
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(String(dateOfBirth))) throw new RangeError(`a date is YYYY-MM-DD, not ${dateOfBirth}`);
+  if (String(dateOfBirth) <= (options.today || todayInVietNam())) return [];
+  return [{
+    field: DATE_OF_BIRTH_FIELD, code: "date_of_birth.future", severity: ERROR,
+    vi: "Ngày sinh không được ở trong tương lai.", en: "The date of birth cannot be in the future.",
+  }];
+}

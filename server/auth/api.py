@@ -334,19 +334,17 @@ def _claim_problem(error: claims.ClaimError) -> ApiProblem:
 def _checked_citizen(form: dict) -> dict:
     """Validate the citizen's form with the shared identity checks (422 with field errors)."""
     errors = []
-    checked = check_person_fields(form.get("personal_id"), form["phone"])
+    checked = check_person_fields(form.get("personal_id"), form["phone"], full_name=form["full_name"])
     for finding in checked.errors:
         errors.append(field_error(f"citizen.{finding.field}", finding.code, finding.vi, finding.en))
     if form["consent_version"] != current_app.config["CONSENT_TEXT_VERSION"]:
         errors.append(field_error("citizen.consent_version", "outdated",
                                   "Thông báo xử lý dữ liệu đã thay đổi; vui lòng tải lại trang và đọc lại.",
                                   "The data-processing notice changed; reload the page and read it again."))
-    if not form["full_name"].strip():
-        errors.append(field_error("citizen.full_name", "required", "Phải ghi họ và tên.", "Give your full name."))
     if errors:
         raise ApiProblem(422, "invalid-person", ("Thông tin chưa đúng", "Invalid details"),
                          ("Vui lòng sửa các trường được đánh dấu.", "Please correct the marked fields."), errors=errors)
-    return {"full_name": form["full_name"].strip(), "phone_e164": checked.phone_e164,
+    return {"full_name": checked.full_name, "phone_e164": checked.phone_e164,
             "personal_id": checked.personal_id, "consent_version": form["consent_version"]}
 
 

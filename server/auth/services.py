@@ -19,6 +19,7 @@ from server.auth.models import PasskeyCredential
 from server.auth.models import Role
 from server.auth.models import User
 from server.extensions import db
+from server.people.identity import check_full_name
 from server.reference.models import Agency
 from server.types import utcnow
 
@@ -48,6 +49,10 @@ def create_invitation(role: Role, agency: Agency | None, display_name: str, crea
         raise AccountError(422, "ward_required", "Vai trò này cần chọn phường.", "This role needs a ward.")
     if not display_name.strip():
         raise AccountError(422, "name_required", "Phải ghi họ tên người được mời.", "Give the invitee's name.")
+    name = check_full_name(display_name)
+    if not name.ok:
+        raise AccountError(422, name.errors[0].code, name.errors[0].vi, name.errors[0].en)
+    display_name = name.value
     token = secrets.token_urlsafe(32)
     hours = current_app.config["INVITATION_TTL_HOURS"]
     invitation = Invitation(

@@ -157,12 +157,13 @@ def _person(data: dict, prefix: str, errors: list[dict]) -> Person | None:
     with the ward's own records is flagged after the dossier is stored (:func:`_flag_person_mismatches`).
     """
     birth = date.fromisoformat(data["date_of_birth"]) if data.get("date_of_birth") else None
-    checked = check_person_fields(data.get("personal_id"), data.get("phone"), birth, data.get("gender"))
+    checked = check_person_fields(data.get("personal_id"), data.get("phone"), birth, data.get("gender"),
+                                  full_name=data.get("full_name"))
     for finding in checked.errors:
         errors.append(field_error(f"{prefix}.{finding.field}", finding.code, finding.vi, finding.en))
     if checked.errors:
         return None
-    person = Person(full_name=data["full_name"].strip(), personal_id=checked.personal_id, date_of_birth=birth,
+    person = Person(full_name=checked.full_name, personal_id=checked.personal_id, date_of_birth=birth,
                     gender=Gender(data["gender"]) if data.get("gender") else None, phone_e164=checked.phone_e164,
                     address=data.get("address"))
     db.session.add(person)

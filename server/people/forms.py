@@ -20,6 +20,8 @@ from wtforms.validators import ValidationError
 
 from server.errors import locale_code
 from server.people.identity import Finding
+from server.people.identity import check_date_of_birth
+from server.people.identity import check_full_name
 from server.people.identity import check_personal_id
 from server.people.identity import check_phone
 
@@ -29,16 +31,27 @@ class PersonFields:
     """Normalised values and what the checks found."""
 
     personal_id: str | None = None
+    full_name: str | None = None
     phone_e164: str | None = None
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
 
 
+_NOT_GIVEN = object()
+
+
 def check_person_fields(
-    personal_id: str | None, phone: str | None, date_of_birth: date | None = None, gender: str | None = None
+    personal_id: str | None, phone: str | None, date_of_birth: date | None = None, gender: str | None = None,
+    *, full_name=_NOT_GIVEN,
 ) -> PersonFields:
-    """Check the optional personal ID and phone of a person; blank values are allowed and left out."""
+    """Check a person's fields: the full name when given (required then), the optional personal ID and phone (blank
+    values are allowed and left out) and the date of birth (not in the future)."""
     result = PersonFields()
+    if full_name is not _NOT_GIVEN:
+        name = check_full_name(full_name)
+        result.full_name = name.value
+        result.errors += name.errors
+    result.errors += check_date_of_birth(date_of_birth)
     if personal_id and personal_id.strip():
         checked = check_personal_id(personal_id, date_of_birth=date_of_birth, gender=gender)
         result.personal_id = checked.value if checked.ok else None
@@ -65,13 +78,20 @@ def _wtforms_validator(check):
 
 validate_personal_id = _wtforms_validator(check_personal_id)
 validate_phone = _wtforms_validator(check_phone)
+validate_full_name = _wtforms_validator(check_full_name)
+
+
+def validate_date_of_birth(form, form_field) -> None:
+    errors = check_date_of_birth(form_field.data)
+    if errors:
+        raise ValidationError(errors[0].message(locale_code()))
 
 
 class PersonForm(FlaskForm):
     """Name, personal ID, date of birth, phone and address of a dossier owner or submitter."""
 
-    full_name = StringField("Họ và tên", validators=[DataRequired(), Length(max=200)])
+    full_name = StringField("Họ và tên", validators=[DataRequired(), validate_full_name])
     personal_id = StringField("Số định danh cá nhân", validators=[Optional(), validate_personal_id])
-    date_of_birth = DateField("Ngày sinh", validators=[Optional()])
+    date_of_birth = DateField("Ngày sinh", validators=[Optional(), validate_date_of_birth])
     phone = StringField("Số điện thoại", validators=[Optional(), validate_phone])
     address = StringField("Địa chỉ", validators=[Optional(), Length(max=500)])

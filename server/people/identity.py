@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -30,6 +31,10 @@ WARNING = "warning"
 
 PERSONAL_ID_FIELD = "personal_id"
 PHONE_FIELD = "phone"
+FULL_NAME_FIELD = "full_name"
+DATE_OF_BIRTH_FIELD = "date_of_birth"
+
+MAX_NAME_LENGTH = 200
 
 PERSONAL_ID_LENGTH = 12
 LEGACY_ID_LENGTH = 9
@@ -154,6 +159,14 @@ class PhoneCheck(_HasFindings):
     kind: str | None
     sms_capable: bool
     carrier_prefix: str | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class NameCheck(_HasFindings):
+    """Result of :func:`check_full_name`: ``value`` is the name in NFC with spaces collapsed, or None."""
+
+    value: str | None
     findings: tuple[Finding, ...]
 
 
@@ -487,3 +500,54 @@ def _invalid_phone() -> Finding:
 
 def _phone_error(code: str, vi: str, en: str) -> Finding:
     return Finding(PHONE_FIELD, f"phone.{code}", ERROR, vi, en)
+
+
+# --- full name and date of birth ---
+
+# Characters that show nothing or reorder what is shown: controls (Cc), format characters (Cf: zero-width spaces and
+# joiners, the bidi embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, marks U+200E/U+200F, the
+# byte-order mark), line and paragraph separators, and unassigned or private-use code points. None belongs in a
+# person's name, and a bidi override makes the name on a receipt read differently from what is stored.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+
+
+def check_full_name(raw: str | None) -> NameCheck:
+    """Check a person's full name: not blank, no invisible or direction-changing characters, at most 200 characters.
+
+    The name is normalised to NFC (a decomposed "Nguyễn" typed on some keyboards becomes the composed one) and its
+    runs of spaces are collapsed; diacritics of every kind are letters or combining marks and pass.
+    """
+    text = unicodedata.normalize("NFC", raw or "")
+    if any(unicodedata.category(ch) in _HIDDEN_CATEGORIES for ch in text if ch not in "\t\n\r"):
+        return NameCheck(None, (_name_error(
+            "invisible_characters",
+            "Họ và tên chứa ký tự ẩn hoặc ký tự đổi chiều văn bản; vui lòng nhập lại.",
+            "The full name contains hidden or text-direction characters; please type it again.",
+        ),))
+    value = " ".join(text.split())
+    if not value:
+        return NameCheck(None, (_name_error("required", "Vui lòng nhập họ và tên.", "Please enter the full name."),))
+    if not any(unicodedata.category(ch)[0] == "L" for ch in value):
+        return NameCheck(None, (_name_error(
+            "no_letters", "Họ và tên phải có chữ cái.", "The full name must contain letters."),))
+    if len(value) > MAX_NAME_LENGTH:
+        return NameCheck(None, (_name_error(
+            "too_long",
+            f"Họ và tên dài quá {MAX_NAME_LENGTH} ký tự.",
+            f"The full name is longer than {MAX_NAME_LENGTH} characters.",
+        ),))
+    return NameCheck(value, ())
+
+
+def _name_error(code: str, vi: str, en: str) -> Finding:
+    return Finding(FULL_NAME_FIELD, f"full_name.{code}", ERROR, vi, en)
+
+
+def check_date_of_birth(date_of_birth: date | None, *, today: date | None = None) -> tuple[Finding, ...]:
+    """Errors for a stated date of birth: none when it is absent or not after ``today`` (defaults to today)."""
+    if date_of_birth is None or date_of_birth <= (today or date.today()):
+        return ()
+    return (Finding(
+        DATE_OF_BIRTH_FIELD, "date_of_birth.future", ERROR,
+        "Ngày sinh không được ở trong tương lai.", "The date of birth cannot be in the future.",
+    ),)

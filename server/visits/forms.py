@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from server.auth.models import User
 from server.dossiers.models import HomeServiceReason
 from server.errors import locale_code
+from server.people.identity import check_full_name
 from server.people.identity import check_phone
 from server.reference.models import Agency
 from server.reference.models import Procedure
@@ -61,6 +62,10 @@ def read_request(form: MultiDict, *, wards: list[Agency], procedures: list[Proce
             errors["other_name"] = _("Vui lòng nhập họ và tên người cần cán bộ đến gặp.")
         elif len(values["other_name"]) > MAX_NAME:
             errors["other_name"] = _("Họ và tên dài quá %(n)s ký tự.", n=MAX_NAME)
+        elif not (name := check_full_name(values["other_name"])).ok:
+            errors["other_name"] = name.errors[0].message(locale_code())
+        else:
+            values["other_name"] = name.value
     phone = check_phone(values["phone"])
     if not phone.ok:
         errors["phone"] = phone.errors[0].message(locale_code())

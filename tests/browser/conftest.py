@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from waitress.server import create_server
 
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
+from tests.browser.support import STEP_TIMEOUT_MS
 from tests.browser.support import VirtualAuthenticator
 
 # Lets the tests see and route the service worker's own requests (Background Sync sends the outbox from there).
@@ -30,8 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-#: How long a browser step may take before the test fails (milliseconds): generous for 2 slow cores.
-STEP_TIMEOUT_MS = 10_000
 
 
 def _chromium_path() -> str | None:
@@ -85,10 +85,10 @@ def live_server(app):
     stopping.set()
     # Requests still in flight finish before the database is emptied for the next test; then every socket (the
     # listening one and each client's) is closed, which empties the loop's map and ends it.
-    server.task_dispatcher.shutdown(timeout=10)
+    server.task_dispatcher.shutdown(timeout=SLOW_MACHINE_TIMEOUT_S)
     for channel in list(server._map.values()):
         channel.handle_close()
-    thread.join(timeout=10)
+    thread.join(timeout=SLOW_MACHINE_TIMEOUT_S)
 
 
 class PageProblems:

@@ -6,6 +6,13 @@ import base64
 
 from server.extensions import db
 
+#: How long any one browser step, wait or background job may take before a test fails, in seconds. Set for a slow,
+#: busy machine (2 cores with other work running), not a fast one: every wait ends as soon as its event happens, so a
+#: generous bound costs nothing when things work and only decides how long a real failure takes to report.
+SLOW_MACHINE_TIMEOUT_S = 60
+#: The same bound in milliseconds, as Playwright takes it.
+STEP_TIMEOUT_MS = SLOW_MACHINE_TIMEOUT_S * 1000
+
 
 class VirtualAuthenticator:
     """A CDP virtual authenticator (a phone's platform authenticator) attached to one page."""

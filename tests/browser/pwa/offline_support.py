@@ -24,6 +24,7 @@ from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.reference.models import Procedure
 from server.types import utcnow
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import VirtualAuthenticator
 from tests.browser.support import fresh
 from tests.helpers import demo_agency
@@ -205,7 +206,7 @@ def sync_now(page) -> None:
     page.get_by_role("button", name="Đồng bộ ngay").click()
 
 
-def wait_until_synced(page, count: int, timeout_s: float = 20) -> None:
+def wait_until_synced(page, count: int, timeout_s: float = SLOW_MACHINE_TIMEOUT_S) -> None:
     """Until the phone holds exactly ``count`` confirmed dossiers (polled: IndexedDB answers asynchronously)."""
     deadline = time.monotonic() + timeout_s
     while True:

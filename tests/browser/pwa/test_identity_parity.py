@@ -11,6 +11,8 @@ from datetime import date
 
 import pytest
 
+from server.people.identity import check_date_of_birth
+from server.people.identity import check_full_name
 from server.people.identity import check_personal_id
 from server.people.identity import check_phone
 from tests import test_identity
@@ -118,6 +120,35 @@ def test_identity_js_gives_the_same_results_as_python(shell_page):
     total = len(id_cases) + len(phones)
     print(f"\nidentity.js agrees with identity.py on {total - len(mismatches)}/{total} checks "
           f"({len(id_cases)} personal IDs, {len(phones)} phone numbers)")
+    assert mismatches == [], "\n".join(map(repr, mismatches))
+
+
+NAMES_JS = """({names, dates}) => import("/pwa/lib/identity.js").then(({ checkFullName, checkDateOfBirth }) => ({
+    names: names.map((raw) => checkFullName(raw)),
+    dates: dates.map(([born, today]) => checkDateOfBirth(born, {today})),
+}))"""
+
+
+def test_full_name_and_date_of_birth_rules_are_the_same_in_javascript(shell_page):
+    names = [name for name, _ in test_identity.NAMES_ACCEPTED + test_identity.NAMES_REFUSED]
+    names += ["Nguye\u0301n", "A\u200dB", "Trần\u00a0Văn", "\u3000Lý\u3000", "\u202aAn\u202c", "Ông\u061cAn",
+              "An\u180eB"]
+    dates = [(born, today) for born, today, _ in test_identity.DATES_OF_BIRTH]
+    got = shell_page.evaluate(NAMES_JS, {
+        "names": names, "dates": [(b.isoformat() if b else None, t.isoformat()) for b, t in dates]})
+    mismatches = []
+    for raw, js in zip(names, got["names"], strict=True):
+        checked = check_full_name(raw)
+        want = {"value": checked.value, "findings": [dataclasses.asdict(f) for f in checked.findings],
+                "ok": checked.ok, "codes": list(checked.codes())}
+        if js != want:
+            mismatches.append(("name", raw, js, want))
+    for (born, today), js in zip(dates, got["dates"], strict=True):
+        want = [dataclasses.asdict(f) for f in check_date_of_birth(born, today=today)]
+        if js != want:
+            mismatches.append(("date_of_birth", born, js, want))
+    print(f"\nidentity.js agrees with identity.py on {len(names) + len(dates) - len(mismatches)}/"
+          f"{len(names) + len(dates)} names and dates of birth")
     assert mismatches == [], "\n".join(map(repr, mismatches))
 
 

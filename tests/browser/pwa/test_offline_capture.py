@@ -14,11 +14,11 @@ from playwright.sync_api import expect
 from server import pwa_routes
 from server.calendar.workdays import to_local
 from tests.browser.conftest import CHROMIUM_ARGS
-from tests.browser.conftest import STEP_TIMEOUT_MS
 from tests.browser.conftest import PageProblems
 from tests.browser.conftest import _chromium_path
 from tests.browser.pwa import offline_support as app
 from tests.browser.pwa.conftest import worker_version
+from tests.browser.support import STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 

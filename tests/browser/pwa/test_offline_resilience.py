@@ -22,8 +22,9 @@ from server.auth.models import Device
 from server.auth.models import Role
 from server.auth.models import User
 from server.extensions import db
-from tests.browser.conftest import STEP_TIMEOUT_MS
 from tests.browser.pwa import offline_support as app_
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
+from tests.browser.support import STEP_TIMEOUT_MS
 from tests.browser.support import fresh
 from tests.helpers import demo_user
 
@@ -55,10 +56,10 @@ class ServerProcess:
         if crash_after:
             command.append(str(crash_after))
         self.process = subprocess.Popen(command, cwd=ROOT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -71,7 +72,7 @@ class ServerProcess:
         if self.process and self.process.poll() is None:
             self.process.kill()
         if self.process:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=SLOW_MACHINE_TIMEOUT_S)
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_a_server_killed_during_a_flush_loses_and_doubles_nothing(app, browser, 
     photos = app_.phone_photos(page)
 
     app_.go_online(context)
-    assert server_process.process.wait(timeout=30) == 17  # it died as planned, mid-flush
+    assert server_process.process.wait(timeout=SLOW_MACHINE_TIMEOUT_S) == 17  # it died as planned, mid-flush
     assert len(app_.server_dossiers()) == 2
     page.wait_for_function("() => document.body.dataset.lastFlush === 'offline'")
     assert app_.statuses(page) == ["queued", "queued", "synced"]  # the 2nd was stored, but the phone never heard
@@ -156,7 +157,7 @@ def test_background_sync_sends_the_outbox_with_the_app_closed(officer_phone):
     page.close()  # no page left: only the service worker can send
 
     app_.go_online(context)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
     while not app_.server_dossiers():
         assert time.monotonic() < deadline, "Background Sync did not send the dossier"
         time.sleep(0.25)

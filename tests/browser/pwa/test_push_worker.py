@@ -16,6 +16,7 @@ from server.dossiers.models import FollowRole
 from server.dossiers.workflow import State
 from server.extensions import db
 from tests.browser.pwa.conftest import wait_for_controller
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import VirtualAuthenticator
 from tests.browser.support import fresh
 from tests.helpers import make_dossier
@@ -33,7 +34,7 @@ def deliver(page, base_url: str, payload: dict) -> list[dict]:
     registrations = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
     cdp.send("ServiceWorker.enable")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
     while not registrations:
         assert time.monotonic() < deadline, "no service worker registration reported"
         page.wait_for_timeout(50)
