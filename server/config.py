@@ -21,7 +21,8 @@ class ConfigError(RuntimeError):
 DEFAULTS: dict[str, object] = {
     # "development" (embedded default), "production" or "testing".
     "APP_ENV": "development",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a statement that fails is logged without its bound values (names, IDs, phones, addresses).
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "JSON_SORT_KEYS": False,
     # Languages: Vietnamese first, English second.
     "BABEL_DEFAULT_LOCALE": "vi",
@@ -64,7 +65,10 @@ DEFAULTS: dict[str, object] = {
     # Version of the data-processing notice citizens consent to; change it when the text changes.
     "CONSENT_TEXT_VERSION": "2026-11-22",
     # Abuse limits (Flask-Limiter syntax). Storage: memory:// by default, e.g. redis://127.0.0.1:6379/0.
+    # In production memory:// is refused (each process would count on its own, so N processes allow N times the
+    # limit) unless PROCESSES says exactly one process serves (MOTCUA_PROCESSES=1, or WEB_CONCURRENCY=1).
     "RATELIMIT_STORAGE_URI": "memory://",
+    "PROCESSES": None,
     "RATELIMIT_HEADERS_ENABLED": True,
     "AUTH_RATE_LIMIT": "10 per minute; 60 per hour",
     "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
@@ -131,6 +135,26 @@ def load_config(app: Flask, config_override: dict | None) -> None:
         if env == "production":
             raise ConfigError("SECRET_KEY must be set in production (APP_ENV=production)")
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    if env == "production":
+        _check_production(app)
+
+
+def _check_production(app: Flask) -> None:
+    """Production fails closed: what it needs to work is there at start-up, or it does not start."""
+    from server.push import keys
+
+    try:
+        keys.subject(app)
+    except keys.PushConfigError as error:
+        raise ConfigError(str(error)) from None
+    if not app.config.get("VAPID_PRIVATE_KEY") and not keys.key_path(app).exists():
+        raise ConfigError(f"no VAPID key in production: set MOTCUA_VAPID_PRIVATE_KEY or run `flask push init-keys` "
+                          f"(expected {keys.key_path(app)})")
+    processes = app.config.get("PROCESSES") or os.environ.get("WEB_CONCURRENCY")
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.startswith("memory://") and str(processes) != "1":
+        raise ConfigError("RATELIMIT_STORAGE_URI must be a shared store in production (e.g. redis://host:6379/0): "
+                          "memory:// counts per process; set MOTCUA_PROCESSES=1 if exactly one process serves")
 
 
 def database_uri(app: Flask) -> str:

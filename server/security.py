@@ -33,8 +33,13 @@ def configure_security_headers(app: Flask) -> None:
         # First of all request hooks: nothing else needs to run for a page that is about to move.
         app.before_request_funcs.setdefault(None, []).insert(0, _localhost_instead_of_ip)
 
+    production = app.config["APP_ENV"] == "production"
+
     @app.after_request
     def _headers(response):
+        if production:
+            # Production is served over HTTPS only (the session cookie is Secure): browsers remember it for a year.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Same-origin Referer is what Flask-WTF checks over HTTPS; never "no-referrer" (PLATFORM.md).
