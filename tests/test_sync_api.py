@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import io
+import os
 import threading
 import uuid
 from datetime import datetime
@@ -340,3 +342,18 @@ def test_losing_a_race_is_answered_as_a_replay(app, monkeypatch):
     loser = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
     assert loser.status_code == 200, loser.get_json()
     assert loser.get_json()["id"] == winner.get_json()["id"]
+
+
+@pytest.mark.parametrize("failure, status, code", [(errno.ENOSPC, 507, "storage_full"),
+                                                   (errno.EROFS, 503, "storage_unavailable")])
+def test_a_full_or_read_only_store_is_a_clear_problem_not_a_500(app, monkeypatch, failure, status, code):
+    from server.dossiers import attachments
+
+    def cannot_write(target, data):
+        raise OSError(failure, os.strerror(failure), str(target))
+
+    monkeypatch.setattr(attachments, "_write_atomically", cannot_write)
+    client, token = officer_client(app)
+    response = upload(client, token, jpeg())[1]
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["code"] == code

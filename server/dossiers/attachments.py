@@ -7,6 +7,7 @@ limit (422), so that a decompression bomb never reaches the desk's browsers.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -74,7 +75,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
 def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) -> tuple[Attachment, bool]:
     """Check and keep ``data`` under ``sha256``; returns (attachment, created). Idempotent.
 
-    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type.
+    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type, 507 store
+        full, 503 store read-only or unusable.
     """
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     if len(data) > limit:
@@ -94,13 +96,28 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
     width = height = None
     if media_type.startswith("image/"):
         width, height = _image_size(data)
-    _write_atomically(path_of(sha256), data)
+    try:
+        _write_atomically(path_of(sha256), data)
+    except OSError as error:
+        raise _storage_error(error) from None
     if existing is None:
         existing = Attachment(sha256=sha256, media_type=media_type, size_bytes=len(data), width=width, height=height,
                               uploaded_by_id=uploaded_by_id, device_id=device_id)
         db.session.add(existing)
         db.session.flush()
     return existing, True
+
+
+def _storage_error(error: OSError) -> AttachmentError:
+    """A store that cannot take the file: 507 when it is full, 503 when it is read-only or otherwise unusable.
+    Either way the phone keeps the photo and tries again later (5xx); the operator reads the reason in the log."""
+    current_app.logger.error("attachment store %s cannot write: %s", storage_dir(), error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AttachmentError(507, "storage_full", "Kho lưu tệp của máy chủ đã đầy; tệp sẽ được gửi lại sau.",
+                               "The server's file store is full; the file will be sent again later.")
+    return AttachmentError(503, "storage_unavailable",
+                           "Kho lưu tệp của máy chủ tạm thời không ghi được; tệp sẽ được gửi lại sau.",
+                           "The server's file store cannot be written to for now; the file will be sent again later.")
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
