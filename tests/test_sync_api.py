@@ -118,9 +118,41 @@ def test_attachment_refusals(app):
     app.config["MAX_ATTACHMENT_BYTES"] = 1000
     assert upload(client, token, data)[1].status_code == 413
     assert put(client, token, "/api/v1/attachments/not-a-hash", data=data).status_code == 404
-    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
     app.config["MAX_ATTACHMENT_BYTES"] = 10_000_000
-    assert upload(client, token, pdf)[1].get_json()["media_type"] == "application/pdf"
+    assert upload(client, token, pdf_file())[1].get_json()["media_type"] == "application/pdf"
+
+
+def pdf_file(**catalogue) -> bytes:
+    """A one-page PDF made by pypdf, with extra entries in its catalogue (``OpenAction=...``)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject
+    from pypdf.generic import NameObject
+    from pypdf.generic import TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    for key, script in catalogue.items():
+        action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                   NameObject("/JS"): TextStringObject(script)})
+        if key == "AA":
+            writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(action)})
+        else:
+            writer._root_object[NameObject(f"/{key}")] = writer._add_object(action)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_must_open_and_carry_no_script_nor_automatic_action(app):
+    client, token = officer_client(app)
+    assert upload(client, token, pdf_file())[1].status_code == 201
+    broken = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    for data, code in ((broken, "pdf_unreadable"), (b"%PDF-" + os.urandom(2000), "pdf_unreadable"),
+                       (pdf_file(OpenAction="app.alert(1)"), "pdf_active_content"),
+                       (pdf_file(AA="app.alert(2)"), "pdf_active_content")):
+        response = upload(client, token, data)[1]
+        assert response.status_code == 422, (code, response.get_json())
+        assert response.get_json()["errors"][0] == {**response.get_json()["errors"][0], "field": "file", "code": code}
 
 
 # --- dossiers ------------------------------------------------------------------------------------------------

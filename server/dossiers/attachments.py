@@ -96,6 +96,8 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
     width = height = None
     if media_type.startswith("image/"):
         width, height = _image_size(data)
+    else:
+        _check_pdf(data)
     try:
         _write_atomically(path_of(sha256), data)
     except OSError as error:
@@ -106,6 +108,58 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
         db.session.add(existing)
         db.session.flush()
     return existing, True
+
+
+#: Names that make a PDF act by itself when opened or viewed (scripts, additional actions); action types refused.
+_ACTIVE_NAMES = {"/JavaScript", "/JS", "/AA"}
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData"}
+
+
+def _active_content(node, seen: set, depth: int = 0) -> bool:
+    """Whether a PDF object (followed through references, bounded) holds a script or an automatic action. An
+    ``/OpenAction`` that is a destination (``[page /Fit]``, what fpdf2 writes for the zoom) is harmless; one that
+    is an action dictionary is refused unless it only goes to a page (``/GoTo``)."""
+    from pypdf.generic import ArrayObject
+    from pypdf.generic import DictionaryObject
+    from pypdf.generic import IndirectObject
+
+    if depth > 50:
+        return False
+    if isinstance(node, IndirectObject):
+        key = (node.idnum, node.generation)
+        if key in seen:
+            return False
+        seen.add(key)
+        node = node.get_object()
+    if isinstance(node, DictionaryObject):
+        if _ACTIVE_NAMES & set(node.keys()) or node.get("/S") in _ACTIVE_ACTIONS:
+            return True
+        opening = node.get("/OpenAction")
+        opening = opening.get_object() if isinstance(opening, IndirectObject) else opening
+        if isinstance(opening, DictionaryObject) and opening.get("/S") != "/GoTo":
+            return True
+        return any(_active_content(value, seen, depth + 1) for key, value in node.items() if key != "/Parent")
+    if isinstance(node, ArrayObject):
+        return any(_active_content(value, seen, depth + 1) for value in node)
+    return False
+
+
+def _check_pdf(data: bytes) -> None:
+    """A PDF must open as a PDF (pypdf parses it and its pages) and carry no JavaScript nor automatic action."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if len(reader.pages) == 0:
+            raise ValueError("no pages")
+        active = _active_content(reader.trailer["/Root"], set())
+    except Exception:  # pypdf raises many kinds on broken input: any of them means "does not open"
+        raise AttachmentError(422, "pdf_unreadable", "Không mở được tệp PDF: tệp bị hỏng hoặc không phải PDF.",
+                              "The PDF cannot be opened: the file is damaged or not a PDF.") from None
+    if active:
+        raise AttachmentError(422, "pdf_active_content",
+                              "Tệp PDF chứa mã JavaScript hoặc hành động tự chạy: không được nhận.",
+                              "The PDF contains JavaScript or an automatic action: it is not accepted.")
 
 
 def _storage_error(error: OSError) -> AttachmentError:
