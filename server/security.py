@@ -46,6 +46,11 @@ def configure_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+        dynamic = not request.path.startswith("/static/")
+        if dynamic and ("Cache-Control" not in response.headers or response.mimetype == "application/pdf"):
+            # Pages, PDFs, photos and API answers may show personal data: no shared or browser cache keeps them
+            # (a shared computer at the ward, a proxy). What may be cached says so itself (the app shell, /static).
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
 

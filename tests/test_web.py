@@ -107,3 +107,17 @@ def test_development_sends_ip_visitors_to_localhost(tmp_path):
     assert response.status_code == 302
     assert response.headers["Location"] == "http://localhost:5000/sign-in?next=/admin/people"
     assert client.get("/api/v1/calendar/due", base_url="http://127.0.0.1:5000").status_code == 400  # API untouched
+
+
+def test_personal_pages_and_answers_are_not_stored_by_caches(app, client):
+    from server.auth.models import Role
+    from tests.helpers import demo_user
+    from tests.helpers import sign_in
+
+    sign_in(client, demo_user(Role.STAFF))
+    for url in ("/staff/queue", "/api/v1/session"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store", url
+    static = client.get("/static/sw.js")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
