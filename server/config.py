@@ -94,6 +94,10 @@ DEFAULTS: dict[str, object] = {
     "PUSH_CONCURRENCY": 8,
     # A notification not delivered after this long is given up (and the reason recorded).
     "PUSH_MAX_AGE_HOURS": 72,
+    # /healthz answers 503 when no push worker has written its heartbeat for this long (it beats every loop, ~2 s).
+    # Whether a running worker is required: None means in production or with the embedded worker.
+    "PUSH_HEARTBEAT_MAX_AGE_SECONDS": 60,
+    "HEALTH_REQUIRES_PUSH_WORKER": None,
     # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).
     "PUSH_EMBEDDED_WORKER": False,
     # How long the claim token in the receipt's QR code links the dossier to a new account, counted from the day

@@ -413,3 +413,19 @@ def test_a_subscription_on_a_multicast_address_is_refused(app, client, citizen, 
     token = client.get("/api/v1/session").get_json()["csrf_token"]
     response = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "endpoint"
+
+
+def test_the_worker_loop_writes_its_heartbeat(app, push, monkeypatch):
+    from server.push.models import WorkerHeartbeat
+
+    stop = threading.Event()
+
+    def one_loop(self, limit=None):
+        stop.set()  # run_worker checks the event after this loop
+        return 0
+
+    monkeypatch.setattr(PushSender, "drain", one_loop)
+    before = utcnow()
+    sender_module.run_worker(app, stop, poll_seconds=0)
+    db.session.expire_all()
+    assert db.session.get(WorkerHeartbeat, "push").beat_at >= before - timedelta(seconds=1)

@@ -8,7 +8,37 @@ import re
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    # No push worker runs in the tests, and none is required outside production (or the embedded worker).
+    assert response.get_json() == {"status": "ok", "database": "ok", "attachments": "ok", "push_worker": "never_seen"}
+
+
+def test_healthz_reports_each_dependency_and_answers_503_when_one_is_down(app, client, tmp_path):
+    from datetime import timedelta
+
+    from server.extensions import db
+    from server.push.models import WorkerHeartbeat
+    from server.push.sender import beat
+    from server.types import utcnow
+
+    app.config["HEALTH_REQUIRES_PUSH_WORKER"] = True  # as in production
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["push_worker"] == "never_seen"
+    beat()
+    beat()  # the second beat updates the row
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "attachments": "ok",
+                                                 "push_worker": "ok"}
+    db.session.get(WorkerHeartbeat, "push").beat_at = utcnow() - timedelta(minutes=5)  # the worker died
+    db.session.commit()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["push_worker"] == "stale"
+    beat()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the store should be")
+    app.config["ATTACHMENT_DIR"] = str(blocked)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "ok", "attachments": "not_writable",
+                                   "push_worker": "ok"}
 
 
 def test_vietnamese_is_the_default_even_for_an_english_browser(client):

@@ -42,6 +42,7 @@ from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.push import keys
@@ -52,6 +53,7 @@ from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
+from server.push.models import WorkerHeartbeat
 from server.push.notify import KINDS
 from server.types import utcnow
 
@@ -316,6 +318,22 @@ class PushSender:
             handled += self.send_batch(ids)
 
 
+HEARTBEAT_NAME = "push"
+
+
+def beat(name: str = HEARTBEAT_NAME) -> None:
+    """Record that this worker is alive (one row per kind of worker, shared by every process: /healthz reads it)."""
+    now = utcnow()
+    updated = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(beat_at=now))
+    if updated.rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(WorkerHeartbeat(name=name, beat_at=now))
+        except IntegrityError:  # another worker wrote the first beat at the same moment: theirs will do
+            pass
+    db.session.commit()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -323,6 +341,7 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
         try:
             while not stop.is_set():
                 try:
+                    beat()
                     sender.drain()
                 except Exception:  # a bad row or a database hiccup must not kill the worker
                     log.exception("push worker: drain failed")
