@@ -76,6 +76,10 @@ DEFAULTS: dict[str, object] = {
     "ATTACHMENT_DIR": None,  # default: <instance>/attachments
     "MAX_ATTACHMENT_BYTES": 10_000_000,
     "MAX_IMAGE_PIXELS": 40_000_000,
+    # A JSON request body (a dossier with its people and documents is a few KB): refused above this size before
+    # it is read (413), and above this nesting depth before it is validated (400).
+    "MAX_JSON_BYTES": 256_000,
+    "MAX_JSON_DEPTH": 32,
     # A phone clock further than this from the server's is accepted but flagged for review (seconds).
     "CLOCK_SKEW_TOLERANCE_SECONDS": 300,
     # How many codes a phone reserves per working day, and for how many working days ahead.

@@ -389,3 +389,19 @@ def test_a_full_or_read_only_store_is_a_clear_problem_not_a_500(app, monkeypatch
     response = upload(client, token, jpeg())[1]
     assert response.status_code == status and response.mimetype == "application/problem+json"
     assert response.get_json()["errors"][0]["code"] == code
+
+
+def test_json_bodies_are_bounded_before_they_are_parsed_and_errors_quote_little(app):
+    client, token = officer_client(app)
+    url = f"/api/v1/dossiers/{uuid.uuid4()}"
+    headers = {"X-CSRFToken": token}
+    big = captured("X", [], owner={"full_name": "A" * 300_000})
+    response = client.put(url, json=big, headers=headers)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    for depth in (40, 50_000):  # over the limit, and deep enough to exhaust Python's recursion
+        deep = "[" * depth + "]" * depth
+        response = client.put(url, data=f'{{"owner": {deep}}}', content_type="application/json", headers=headers)
+        assert response.status_code == 400 and response.mimetype == "application/problem+json", depth
+    echoed = captured("X", [], reception_mode="x" * 200_000)
+    response = client.put(url, json=echoed, headers=headers)
+    assert response.status_code in (400, 422) and len(response.get_data()) < 5_000
