@@ -74,8 +74,15 @@ DEFAULTS: dict[str, object] = {
     "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
     # Offline sync (issue #4).
     "ATTACHMENT_DIR": None,  # default: <instance>/attachments
+    # The largest upload; MAX_CONTENT_LENGTH (every request body, Flask) and waitress's max_request_body_size
+    # (./dev run) follow it, so that a larger body is refused before it is read.
     "MAX_ATTACHMENT_BYTES": 10_000_000,
-    "MAX_IMAGE_PIXELS": 40_000_000,
+    # The phone compresses photos to about 2 MP (pwa/lib photo compression); 12 MP still takes a modern phone's
+    # full-resolution photo (4000 x 3000) or an A4 page scanned at 300 dpi (8.7 MP) sent by other clients, and
+    # bounds a decode to ~48 MB of RGBA (bench/decode_limits.py measures it). 40 MP cost 150 MB and 6 s of CPU.
+    "MAX_IMAGE_PIXELS": 12_000_000,
+    # Images decoded at once per process (each up to MAX_IMAGE_PIXELS x 4 bytes); more uploads wait their turn.
+    "IMAGE_DECODE_CONCURRENCY": 2,
     # A JSON request body (a dossier with its people and documents is a few KB): refused above this size before
     # it is read (413), and above this nesting depth before it is validated (400).
     "MAX_JSON_BYTES": 256_000,
@@ -143,6 +150,10 @@ def load_config(app: Flask, config_override: dict | None) -> None:
         if env == "production":
             raise ConfigError("SECRET_KEY must be set in production (APP_ENV=production)")
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    # Every request body is bounded by the attachment limit (the largest legitimate body) plus headroom.
+    app.config.setdefault("MAX_CONTENT_LENGTH", None)
+    if app.config["MAX_CONTENT_LENGTH"] is None:
+        app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
     if env == "production":
         _check_production(app)
 
@@ -163,6 +174,11 @@ def _check_production(app: Flask) -> None:
     if storage.startswith("memory://") and str(processes) != "1":
         raise ConfigError("RATELIMIT_STORAGE_URI must be a shared store in production (e.g. redis://host:6379/0): "
                           "memory:// counts per process; set MOTCUA_PROCESSES=1 if exactly one process serves")
+
+
+def max_body_bytes(config) -> int:
+    """The largest request body anyone may send: an attachment plus 64 KB (headers of a multipart, say)."""
+    return int(config["MAX_ATTACHMENT_BYTES"]) + 65_536
 
 
 def database_uri(app: Flask) -> str:

@@ -405,3 +405,44 @@ def test_json_bodies_are_bounded_before_they_are_parsed_and_errors_quote_little(
     echoed = captured("X", [], reception_mode="x" * 200_000)
     response = client.put(url, json=echoed, headers=headers)
     assert response.status_code in (400, 422) and len(response.get_data()) < 5_000
+
+
+def test_images_are_bounded_to_what_the_app_produces(app):
+    client, token = officer_client(app)
+    assert app.config["MAX_IMAGE_PIXELS"] == 12_000_000  # the phone sends ~2 MP
+    too_many = io.BytesIO()
+    Image.new("L", (4000, 3100)).save(too_many, "PNG")  # 12.4 MP: accepted on main (40 MP)
+    response = upload(client, token, too_many.getvalue())[1]
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_too_large"
+    deep = io.BytesIO()
+    Image.new("I;16", (200, 200)).save(deep, "PNG")  # 16 bits per pixel: refused from its header
+    response = upload(client, token, deep.getvalue())[1]
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_mode"
+
+
+class _Unread(io.RawIOBase):
+    """A request body that records whether anyone read it."""
+
+    read_at_all = False
+
+    def readable(self):
+        return True
+
+    def seekable(self):  # the test client asks where the stream starts
+        return True
+
+    def seek(self, offset, whence=0):
+        return 0
+
+    def readinto(self, buffer):
+        _Unread.read_at_all = True
+        return 0
+
+
+def test_an_oversized_body_is_refused_from_its_length_before_it_is_read(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_ATTACHMENT_BYTES"] + 65_536
+    client = app.test_client()  # anonymous
+    response = client.put(f"/api/v1/attachments/{'0' * 64}", input_stream=_Unread(),
+                          environ_overrides={"CONTENT_LENGTH": "200000000"},
+                          content_type="application/octet-stream")
+    assert response.status_code == 413 and not _Unread.read_at_all

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -53,6 +54,22 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+#: Pixel modes a phone or a scanner produces, at most 8 bits per channel (4 bytes a pixel). A 16-bit PNG
+#: ("I;16", "I"), a float image ("F") or anything else costs more to decode and is not something the app makes.
+_IMAGE_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr"}
+_decoders: threading.BoundedSemaphore | None = None
+_decoders_lock = threading.Lock()
+
+
+def _decoding_slots() -> threading.BoundedSemaphore:
+    """At most ``IMAGE_DECODE_CONCURRENCY`` images are decoded at once in this process (memory is bounded)."""
+    global _decoders
+    with _decoders_lock:
+        if _decoders is None:
+            _decoders = threading.BoundedSemaphore(current_app.config["IMAGE_DECODE_CONCURRENCY"])
+        return _decoders
+
+
 def _image_size(data: bytes) -> tuple[int, int]:
     limit = current_app.config["MAX_IMAGE_PIXELS"]
     try:
@@ -62,7 +79,12 @@ def _image_size(data: bytes) -> tuple[int, int]:
                 width, height = image.size
                 if width * height > limit:
                     raise Image.DecompressionBombError("too many pixels")
-                image.load()  # decodes the whole file: truncated or corrupt data fails here
+                if image.mode not in _IMAGE_MODES:  # read from the header: nothing decoded yet
+                    raise AttachmentError(422, "image_mode", "Ảnh có độ sâu màu không được hỗ trợ (tối đa 8 bit "
+                                          "mỗi kênh).", "The image's colour depth is not supported (at most 8 bits "
+                                          "per channel).")
+                with _decoding_slots():
+                    image.load()  # decodes the whole file: truncated or corrupt data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise AttachmentError(422, "image_too_large", f"Ảnh quá lớn (tối đa {limit:,} điểm ảnh).",
                               f"The image has too many pixels (at most {limit:,}).") from None
