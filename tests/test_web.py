@@ -151,3 +151,22 @@ def test_personal_pages_and_answers_are_not_stored_by_caches(app, client):
     static = client.get("/static/sw.js")
     static.close()
     assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_failing_statement_is_logged_without_its_parameters(app):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from server.extensions import db
+
+    with pytest.raises(DBAPIError) as failure:
+        db.session.execute(text("SELECT * FROM no_such_table WHERE name = :name"), {"name": "Nguyễn Văn An"})
+    db.session.rollback()
+    assert "Nguyễn Văn An" not in str(failure.value) and "hidden" in str(failure.value)
+
+
+def test_the_font_subsetters_info_lines_stay_out_of_the_log(app):
+    import logging
+
+    assert logging.getLogger("fontTools.subset").getEffectiveLevel() >= logging.WARNING
