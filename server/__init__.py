@@ -60,6 +60,8 @@ def _instance_path(config_override: dict | None) -> str:
 def _configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The font subsetter (server/forms/pdf.py) writes a line per table at INFO: noise, and nothing to act on.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def _configure_extensions(app: Flask) -> None:

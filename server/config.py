@@ -21,7 +21,8 @@ class ConfigError(RuntimeError):
 DEFAULTS: dict[str, object] = {
     # "development" (embedded default), "production" or "testing".
     "APP_ENV": "development",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a statement that fails is logged without its bound values (names, IDs, phones, addresses).
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "JSON_SORT_KEYS": False,
     # Languages: Vietnamese first, English second.
     "BABEL_DEFAULT_LOCALE": "vi",
@@ -64,7 +65,10 @@ DEFAULTS: dict[str, object] = {
     # Version of the data-processing notice citizens consent to; change it when the text changes.
     "CONSENT_TEXT_VERSION": "2026-11-22",
     # Abuse limits (Flask-Limiter syntax). Storage: memory:// by default, e.g. redis://127.0.0.1:6379/0.
+    # In production memory:// is refused (each process would count on its own, so N processes allow N times the
+    # limit) unless PROCESSES says exactly one process serves (MOTCUA_PROCESSES=1, or WEB_CONCURRENCY=1).
     "RATELIMIT_STORAGE_URI": "memory://",
+    "PROCESSES": None,
     "RATELIMIT_HEADERS_ENABLED": True,
     "AUTH_RATE_LIMIT": "10 per minute; 60 per hour",
     "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
@@ -74,8 +78,19 @@ DEFAULTS: dict[str, object] = {
     "FOLLOW_LOCK_SECONDS": 15 * 60,
     # Offline sync (issue #4).
     "ATTACHMENT_DIR": None,  # default: <instance>/attachments
+    # The largest upload; MAX_CONTENT_LENGTH (every request body, Flask) and waitress's max_request_body_size
+    # (./dev run) follow it, so that a larger body is refused before it is read.
     "MAX_ATTACHMENT_BYTES": 10_000_000,
-    "MAX_IMAGE_PIXELS": 40_000_000,
+    # The phone compresses photos to about 2 MP (pwa/lib photo compression); 12 MP still takes a modern phone's
+    # full-resolution photo (4000 x 3000) or an A4 page scanned at 300 dpi (8.7 MP) sent by other clients, and
+    # bounds a decode to ~48 MB of RGBA (bench/decode_limits.py measures it). 40 MP cost 150 MB and 6 s of CPU.
+    "MAX_IMAGE_PIXELS": 12_000_000,
+    # Images decoded at once per process (each up to MAX_IMAGE_PIXELS x 4 bytes); more uploads wait their turn.
+    "IMAGE_DECODE_CONCURRENCY": 2,
+    # A JSON request body (a dossier with its people and documents is a few KB): refused above this size before
+    # it is read (413), and above this nesting depth before it is validated (400).
+    "MAX_JSON_BYTES": 256_000,
+    "MAX_JSON_DEPTH": 32,
     # A phone clock further than this from the server's is accepted but flagged for review (seconds).
     "CLOCK_SKEW_TOLERANCE_SECONDS": 300,
     # How many codes a phone reserves per working day, and for how many working days ahead.
@@ -94,6 +109,10 @@ DEFAULTS: dict[str, object] = {
     "PUSH_CONCURRENCY": 8,
     # A notification not delivered after this long is given up (and the reason recorded).
     "PUSH_MAX_AGE_HOURS": 72,
+    # /healthz answers 503 when no push worker has written its heartbeat for this long (it beats every loop, ~2 s).
+    # Whether a running worker is required: None means in production or with the embedded worker.
+    "PUSH_HEARTBEAT_MAX_AGE_SECONDS": 60,
+    "HEALTH_REQUIRES_PUSH_WORKER": None,
     # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).
     "PUSH_EMBEDDED_WORKER": False,
     # How long the claim token in the receipt's QR code links the dossier to a new account, counted from the day
@@ -135,6 +154,35 @@ def load_config(app: Flask, config_override: dict | None) -> None:
         if env == "production":
             raise ConfigError("SECRET_KEY must be set in production (APP_ENV=production)")
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    # Every request body is bounded by the attachment limit (the largest legitimate body) plus headroom.
+    app.config.setdefault("MAX_CONTENT_LENGTH", None)
+    if app.config["MAX_CONTENT_LENGTH"] is None:
+        app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
+    if env == "production":
+        _check_production(app)
+
+
+def _check_production(app: Flask) -> None:
+    """Production fails closed: what it needs to work is there at start-up, or it does not start."""
+    from server.push import keys
+
+    try:
+        keys.subject(app)
+    except keys.PushConfigError as error:
+        raise ConfigError(str(error)) from None
+    if not app.config.get("VAPID_PRIVATE_KEY") and not keys.key_path(app).exists():
+        raise ConfigError(f"no VAPID key in production: set MOTCUA_VAPID_PRIVATE_KEY or run `flask push init-keys` "
+                          f"(expected {keys.key_path(app)})")
+    processes = app.config.get("PROCESSES") or os.environ.get("WEB_CONCURRENCY")
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.startswith("memory://") and str(processes) != "1":
+        raise ConfigError("RATELIMIT_STORAGE_URI must be a shared store in production (e.g. redis://host:6379/0): "
+                          "memory:// counts per process; set MOTCUA_PROCESSES=1 if exactly one process serves")
+
+
+def max_body_bytes(config) -> int:
+    """The largest request body anyone may send: an attachment plus 64 KB (headers of a multipart, say)."""
+    return int(config["MAX_ATTACHMENT_BYTES"]) + 65_536
 
 
 def database_uri(app: Flask) -> str:

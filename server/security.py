@@ -5,8 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask
+from flask import current_app
 from flask import redirect
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 #: No inline script or style, nothing from another origin: pages load only this app's own files.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -29,19 +31,39 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def configure_security_headers(app: Flask) -> None:
     """Add the headers after every request (and, in development, send IP-address visitors to localhost)."""
+    # Before anything else (access checks included): a body larger than any request may be is refused from its
+    # Content-Length, unread, whoever sends it.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
     if app.config["APP_ENV"] == "development":
         # First of all request hooks: nothing else needs to run for a page that is about to move.
         app.before_request_funcs.setdefault(None, []).insert(0, _localhost_instead_of_ip)
 
+    production = app.config["APP_ENV"] == "production"
+
     @app.after_request
     def _headers(response):
+        if production:
+            # Production is served over HTTPS only (the session cookie is Secure): browsers remember it for a year.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Same-origin Referer is what Flask-WTF checks over HTTPS; never "no-referrer" (PLATFORM.md).
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+        dynamic = not request.path.startswith("/static/")
+        if dynamic and ("Cache-Control" not in response.headers or response.mimetype == "application/pdf"):
+            # Pages, PDFs, photos and API answers may show personal data: no shared or browser cache keeps them
+            # (a shared computer at the ward, a proxy). What may be cached says so itself (the app shell, /static).
+            response.headers["Cache-Control"] = "private, no-store"
         return response
+
+
+def _refuse_oversized_body():
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    return None
 
 
 def _localhost_instead_of_ip():

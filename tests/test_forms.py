@@ -268,12 +268,13 @@ def test_desk_sees_the_form_as_a_page_and_as_its_stored_pdf(app, client):
     for role in (Role.STAFF, Role.LEADER):
         sign_in(client, demo_user(role))
         page = client.get(f"/staff/dossiers/{dossier.id}/forms/receipt")
-        assert page.status_code == 200
+        assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
         html = page.get_data(as_text=True)
         assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in html and "Số: 1/TNHS" in html
         assert "Lê Văn Đức" in html and dossier.code in html
         pdf = client.get(f"/staff/dossiers/{dossier.id}/forms/receipt.pdf")
         assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+        assert pdf.headers["Cache-Control"] == "private, no-store"  # personal data: never kept by a cache
         assert hashlib.sha256(pdf.get_data()).hexdigest() == receipt.sha256
         listing = client.get(f"/staff/dossiers/{dossier.id}/forms")
         assert listing.status_code == 200 and "1/TNHS" in listing.get_data(as_text=True)

@@ -368,3 +368,83 @@ def test_a_passkey_added_to_a_citizens_account_is_pushed_without_its_name(app, c
     sent = payload_of(message.deliveries[0])
     assert sent["kind"] == "passkey_added" and sent["url"] == "/account/passkeys"
     assert "Máy lạ" not in str(sent)
+
+
+def _one_delivery(client, citizen, push, endpoint=None) -> PushSubscription:
+    user, dossier = citizen
+    sign_in(client, user)
+    info = subscribe(client, push)
+    subscription = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == info["endpoint"]))
+    if endpoint:
+        subscription.endpoint = endpoint.format(name=info["endpoint"].rsplit("/", 1)[-1])
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    return subscription
+
+
+def test_a_redirecting_push_service_is_not_followed(app, client, citizen, push):
+    """A push service that answers 307 to our own loopback is not followed (on main the POST went again)."""
+    _one_delivery(client, citizen, push)
+    push.scripted.append((307, {"Location": f"{push.base_url}/push/s1"}))
+    assert PushSender().drain() == 1
+    [delivery] = db.session.scalars(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.FAILED, delivery.last_error
+    assert "redirects are not followed" in delivery.last_error
+    assert push.received == []
+
+
+def test_a_name_that_resolves_to_loopback_at_send_time_is_refused(app, client, citizen, push, monkeypatch):
+    """DNS rebinding: the endpoint's name was public when it was saved, it resolves to 127.0.0.1 at send time."""
+    port = push.base_url.rsplit(":", 1)[1]
+    _one_delivery(client, citizen, push, endpoint=f"http://push.rebind.example:{port}/push/{{name}}")
+    app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"] = False
+    real = socket.getaddrinfo
+
+    def rebinding(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "push.rebind.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    assert PushSender().drain() == 1
+    [delivery] = db.session.scalars(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.FAILED, delivery.last_error
+    assert "non-global" in delivery.last_error
+    assert push.received == []
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("224.0.0.1", False), ("239.255.255.250", False), ("ff02::1", False), ("ff0e::1", False),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("::ffff:127.0.0.1", False), ("fe80::1%eth0", False), ("8.8.8.8", True), ("2001:4860:4860::8888", True),
+])
+def test_only_global_unicast_addresses_are_pushed_to(address, allowed):
+    from server.push.guard import address_allowed
+
+    assert address_allowed(address) is allowed
+
+
+def test_a_subscription_on_a_multicast_address_is_refused(app, client, citizen, monkeypatch):
+    user, _ = citizen
+    sign_in(client, user)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                                                                 ("224.0.0.251", 443))])
+    info = push_service.PushService().subscribe()
+    info["endpoint"] = "https://push.multicast.example/push/s1"
+    token = client.get("/api/v1/session").get_json()["csrf_token"]
+    response = client.put("/api/v1/push/subscriptions", json=info, headers={"X-CSRFToken": token})
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "endpoint"
+
+
+def test_the_worker_loop_writes_its_heartbeat(app, push, monkeypatch):
+    from server.push.models import WorkerHeartbeat
+
+    stop = threading.Event()
+
+    def one_loop(self, limit=None):
+        stop.set()  # run_worker checks the event after this loop
+        return 0
+
+    monkeypatch.setattr(PushSender, "drain", one_loop)
+    before = utcnow()
+    sender_module.run_worker(app, stop, poll_seconds=0)
+    db.session.expire_all()
+    assert db.session.get(WorkerHeartbeat, "push").beat_at >= before - timedelta(seconds=1)

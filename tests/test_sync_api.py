@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import io
+import os
 import threading
 import uuid
 from datetime import datetime
@@ -117,9 +119,41 @@ def test_attachment_refusals(app):
     app.config["MAX_ATTACHMENT_BYTES"] = 1000
     assert upload(client, token, data)[1].status_code == 413
     assert put(client, token, "/api/v1/attachments/not-a-hash", data=data).status_code == 404
-    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
     app.config["MAX_ATTACHMENT_BYTES"] = 10_000_000
-    assert upload(client, token, pdf)[1].get_json()["media_type"] == "application/pdf"
+    assert upload(client, token, pdf_file())[1].get_json()["media_type"] == "application/pdf"
+
+
+def pdf_file(**catalogue) -> bytes:
+    """A one-page PDF made by pypdf, with extra entries in its catalogue (``OpenAction=...``)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject
+    from pypdf.generic import NameObject
+    from pypdf.generic import TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    for key, script in catalogue.items():
+        action = DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                   NameObject("/JS"): TextStringObject(script)})
+        if key == "AA":
+            writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(action)})
+        else:
+            writer._root_object[NameObject(f"/{key}")] = writer._add_object(action)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_must_open_and_carry_no_script_nor_automatic_action(app):
+    client, token = officer_client(app)
+    assert upload(client, token, pdf_file())[1].status_code == 201
+    broken = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    for data, code in ((broken, "pdf_unreadable"), (b"%PDF-" + os.urandom(2000), "pdf_unreadable"),
+                       (pdf_file(OpenAction="app.alert(1)"), "pdf_active_content"),
+                       (pdf_file(AA="app.alert(2)"), "pdf_active_content")):
+        response = upload(client, token, data)[1]
+        assert response.status_code == 422, (code, response.get_json())
+        assert response.get_json()["errors"][0] == {**response.get_json()["errors"][0], "field": "file", "code": code}
 
 
 # --- dossiers ------------------------------------------------------------------------------------------------
@@ -356,3 +390,75 @@ def test_losing_a_race_is_answered_as_a_replay(app, monkeypatch):
     loser = put(client, token, f"/api/v1/dossiers/{client_uuid}", json=body)
     assert loser.status_code == 200, loser.get_json()
     assert loser.get_json()["id"] == winner.get_json()["id"]
+
+
+@pytest.mark.parametrize("failure, status, code", [(errno.ENOSPC, 507, "storage_full"),
+                                                   (errno.EROFS, 503, "storage_unavailable")])
+def test_a_full_or_read_only_store_is_a_clear_problem_not_a_500(app, monkeypatch, failure, status, code):
+    from server.dossiers import attachments
+
+    def cannot_write(target, data):
+        raise OSError(failure, os.strerror(failure), str(target))
+
+    monkeypatch.setattr(attachments, "_write_atomically", cannot_write)
+    client, token = officer_client(app)
+    response = upload(client, token, jpeg())[1]
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"][0]["code"] == code
+
+
+def test_json_bodies_are_bounded_before_they_are_parsed_and_errors_quote_little(app):
+    client, token = officer_client(app)
+    url = f"/api/v1/dossiers/{uuid.uuid4()}"
+    headers = {"X-CSRFToken": token}
+    big = captured("X", [], owner={"full_name": "A" * 300_000})
+    response = client.put(url, json=big, headers=headers)
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+    for depth in (40, 50_000):  # over the limit, and deep enough to exhaust Python's recursion
+        deep = "[" * depth + "]" * depth
+        response = client.put(url, data=f'{{"owner": {deep}}}', content_type="application/json", headers=headers)
+        assert response.status_code == 400 and response.mimetype == "application/problem+json", depth
+    echoed = captured("X", [], reception_mode="x" * 200_000)
+    response = client.put(url, json=echoed, headers=headers)
+    assert response.status_code in (400, 422) and len(response.get_data()) < 5_000
+
+
+def test_images_are_bounded_to_what_the_app_produces(app):
+    client, token = officer_client(app)
+    assert app.config["MAX_IMAGE_PIXELS"] == 12_000_000  # the phone sends ~2 MP
+    too_many = io.BytesIO()
+    Image.new("L", (4000, 3100)).save(too_many, "PNG")  # 12.4 MP: accepted on main (40 MP)
+    response = upload(client, token, too_many.getvalue())[1]
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_too_large"
+    deep = io.BytesIO()
+    Image.new("I;16", (200, 200)).save(deep, "PNG")  # 16 bits per pixel: refused from its header
+    response = upload(client, token, deep.getvalue())[1]
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_mode"
+
+
+class _Unread(io.RawIOBase):
+    """A request body that records whether anyone read it."""
+
+    read_at_all = False
+
+    def readable(self):
+        return True
+
+    def seekable(self):  # the test client asks where the stream starts
+        return True
+
+    def seek(self, offset, whence=0):
+        return 0
+
+    def readinto(self, buffer):
+        _Unread.read_at_all = True
+        return 0
+
+
+def test_an_oversized_body_is_refused_from_its_length_before_it_is_read(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_ATTACHMENT_BYTES"] + 65_536
+    client = app.test_client()  # anonymous
+    response = client.put(f"/api/v1/attachments/{'0' * 64}", input_stream=_Unread(),
+                          environ_overrides={"CONTENT_LENGTH": "200000000"},
+                          content_type="application/octet-stream")
+    assert response.status_code == 413 and not _Unread.read_at_all

@@ -8,7 +8,37 @@ import re
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    # No push worker runs in the tests, and none is required outside production (or the embedded worker).
+    assert response.get_json() == {"status": "ok", "database": "ok", "attachments": "ok", "push_worker": "never_seen"}
+
+
+def test_healthz_reports_each_dependency_and_answers_503_when_one_is_down(app, client, tmp_path):
+    from datetime import timedelta
+
+    from server.extensions import db
+    from server.push.models import WorkerHeartbeat
+    from server.push.sender import beat
+    from server.types import utcnow
+
+    app.config["HEALTH_REQUIRES_PUSH_WORKER"] = True  # as in production
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["push_worker"] == "never_seen"
+    beat()
+    beat()  # the second beat updates the row
+    assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok", "attachments": "ok",
+                                                 "push_worker": "ok"}
+    db.session.get(WorkerHeartbeat, "push").beat_at = utcnow() - timedelta(minutes=5)  # the worker died
+    db.session.commit()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.get_json()["push_worker"] == "stale"
+    beat()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the store should be")
+    app.config["ATTACHMENT_DIR"] = str(blocked)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "ok", "attachments": "not_writable",
+                                   "push_worker": "ok"}
 
 
 def test_vietnamese_is_the_default_even_for_an_english_browser(client):
@@ -107,3 +137,36 @@ def test_development_sends_ip_visitors_to_localhost(tmp_path):
     assert response.status_code == 302
     assert response.headers["Location"] == "http://localhost:5000/sign-in?next=/admin/people"
     assert client.get("/api/v1/calendar/due", base_url="http://127.0.0.1:5000").status_code == 400  # API untouched
+
+
+def test_personal_pages_and_answers_are_not_stored_by_caches(app, client):
+    from server.auth.models import Role
+    from tests.helpers import demo_user
+    from tests.helpers import sign_in
+
+    sign_in(client, demo_user(Role.STAFF))
+    for url in ("/staff/queue", "/api/v1/session"):
+        response = client.get(url)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store", url
+    static = client.get("/static/sw.js")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_failing_statement_is_logged_without_its_parameters(app):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from server.extensions import db
+
+    with pytest.raises(DBAPIError) as failure:
+        db.session.execute(text("SELECT * FROM no_such_table WHERE name = :name"), {"name": "Nguyễn Văn An"})
+    db.session.rollback()
+    assert "Nguyễn Văn An" not in str(failure.value) and "hidden" in str(failure.value)
+
+
+def test_the_font_subsetters_info_lines_stay_out_of_the_log(app):
+    import logging
+
+    assert logging.getLogger("fontTools.subset").getEffectiveLevel() >= logging.WARNING

@@ -7,6 +7,7 @@ Views declare their contract with :func:`operation`; request bodies are checked 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 
 from server.auth.access import access_rule
 from server.auth.access import public
+from server.errors import ApiProblem
 from server.errors import bad_request
 from server.errors import field_error
 
@@ -99,12 +101,37 @@ def validate(instance: Any, definition: dict) -> list[dict]:
             path = ".".join(filter(None, [path, missing.group(1) if missing else ""]))
             errors.append(field_error(path, "required", "Thiếu trường bắt buộc.", "This field is required."))
         elif error.validator == "additionalProperties":
-            errors.append(field_error(path or "$", "unknown_field", "Có trường không được hỗ trợ: " + error.message,
-                                      "Unsupported field: " + error.message))
+            message = _excerpt(error.message)
+            errors.append(field_error(path or "$", "unknown_field", "Có trường không được hỗ trợ: " + message,
+                                      "Unsupported field: " + message))
         else:
-            errors.append(field_error(path or "$", error.validator, "Giá trị không hợp lệ: " + error.message,
-                                      "Invalid value: " + error.message))
+            message = _excerpt(error.message)
+            errors.append(field_error(path or "$", error.validator, "Giá trị không hợp lệ: " + message,
+                                      "Invalid value: " + message))
+        if len(errors) >= MAX_FIELD_ERRORS:
+            break
     return errors
+
+
+#: An error quotes at most this much of what was sent (jsonschema's messages repeat the value), and a refusal
+#: lists at most this many field errors: a large body never comes back as a larger answer.
+MAX_ERROR_EXCERPT = 120
+MAX_FIELD_ERRORS = 50
+
+
+def _excerpt(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_EXCERPT else message[:MAX_ERROR_EXCERPT] + "…"
+
+
+def _depth(data: Any) -> int:
+    """How deeply arrays and objects nest in a parsed body (iterative: no recursion on hostile input)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _leaf_errors(error):
@@ -133,14 +160,30 @@ def _absolute(definition: dict) -> Any:
 def body() -> dict:
     """The request's JSON body, validated against the current view's declared request schema.
 
-    :raises ApiProblem: 400 when the body is not JSON or does not match.
+    :raises ApiProblem: 413 when the body is larger than ``MAX_JSON_BYTES`` (checked before it is read), 400 when
+        it is not JSON, nests deeper than ``MAX_JSON_DEPTH`` or does not match.
     """
     view = current_app.view_functions[request.endpoint]
     definition = getattr(view, _OPERATION_ATTR)["request_body"]
-    data = request.get_json(silent=True)
+    limit = current_app.config["MAX_JSON_BYTES"]
+    too_large = ApiProblem(413, "too-large", ("Nội dung quá lớn", "Payload too large"),
+                           (f"Nội dung JSON tối đa {limit // 1000} KB.", f"A JSON body is at most {limit // 1000} KB."))
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    raw = request.get_data(cache=True)  # cached: a view may read it again (the sync API hashes it)
+    if len(raw) > limit:
+        raise too_large
+    data = None
+    if raw.strip():
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise bad_request("Nội dung phải là JSON.", "The body must be JSON.") from None
+        if _depth(data) > current_app.config["MAX_JSON_DEPTH"]:
+            depth = current_app.config["MAX_JSON_DEPTH"]
+            raise bad_request(f"Nội dung JSON lồng quá {depth} cấp.",
+                              f"The JSON body nests deeper than {depth} levels.")
     if data is None:
-        if request.get_data():
-            raise bad_request("Nội dung phải là JSON.", "The body must be JSON.")
         data = {}
     errors = validate(data, definition)
     if errors:

@@ -7,10 +7,12 @@ limit (422), so that a decompression bomb never reaches the desk's browsers.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -52,6 +54,22 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+#: Pixel modes a phone or a scanner produces, at most 8 bits per channel (4 bytes a pixel). A 16-bit PNG
+#: ("I;16", "I"), a float image ("F") or anything else costs more to decode and is not something the app makes.
+_IMAGE_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr"}
+_decoders: threading.BoundedSemaphore | None = None
+_decoders_lock = threading.Lock()
+
+
+def _decoding_slots() -> threading.BoundedSemaphore:
+    """At most ``IMAGE_DECODE_CONCURRENCY`` images are decoded at once in this process (memory is bounded)."""
+    global _decoders
+    with _decoders_lock:
+        if _decoders is None:
+            _decoders = threading.BoundedSemaphore(current_app.config["IMAGE_DECODE_CONCURRENCY"])
+        return _decoders
+
+
 def _image_size(data: bytes) -> tuple[int, int]:
     limit = current_app.config["MAX_IMAGE_PIXELS"]
     try:
@@ -61,7 +79,12 @@ def _image_size(data: bytes) -> tuple[int, int]:
                 width, height = image.size
                 if width * height > limit:
                     raise Image.DecompressionBombError("too many pixels")
-                image.load()  # decodes the whole file: truncated or corrupt data fails here
+                if image.mode not in _IMAGE_MODES:  # read from the header: nothing decoded yet
+                    raise AttachmentError(422, "image_mode", "Ảnh có độ sâu màu không được hỗ trợ (tối đa 8 bit "
+                                          "mỗi kênh).", "The image's colour depth is not supported (at most 8 bits "
+                                          "per channel).")
+                with _decoding_slots():
+                    image.load()  # decodes the whole file: truncated or corrupt data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise AttachmentError(422, "image_too_large", f"Ảnh quá lớn (tối đa {limit:,} điểm ảnh).",
                               f"The image has too many pixels (at most {limit:,}).") from None
@@ -74,7 +97,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
 def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) -> tuple[Attachment, bool]:
     """Check and keep ``data`` under ``sha256``; returns (attachment, created). Idempotent.
 
-    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type.
+    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type, 507 store
+        full, 503 store read-only or unusable.
     """
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     if len(data) > limit:
@@ -94,13 +118,82 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
     width = height = None
     if media_type.startswith("image/"):
         width, height = _image_size(data)
-    _write_atomically(path_of(sha256), data)
+    else:
+        _check_pdf(data)
+    try:
+        _write_atomically(path_of(sha256), data)
+    except OSError as error:
+        raise _storage_error(error) from None
     if existing is None:
         existing = Attachment(sha256=sha256, media_type=media_type, size_bytes=len(data), width=width, height=height,
                               uploaded_by_id=uploaded_by_id, device_id=device_id)
         db.session.add(existing)
         db.session.flush()
     return existing, True
+
+
+#: Names that make a PDF act by itself when opened or viewed (scripts, additional actions); action types refused.
+_ACTIVE_NAMES = {"/JavaScript", "/JS", "/AA"}
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData"}
+
+
+def _active_content(node, seen: set, depth: int = 0) -> bool:
+    """Whether a PDF object (followed through references, bounded) holds a script or an automatic action. An
+    ``/OpenAction`` that is a destination (``[page /Fit]``, what fpdf2 writes for the zoom) is harmless; one that
+    is an action dictionary is refused unless it only goes to a page (``/GoTo``)."""
+    from pypdf.generic import ArrayObject
+    from pypdf.generic import DictionaryObject
+    from pypdf.generic import IndirectObject
+
+    if depth > 50:
+        return False
+    if isinstance(node, IndirectObject):
+        key = (node.idnum, node.generation)
+        if key in seen:
+            return False
+        seen.add(key)
+        node = node.get_object()
+    if isinstance(node, DictionaryObject):
+        if _ACTIVE_NAMES & set(node.keys()) or node.get("/S") in _ACTIVE_ACTIONS:
+            return True
+        opening = node.get("/OpenAction")
+        opening = opening.get_object() if isinstance(opening, IndirectObject) else opening
+        if isinstance(opening, DictionaryObject) and opening.get("/S") != "/GoTo":
+            return True
+        return any(_active_content(value, seen, depth + 1) for key, value in node.items() if key != "/Parent")
+    if isinstance(node, ArrayObject):
+        return any(_active_content(value, seen, depth + 1) for value in node)
+    return False
+
+
+def _check_pdf(data: bytes) -> None:
+    """A PDF must open as a PDF (pypdf parses it and its pages) and carry no JavaScript nor automatic action."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if len(reader.pages) == 0:
+            raise ValueError("no pages")
+        active = _active_content(reader.trailer["/Root"], set())
+    except Exception:  # pypdf raises many kinds on broken input: any of them means "does not open"
+        raise AttachmentError(422, "pdf_unreadable", "Không mở được tệp PDF: tệp bị hỏng hoặc không phải PDF.",
+                              "The PDF cannot be opened: the file is damaged or not a PDF.") from None
+    if active:
+        raise AttachmentError(422, "pdf_active_content",
+                              "Tệp PDF chứa mã JavaScript hoặc hành động tự chạy: không được nhận.",
+                              "The PDF contains JavaScript or an automatic action: it is not accepted.")
+
+
+def _storage_error(error: OSError) -> AttachmentError:
+    """A store that cannot take the file: 507 when it is full, 503 when it is read-only or otherwise unusable.
+    Either way the phone keeps the photo and tries again later (5xx); the operator reads the reason in the log."""
+    current_app.logger.error("attachment store %s cannot write: %s", storage_dir(), error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return AttachmentError(507, "storage_full", "Kho lưu tệp của máy chủ đã đầy; tệp sẽ được gửi lại sau.",
+                               "The server's file store is full; the file will be sent again later.")
+    return AttachmentError(503, "storage_unavailable",
+                           "Kho lưu tệp của máy chủ tạm thời không ghi được; tệp sẽ được gửi lại sau.",
+                           "The server's file store cannot be written to for now; the file will be sent again later.")
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -111,9 +111,12 @@ CODE_BLOCKS = schema("CodeBlocks", {"type": "object", "required": ["blocks"], "p
 
 
 def _problem(error) -> ApiProblem:
-    slugs = {413: "too-large", 415: "unsupported-media-type", 422: "invalid-attachment"}
+    slugs = {413: "too-large", 415: "unsupported-media-type", 422: "invalid-attachment",
+             503: "storage-unavailable", 507: "insufficient-storage"}
     titles = {413: ("Tệp quá lớn", "Payload too large"), 415: ("Định dạng không được hỗ trợ", "Unsupported type"),
-              422: ("Tệp không hợp lệ", "Invalid file")}
+              422: ("Tệp không hợp lệ", "Invalid file"),
+              503: ("Kho lưu tệp tạm thời không dùng được", "File store unavailable"),
+              507: ("Kho lưu tệp đã đầy", "File store full")}
     return ApiProblem(error.status, slugs[error.status], titles[error.status], (error.vi, error.en),
                       errors=[field_error("file", error.code, error.vi, error.en)])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import socket
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from server.errors import field_error
 from server.extensions import db
 from server.push import keys
 from server.push import texts
+from server.push.guard import address_allowed
 from server.push.models import InboxMessage
 from server.push.models import PushSubscription
 from server.types import utcnow
@@ -85,8 +85,7 @@ def check_endpoint(endpoint: str) -> None:
     except OSError:
         raise _refuse("Không tìm thấy máy chủ nhận thông báo.", "The push endpoint's host does not resolve.") from None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
+        if not address_allowed(address):
             raise _refuse("Địa chỉ nhận thông báo không được trỏ vào mạng nội bộ.",
                           "The push endpoint must not point to a private, loopback or link-local address.")
 

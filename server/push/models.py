@@ -93,3 +93,12 @@ class PushDelivery(db.Model):
 
     message: Mapped[InboxMessage] = relationship(back_populates="deliveries")
     subscription: Mapped[PushSubscription | None] = relationship()
+
+
+class WorkerHeartbeat(db.Model):
+    """A background worker's last sign of life (the push worker beats once per loop); /healthz reads it."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

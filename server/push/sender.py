@@ -37,20 +37,23 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from pywebpush import WebPusher
-from requests.adapters import HTTPAdapter
 from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.push import keys
 from server.push import texts
+from server.push.guard import ForbiddenAddress
+from server.push.guard import push_session
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
+from server.push.models import WorkerHeartbeat
 from server.push.notify import KINDS
 from server.types import utcnow
 
@@ -145,6 +148,8 @@ def _outcome_of(response: requests.Response) -> Outcome:
     status = response.status_code
     if status <= 202:
         return Outcome(DeliveryStatus.SENT)
+    if 300 <= status < 400:
+        return Outcome(DeliveryStatus.FAILED, f"push service answered {status}: redirects are not followed")
     if status in (404, 410):
         return Outcome(DeliveryStatus.EXPIRED, f"push service answered {status}: subscription deleted",
                        subscription_gone=True)
@@ -165,12 +170,10 @@ class PushSender:
         self.concurrency = config["PUSH_CONCURRENCY"]
         self.timeout = config["PUSH_TIMEOUT_SECONDS"]
         self.max_age = timedelta(hours=config["PUSH_MAX_AGE_HOURS"])
-        self.session = session or requests.Session()
-        if session is None:
-            # One pooled connection per request in flight; the default pool of 10 would open and drop extra ones.
-            adapter = HTTPAdapter(pool_maxsize=max(10, self.concurrency))
-            self.session.mount("https://", adapter)
-            self.session.mount("http://", adapter)
+        # One pooled connection per request in flight; the default pool of 10 would open and drop extra ones.
+        # Never a redirect followed, and (unless PUSH_ALLOW_PRIVATE_ENDPOINTS) never a connection kept to a
+        # non-global address, whatever the name resolves to at send time (server/push/guard.py).
+        self.session = session or push_session(max(10, self.concurrency), config["PUSH_ALLOW_PRIVATE_ENDPOINTS"])
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push-http")
         # Read and checked once per worker, not per message (the key file and the subject do not change under it).
         self.vapid = keys.vapid()
@@ -261,6 +264,8 @@ class PushSender:
         try:
             response = WebPusher(item.subscription_info, requests_session=self.session).send(
                 item.data, item.headers, ttl=item.ttl, timeout=self.timeout)
+        except ForbiddenAddress as error:
+            return Outcome(DeliveryStatus.FAILED, f"refused: {error}")
         except requests.RequestException as error:
             return Outcome(DeliveryStatus.QUEUED, f"network: {type(error).__name__}")
         except Exception as error:  # a broken subscription key, say: fail this one, never the rest of the batch
@@ -313,6 +318,22 @@ class PushSender:
             handled += self.send_batch(ids)
 
 
+HEARTBEAT_NAME = "push"
+
+
+def beat(name: str = HEARTBEAT_NAME) -> None:
+    """Record that this worker is alive (one row per kind of worker, shared by every process: /healthz reads it)."""
+    now = utcnow()
+    updated = db.session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(beat_at=now))
+    if updated.rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(WorkerHeartbeat(name=name, beat_at=now))
+        except IntegrityError:  # another worker wrote the first beat at the same moment: theirs will do
+            pass
+    db.session.commit()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -320,6 +341,7 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
         try:
             while not stop.is_set():
                 try:
+                    beat()
                     sender.drain()
                 except Exception:  # a bad row or a database hiccup must not kill the worker
                     log.exception("push worker: drain failed")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+import tempfile
+from datetime import timedelta
+
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from sqlalchemy import select
 from sqlalchemy import text
 
 from server.auth.access import public
 from server.extensions import db
 from server.security import safe_next
+from server.types import utcnow
 
 bp = Blueprint("web", __name__)
 
@@ -43,10 +49,53 @@ def choose_language(code: str):
 @bp.get("/healthz")
 @public
 def healthz():
-    """Liveness and database reachability, for load balancers and the embedded launcher."""
+    """Each dependency, for load balancers and the embedded launcher: the database, the attachment store
+    (writable), the push worker (its heartbeat). 503 when one that is required is down; reasons go to the log."""
+    checks = {"database": _check_database(), "attachments": _check_attachments(), "push_worker": _check_push()}
+    required = current_app.config["HEALTH_REQUIRES_PUSH_WORKER"]
+    if required is None:
+        required = current_app.config["APP_ENV"] == "production" or current_app.config["PUSH_EMBEDDED_WORKER"]
+    failing = [name for name, state in checks.items() if state != "ok" and (name != "push_worker" or required)]
+    response = jsonify(status="error" if failing else "ok", **checks)
+    return response, 503 if failing else 200
+
+
+def _check_database() -> str:
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any driver error means "not healthy"; the reason goes to the log, not to the caller
         current_app.logger.exception("health check: database unreachable")
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        db.session.rollback()
+        return "unreachable"
+    return "ok"
+
+
+def _check_attachments() -> str:
+    from server.dossiers.attachments import storage_dir
+
+    try:
+        folder = storage_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as error:
+        current_app.logger.error("health check: attachment store not writable: %s", error)
+        return "full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "not_writable"
+    return "ok"
+
+
+def _check_push() -> str:
+    from server.push.models import WorkerHeartbeat
+    from server.push.sender import HEARTBEAT_NAME
+
+    try:
+        beat_at = db.session.scalar(select(WorkerHeartbeat.beat_at).where(WorkerHeartbeat.name == HEARTBEAT_NAME))
+    except Exception:
+        db.session.rollback()
+        return "unknown"
+    if beat_at is None:
+        return "never_seen"
+    if utcnow() - beat_at > timedelta(seconds=current_app.config["PUSH_HEARTBEAT_MAX_AGE_SECONDS"]):
+        return "stale"
+    return "ok"
