@@ -28,9 +28,25 @@ WORKER_VERSION_JS = """async (target) => {
 }"""
 
 
+STATE_JS = (
+    "() => navigator.serviceWorker.getRegistration().then((r) => r ? {installing: r.installing && r.installing.state,"
+    " waiting: r.waiting && r.waiting.state, active: r.active && r.active.state,"
+    " controller: navigator.serviceWorker.controller !== null} : null)"
+)
+
+
 def wait_for_controller(page) -> None:
-    """Until a service worker controls the page (first install: after its activation claimed the page)."""
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    """Until a service worker controls the page (first install: after its activation claimed the page).
+
+    On a timeout the failure says where the worker stopped (a failed install leaves no worker at all), so that a
+    slow machine and a broken install can be told apart.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    except PlaywrightTimeout:
+        raise AssertionError(f"no service worker controls the page: {page.evaluate(STATE_JS)}") from None
 
 
 def worker_version(page, target: str = "controller") -> str | None:

@@ -119,7 +119,9 @@ def open_app(page) -> None:
 
 
 def wait_for_controller(page) -> None:
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    from tests.browser.pwa.conftest import wait_for_controller as wait
+
+    wait(page)
 
 
 def download_day(page) -> None:
