@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from server.config import load_config
 from server.extensions import babel
@@ -22,6 +23,14 @@ from server.extensions import login_manager
 from server.extensions import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _DatabaseInt(IntegerConverter):
+    """``<int:...>`` path ids within the database's integer range: a larger one is no row (404), not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config_override: dict | None = None) -> Flask:
@@ -40,6 +49,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     _configure_logging(app)
     _configure_extensions(app)
     _register_models()
+    app.url_map.converters["int"] = _DatabaseInt
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_security_headers(app)

@@ -62,16 +62,11 @@ SIGN_OUTS = {"POST /api/v1/auth/logout", "POST /api/v1/auth/logout-everywhere"}
 
 #: Known server errors that other branches of issue 10 fix (the integrator removes these after merging them):
 #: operation label → why. A 5xx on such an operation is reported but does not fail this test.
-_BIG_PATH_ID = ("integer path id beyond the database's range (OverflowError on SQLite, NumericValueOutOfRange on "
-                "PostgreSQL): fixed by the sync branch of issue 10 (big path ids on <int:> routes)")
 KNOWN_SERVER_ERRORS: dict[str, str] = {}
-_INT32 = range(-(2**31), 2**31)  # PostgreSQL's integer; SQLite's is 64-bit
 
 
 def _known(case, label: str) -> str | None:
     """Why a 5xx of ``case`` is a known one fixed elsewhere, or None."""
-    if any(isinstance(v, int) and v not in _INT32 for v in (case.path_parameters or {}).values()):
-        return _BIG_PATH_ID  # seen on GET /api/v1/dossiers/{dossier_id}, GET /api/v1/push/dossiers/{dossier_id}
     return KNOWN_SERVER_ERRORS.get(label)
 
 

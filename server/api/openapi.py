@@ -10,6 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from typing import Any
 
 from flask import Blueprint
@@ -17,6 +22,7 @@ from flask import Flask
 from flask import current_app
 from flask import request
 from jsonschema import Draft202012Validator
+from jsonschema import FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -85,12 +91,51 @@ def operation(
 
 _BASE = "urn:motcua:api"
 
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_datetime(value: str) -> datetime:
+    """An RFC 3339 date-time (lower-case ``t``/``z`` allowed) as an aware datetime.
+
+    :raises ValueError: not RFC 3339, not a real moment, or too close to year 1/9999 to be expressed in UTC and in
+        the office's time zone.
+    """
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError("not an RFC 3339 date-time")
+    fraction = (match.group(7) or "")[:7].ljust(7, "0") if match.group(7) else ""
+    offset = "+00:00" if match.group(8) in ("Z", "z") else match.group(8)
+    text = "{}-{}-{}T{}:{}:{}{}{}".format(*match.groups()[:6], fraction, offset)
+    try:
+        moment = datetime.fromisoformat(text)
+        moment.astimezone(UTC)
+        (moment.astimezone(UTC) + timedelta(days=1)).astimezone(timezone(timedelta(hours=14)))
+        (moment.astimezone(UTC) - timedelta(days=1)).astimezone(timezone(timedelta(hours=-14)))
+    except OverflowError:
+        raise ValueError("date-time out of range") from None
+    return moment
+
+
+def parse_date(value: str) -> date:
+    """A calendar date ``YYYY-MM-DD``. :raises ValueError: when it is not one."""
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise ValueError("not a YYYY-MM-DD date")
+    return date.fromisoformat(value)
+
+
+#: Format checking with the main dependencies only (jsonschema's own date-time check needs rfc3339-validator,
+#: which only the test extras install: without it "date-time" would silently not be checked).
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("date-time", raises=ValueError)(lambda v: not isinstance(v, str) or bool(parse_datetime(v)))
+FORMATS.checks("date", raises=ValueError)(lambda v: not isinstance(v, str) or bool(parse_date(v)))
+
 
 def validate(instance: Any, definition: dict) -> list[dict]:
     """Field errors of ``instance`` against ``definition`` (empty when valid)."""
     registry = Registry().with_resource(_BASE, DRAFT202012.create_resource({"components": {"schemas": SCHEMAS}}))
     validator = Draft202012Validator(
-        _absolute(definition), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+        _absolute(definition), registry=registry, format_checker=FORMATS
     )
     errors = []
     leaves = [leaf for error in validator.iter_errors(instance) for leaf in _leaf_errors(error)]

@@ -18,8 +18,12 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image
+from sqlalchemy import or_
+from sqlalchemy import select
 
+from server.auth.models import User
 from server.dossiers.models import Attachment
+from server.dossiers.models import AttachmentUpload
 from server.extensions import db
 
 #: Leading bytes of the accepted types: the client's Content-Type is not trusted.
@@ -110,6 +114,7 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
                               "The SHA-256 does not match the content (was the file damaged in transit?).")
     existing = db.session.get(Attachment, sha256)
     if existing is not None and path_of(sha256).exists():
+        _record_holder(sha256, uploaded_by_id, device_id)
         return existing, False
     media_type = sniff(data)
     if media_type is None:
@@ -129,6 +134,7 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
                               uploaded_by_id=uploaded_by_id, device_id=device_id)
         db.session.add(existing)
         db.session.flush()
+    _record_holder(sha256, uploaded_by_id, device_id)
     return existing, True
 
 
@@ -194,6 +200,29 @@ def _storage_error(error: OSError) -> AttachmentError:
     return AttachmentError(503, "storage_unavailable",
                            "Kho lưu tệp của máy chủ tạm thời không ghi được; tệp sẽ được gửi lại sau.",
                            "The server's file store cannot be written to for now; the file will be sent again later.")
+
+
+def _record_holder(sha256: str, user_id: int | None, device_id) -> None:
+    """Remember that this user on this phone has the bytes (once per holder)."""
+    known = db.session.scalar(select(AttachmentUpload.id).where(
+        AttachmentUpload.sha256 == sha256, AttachmentUpload.user_id == user_id,
+        AttachmentUpload.device_id == device_id if device_id is not None else AttachmentUpload.device_id.is_(None)))
+    if known is None:
+        user = db.session.get(User, user_id) if user_id is not None else None
+        db.session.add(AttachmentUpload(sha256=sha256, user_id=user_id, device_id=device_id,
+                                        agency_id=user.agency_id if user else None))
+        db.session.flush()
+
+
+def may_cite(sha256: str, user: User, device) -> bool:
+    """Whether a dossier of ``user`` on ``device`` may cite the attachment: its phone or its ward uploaded it."""
+    holders = [AttachmentUpload.user_id == user.id]
+    if device is not None:
+        holders.append(AttachmentUpload.device_id == device.id)
+    if user.agency_id is not None:
+        holders.append(AttachmentUpload.agency_id == user.agency_id)
+    return db.session.scalar(select(AttachmentUpload.id).where(
+        AttachmentUpload.sha256 == sha256, or_(*holders)).limit(1)) is not None
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

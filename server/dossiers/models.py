@@ -229,6 +229,22 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class AttachmentUpload(db.Model):
+    """Who holds the bytes of an attachment: one row per uploader (phone and ward) of the same SHA-256.
+
+    A dossier cites only photos its phone or ward uploaded; uploading the same bytes again proves possession."""
+
+    __tablename__ = "attachment_upload"
+    __table_args__ = (UniqueConstraint("sha256", "user_id", "device_id", name="uq_attachment_upload_holder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment.sha256"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class DossierDocument(db.Model):
     """A document of a dossier: a required paper (photographed, or only sighted), or a form the system issued.
 

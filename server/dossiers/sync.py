@@ -19,16 +19,19 @@ from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from server.api.openapi import parse_datetime
 from server.auth.models import Device
 from server.auth.models import User
 from server.calendar.workdays import to_local
 from server.citizen import claims
 from server.dossiers import codes
+from server.dossiers.attachments import may_cite
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.dossiers.models import DossierFlag
 from server.dossiers.models import FlagKind
+from server.dossiers.models import HomeVisit
 from server.dossiers.models import ReceptionMode
 from server.dossiers.services import NewDossier
 from server.dossiers.services import receive
@@ -54,7 +57,7 @@ def payload_digest(payload: dict) -> str:
     """Identity of a body for replay detection; the phone's clock at sending time is not part of it."""
     content = {k: v for k, v in payload.items() if k != "device_now"}
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode()).hexdigest()
+                          .encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def find_replay(client_uuid: uuid.UUID, digest: str) -> Dossier | None:
@@ -77,12 +80,15 @@ def receive_from_device(
     client_uuid: uuid.UUID, payload: dict, user: User, device: Device | None
 ) -> tuple[Dossier, bool]:
     """Store the dossier or recognise a replay; returns (dossier, created). Flushes; the caller commits."""
+    text_errors = _text_errors(payload)
+    if text_errors:
+        raise SyncRefused(422, text_errors)
     digest = payload_digest(payload)
     existing = find_replay(client_uuid, digest)
     if existing is not None:
         return existing, False
-    received_at = datetime.fromisoformat(payload["received_at"])
-    checked = _check(payload, received_at)
+    received_at = parse_datetime(payload["received_at"])
+    checked = _check(payload, received_at, user, device)
     try:
         dossier = receive(NewDossier(
             procedure_version=checked.procedure_version, agency=user.agency, owner=checked.owner,
@@ -117,8 +123,36 @@ def receive_from_device(
     return dossier, True
 
 
-def _check(payload: dict, received_at: datetime) -> _Checked:
+def _text_errors(value, path: str = "") -> list[dict]:
+    """Strings no database can store the same way: a NUL (PostgreSQL refuses it) or a lone surrogate."""
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in _text_errors(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _text_errors(v, f"{path}.{i}")]
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [field_error(path, "invalid_text", "Văn bản chứa ký tự không hợp lệ.",
+                                "The text contains an invalid character.")]
+        if "\x00" in value:
+            return [field_error(path, "invalid_text", "Văn bản chứa ký tự NUL không hợp lệ.",
+                                "The text contains a NUL character.")]
+    return []
+
+
+def _check(payload: dict, received_at: datetime, user: User, device: Device | None) -> _Checked:
     errors: list[dict] = []
+    visit_id = payload.get("home_visit_id")
+    if visit_id is not None:
+        visit = db.session.get(HomeVisit, visit_id) if 0 < visit_id < 2**31 else None
+        if visit is None or visit.agency_id != user.agency_id:
+            errors.append(field_error("home_visit_id", "unknown", "Không có lượt đến nhà này.",
+                                      "No such home visit."))
+    provisional = payload.get("provisional_code")
+    if provisional and db.session.scalar(select(Dossier.id).where(Dossier.provisional_code == provisional)):
+        errors.append(field_error("provisional_code", "taken", "Mã tạm này đã được dùng cho hồ sơ khác.",
+                                  "This provisional code is already used by another dossier."))
     procedure = db.session.scalar(select(Procedure).where(Procedure.key == payload["procedure_key"]))
     version = procedure.version_at(to_local(received_at).date()) if procedure else None
     if procedure is None:
@@ -130,6 +164,7 @@ def _check(payload: dict, received_at: datetime) -> _Checked:
     submitter = _person(payload["submitter"], "submitter", errors) if payload.get("submitter") else owner
     documents = []
     by_code = {d.code: d for d in version.required_documents} if version else {}
+    cited: set[str] = set()
     for index, entry in enumerate(payload.get("documents", [])):
         required = None
         if entry.get("required_document_code"):
@@ -140,9 +175,17 @@ def _check(payload: dict, received_at: datetime) -> _Checked:
         attachment = None
         if entry.get("sha256"):
             attachment = db.session.get(Attachment, entry["sha256"])
-            if attachment is None:
-                errors.append(field_error(f"documents.{index}.sha256", "unknown_attachment",
+            if entry["sha256"] in cited:
+                errors.append(field_error(f"documents.{index}.sha256", "duplicate",
+                                          "Ảnh này đã được dùng cho giấy tờ khác của hồ sơ.",
+                                          "This photo is already used for another document of the dossier."))
+            elif attachment is None or not may_cite(attachment.sha256, user, device):
+                # The same answer whether the photo is unknown or someone else's: nothing about other wards leaks.
+                errors.append(field_error(f"documents.{index}.sha256",
+                                          "unknown_attachment" if attachment is None else "not_yours",
                                           "Ảnh chưa được tải lên máy chủ.", "This photo has not been uploaded."))
+                attachment = None
+            cited.add(entry["sha256"])
         documents.append((required, attachment, entry))
     if errors:
         raise SyncRefused(422, errors)
@@ -173,17 +216,21 @@ def _person(data: dict, prefix: str, errors: list[dict]) -> Person | None:
 def _flag_differences(dossier: Dossier, payload: dict) -> None:
     tolerance = current_app.config["CLOCK_SKEW_TOLERANCE_SECONDS"]
     if payload.get("device_now"):
-        skew = (datetime.fromisoformat(payload["device_now"]) - utcnow()).total_seconds()
+        skew = (parse_datetime(payload["device_now"]) - utcnow()).total_seconds()
         if abs(skew) > tolerance:
             dossier.flags.append(DossierFlag(kind=FlagKind.CLOCK_SKEW, detail={"skew_seconds": round(skew)}))
     printed = payload.get("due_at")
     if printed:
-        printed_at = datetime.fromisoformat(printed)
+        printed_at = parse_datetime(printed)
         if printed_at != dossier.due_at:
             # The receipt in the citizen's hands is the commitment; the server's figure goes to review.
             dossier.flags.append(DossierFlag(kind=FlagKind.DUE_MISMATCH, detail={
                 "printed": to_local(printed_at).isoformat(), "server": to_local(dossier.due_at).isoformat()}))
             dossier.due_at = dossier.original_due_at = printed_at
+    ahead = (parse_datetime(payload["received_at"]) - utcnow()).total_seconds()
+    if ahead > tolerance:
+        # A receipt dated in the future is reviewed, not refused: the phone's clock may be wrong.
+        dossier.flags.append(DossierFlag(kind=FlagKind.CLOCK_SKEW, detail={"received_in_future_seconds": round(ahead)}))
     if not payload.get("code"):
         dossier.flags.append(DossierFlag(kind=FlagKind.PROVISIONAL_CODE, detail={
             "provisional": payload.get("provisional_code"), "official": dossier.code}))

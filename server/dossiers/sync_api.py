@@ -13,6 +13,7 @@ from flask import current_app
 from flask import request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
 
 from server.api.openapi import body
@@ -20,6 +21,7 @@ from server.api.openapi import operation
 from server.api.openapi import schema
 from server.auth.access import roles_required
 from server.auth.api import EMPTY
+from server.auth.models import Device
 from server.auth.sessions import current_device
 from server.calendar import service as calendar
 from server.calendar.workdays import to_local
@@ -139,9 +141,14 @@ def put_attachment(sha256: str):
     device = current_device()
     try:
         attachment, created = store(sha256, data, current_user.id, device.id if device else None)
+        db.session.commit()
     except AttachmentError as error:
         raise _problem(error) from None
-    db.session.commit()
+    except IntegrityError:
+        # Two uploads of one new photo raced: the other stored the same bytes under the same hash.
+        db.session.rollback()
+        attachment, created = store(sha256, data, current_user.id, device.id if device else None)
+        db.session.commit()
     return {"sha256": attachment.sha256, "media_type": attachment.media_type, "size_bytes": attachment.size_bytes,
             "width": attachment.width, "height": attachment.height}, 201 if created else 200
 
@@ -166,8 +173,15 @@ def put_dossier(client_uuid: uuid.UUID):
         raise ApiProblem(403, "forbidden", ("Không có quyền", "Forbidden"),
                          ("Tài khoản chưa gắn với phường.", "The account has no ward."))
     try:
-        dossier, created = receive_from_device(client_uuid, payload, current_user, current_device())
-        db.session.commit()
+        try:
+            dossier, created = receive_from_device(client_uuid, payload, current_user, current_device())
+            db.session.commit()
+        except (ValueError, OverflowError, DataError):
+            # Whatever the schema let through but cannot be stored (a value out of the database's range, a date
+            # that does not exist...): a refusal the phone quarantines, never a 500 it would retry forever.
+            db.session.rollback()
+            raise SyncRefused(422, [field_error("$", "invalid_value", "Hồ sơ chứa giá trị không lưu được.",
+                                                "The dossier holds a value that cannot be stored.")]) from None
     except (IntegrityError, SyncRefused) as error:
         # Identical requests may race: the one that lost sees a unique violation, or finds "its" code already used
         # by the winner. Look again: if the winner stored this very body, answer as for a replay.
@@ -204,6 +218,7 @@ def reserve_code_blocks():
         raise ApiProblem(409, "no-device", ("Chưa đăng ký thiết bị", "No registered device"),
                          ("Hãy đăng nhập trên điện thoại công tác để nhận khối mã.",
                           "Sign in on your work phone to receive code blocks."))
+    _lock(device)
     size = data.get("size", current_app.config["CODE_BLOCK_SIZE"])
     days = [date.fromisoformat(d) for d in data["days"]] if data.get("days") else _next_working_days()
     blocks = []
@@ -215,6 +230,12 @@ def reserve_code_blocks():
         blocks.append(block)
     db.session.commit()
     return {"blocks": [_block_json(b) for b in blocks]}
+
+
+def _lock(device) -> None:
+    """Serialise code-block requests of one phone (row lock on PostgreSQL; SQLite serialises writers anyway), so
+    that 20 concurrent requests reserve one block per day, not one each."""
+    db.session.scalar(select(Device.id).where(Device.id == device.id).with_for_update())
 
 
 def _next_working_days() -> list[date]:
@@ -316,6 +337,7 @@ def officer_day():
     blocks = []
     device = current_device()
     if device is not None:
+        _lock(device)
         for day in _next_working_days():
             block = db.session.scalar(select(CodeReservation).where(
                 CodeReservation.device_id == device.id, CodeReservation.day == day))
