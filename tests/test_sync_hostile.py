@@ -177,6 +177,18 @@ def test_a_photo_of_another_ward_cannot_be_cited(app):
     assert errors["documents.0.sha256"]["code"] == "not_yours"
     unknown = put(other, other_token, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(None, ["b" * 64]))
     assert unknown.get_json()["errors"][0]["en"] == errors["documents.0.sha256"]["en"]  # nothing leaks
+    # With no dossier of its own citing the photo, the other ward's desk cannot download it either; the ward that
+    # uploaded it can, once its dossier cites it.
+    desk_b = app.test_client()
+    sign_in(desk_b, make_user(Role.STAFF, other_agency(), "Một cửa phường khác"))
+    assert desk_b.get(f"/staff/attachments/{photo}").status_code == 404
+    assert put(client, token, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(None, [photo])).status_code == 201
+    desk_a = app.test_client()
+    sign_in(desk_a, make_user(Role.STAFF, demo_user(Role.OFFICER).agency, "Một cửa phường này"))
+    served = desk_a.get(f"/staff/attachments/{photo}")
+    assert served.status_code == 200 and served.data.startswith(b"\xff\xd8")
+    served.close()
+    assert desk_b.get(f"/staff/attachments/{photo}").status_code == 404
 
 
 def test_a_photo_of_a_colleague_of_the_same_ward_may_be_cited(app):
