@@ -95,7 +95,7 @@ _RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_datetime(value: str) -> datetime:
+def parse_datetime(value: str, check_range: bool = True) -> datetime:
     """An RFC 3339 date-time (lower-case ``t``/``z`` allowed) as an aware datetime.
 
     :raises ValueError: not RFC 3339, not a real moment, or too close to year 1/9999 to be expressed in UTC and in
@@ -109,6 +109,8 @@ def parse_datetime(value: str) -> datetime:
     text = "{}-{}-{}T{}:{}:{}{}{}".format(*match.groups()[:6], fraction, offset)
     try:
         moment = datetime.fromisoformat(text)
+        if not check_range:
+            return moment
         moment.astimezone(UTC)
         (moment.astimezone(UTC) + timedelta(days=1)).astimezone(timezone(timedelta(hours=14)))
         (moment.astimezone(UTC) - timedelta(days=1)).astimezone(timezone(timedelta(hours=-14)))
@@ -127,7 +129,10 @@ def parse_date(value: str) -> date:
 #: Format checking with the main dependencies only (jsonschema's own date-time check needs rfc3339-validator,
 #: which only the test extras install: without it "date-time" would silently not be checked).
 FORMATS = FormatChecker(formats=())
-FORMATS.checks("date-time", raises=ValueError)(lambda v: not isinstance(v, str) or bool(parse_datetime(v)))
+# The format is syntax only (what the document can promise); a real moment too close to year 1 or 9999 to compute
+# with is the view's 422 on its field, so that a schema-valid body is never refused as malformed.
+FORMATS.checks("date-time", raises=ValueError)(
+    lambda v: not isinstance(v, str) or bool(parse_datetime(v, check_range=False)))
 FORMATS.checks("date", raises=ValueError)(lambda v: not isinstance(v, str) or bool(parse_date(v)))
 
 
@@ -239,7 +244,8 @@ def body() -> dict:
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 #: What Werkzeug's URL converters accept (anything else is a 404 before the view runs).
 _CONVERTER_SCHEMAS = {
-    "int": {"type": "integer", "minimum": 0},  # unsigned: "-1" does not match the route
+    # unsigned and within the database's integer (server/__init__.py _DatabaseInt): a larger id is a 404
+    "int": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},  # unsigned: "-1" does not match the route
     "uuid": {"type": "string", "format": "uuid"},
 }
 

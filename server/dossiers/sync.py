@@ -76,11 +76,24 @@ class _Checked:
     documents: list[tuple[object, Attachment | None, dict]]
 
 
+def _moment_errors(payload: dict) -> list[dict]:
+    """Date-times the schema accepts (RFC 3339) but no computation can use: too close to year 1 or 9999."""
+    errors = []
+    for name in ("received_at", "due_at", "device_now"):
+        if payload.get(name):
+            try:
+                parse_datetime(payload[name])
+            except ValueError:
+                errors.append(field_error(name, "out_of_range", "Thời điểm không hợp lệ (năm quá xa).",
+                                          "The date-time is out of range (the year is too far)."))
+    return errors
+
+
 def receive_from_device(
     client_uuid: uuid.UUID, payload: dict, user: User, device: Device | None
 ) -> tuple[Dossier, bool]:
     """Store the dossier or recognise a replay; returns (dossier, created). Flushes; the caller commits."""
-    text_errors = _text_errors(payload)
+    text_errors = _text_errors(payload) + _moment_errors(payload)
     if text_errors:
         raise SyncRefused(422, text_errors)
     digest = payload_digest(payload)
