@@ -58,6 +58,8 @@ def _seed(app) -> None:
 def _truncate_all(app) -> None:
     with app.app_context():
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        # A connection the test left in a transaction would make TRUNCATE wait forever: fail instead, loudly.
+        db.session.execute(text("SET LOCAL lock_timeout = '60s'"))
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.session.commit()
 
