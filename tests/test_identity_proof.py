@@ -202,3 +202,22 @@ def test_the_desk_links_the_owner_account_only_after_checking_the_id_card(app, c
     assert 'data-identity="verified"' in client.get("/my/dossiers").get_data(as_text=True)
     assert 'data-identity="verified"' in staff.get(f"/staff/dossiers/{dossier.id}").get_data(as_text=True)
     assert db.session.scalar(select(Person.id).where(Person.id == dossier.owner_id)) is not None
+
+
+def test_owner_and_submitter_with_one_id_but_different_people_are_flagged(app):
+    """The owner's ID typed again in the submitter's field is a PERSON_MISMATCH on the submitter; the same person
+    recorded twice (same name and date of birth) is not."""
+    officer, csrf = officer_client(app)
+    block = reserve(officer, csrf)
+    typo = _sync(officer, csrf, block["first_code"],
+                 submitter={"full_name": "Trần Thị Mai", "personal_id": OWNER_ID, "phone": "0987654321"})
+    flags = [f.detail for f in typo.flags if f.kind is FlagKind.PERSON_MISMATCH]
+    assert flags == [{"role": "submitter", "fields": ["full_name"], "same_dossier": True}]
+    staff = app.test_client()
+    sign_in(staff, demo_user(Role.STAFF))
+    page = staff.get(f"/staff/dossiers/{typo.id}").get_data(as_text=True)
+    assert "cùng số định danh với chủ hồ sơ" in page and "họ tên" in page
+
+    twice = _sync(officer, csrf, block["first_code"][:-4] + str(int(block["first_code"][-4:]) + 1).zfill(4),
+                  submitter={"full_name": "Trần Văn Phúc", "personal_id": OWNER_ID, "phone": "0912345678"})
+    assert not [f for f in twice.flags if f.kind is FlagKind.PERSON_MISMATCH and f.detail.get("same_dossier")]

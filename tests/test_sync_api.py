@@ -436,6 +436,43 @@ def test_images_are_bounded_to_what_the_app_produces(app):
     assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "image_mode"
 
 
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_image_decoding_runs_under_the_concurrency_cap(app, monkeypatch, cap):
+    """Two uploads decode at once only when IMAGE_DECODE_CONCURRENCY allows two: each decode waits briefly at a
+    rendezvous for a second one; under a cap of 1 the second never arrives while the first holds the slot."""
+    from PIL import ImageFile
+
+    from server.dossiers import attachments
+
+    app.config["IMAGE_DECODE_CONCURRENCY"] = cap
+    monkeypatch.setattr(attachments, "_decoders", None)  # the semaphore is made once per process, from the config
+    rendezvous, met = threading.Barrier(2, timeout=1.0), []
+    real_load = ImageFile.ImageFile.load
+
+    def load_alongside_another(image):
+        try:
+            rendezvous.wait()
+            met.append(True)
+        except threading.BrokenBarrierError:
+            met.append(False)
+        return real_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load_alongside_another)
+    images = [jpeg(colour=(10, 20, 30)), jpeg(colour=(40, 50, 60))]
+
+    def decode(data):
+        with app.app_context():
+            attachments._image_size(data)
+
+    threads = [threading.Thread(target=decode, args=(data,)) for data in images]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert met == ([True, True] if cap == 2 else [False, False]), met
+
+
 class _Unread(io.RawIOBase):
     """A request body that records whether anyone read it."""
 

@@ -170,3 +170,17 @@ def test_the_font_subsetters_info_lines_stay_out_of_the_log(app):
     import logging
 
     assert logging.getLogger("fontTools.subset").getEffectiveLevel() >= logging.WARNING
+
+
+def test_healthz_answers_503_when_the_database_is_really_down(tmp_path):
+    """A database that refuses connections (PostgreSQL: a closed port; SQLite: a file that cannot be opened)."""
+    from server import create_app
+    from tests.conftest import ON_POSTGRES
+    from tests.conftest import _config
+
+    gone = "postgresql://postgres@127.0.0.1:1/none" if ON_POSTGRES else f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"
+    app = create_app(_config(tmp_path, gone))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error" and response.get_json()["database"] == "unreachable"
+    assert response.get_json()["attachments"] == "ok"

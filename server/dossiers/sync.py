@@ -286,3 +286,16 @@ def _flag_person_mismatches(dossier: Dossier) -> None:
         if fields:
             dossier.flags.append(DossierFlag(kind=FlagKind.PERSON_MISMATCH, detail={
                 "role": role, "fields": sorted(fields), "other_dossiers": others[:5]}))
+    _flag_one_id_for_two_people(dossier, people)
+
+
+def _flag_one_id_for_two_people(dossier: Dossier, people: dict) -> None:
+    """Owner and submitter typed with one personal ID but as different people (most often the owner's ID typed
+    again in the submitter's field): a PERSON_MISMATCH flag on the submitter, for the desk to check with them."""
+    owner, submitter = people["owner"], people.get("submitter")
+    if submitter is None or not owner.personal_id or submitter.personal_id != owner.personal_id:
+        return
+    differing = {f for f in _IDENTITY_FIELDS if _identity_value(owner, f) != _identity_value(submitter, f)}
+    if differing:
+        dossier.flags.append(DossierFlag(kind=FlagKind.PERSON_MISMATCH, detail={
+            "role": "submitter", "fields": sorted(differing), "same_dossier": True}))
