@@ -52,6 +52,14 @@ def upgrade():
 
 
 def downgrade():
+    # Check before changing anything: the old schema holds one record per personal ID, and since this revision
+    # capture keeps one per dossier. Merging them would pick one officer's data over another's: a person's call.
+    shared = op.get_bind().execute(sa.text(
+        "SELECT COUNT(*) FROM (SELECT personal_id FROM person WHERE personal_id IS NOT NULL"
+        " GROUP BY personal_id HAVING COUNT(*) > 1) AS shared")).scalar()
+    if shared:
+        raise RuntimeError(f"Cannot downgrade below 0011: {shared} personal IDs are held by several person records "
+                           "(one per captured dossier). The older schema allows one; merge them first.")
     op.drop_table('follow_lookup_guard')
     # Going back cannot keep two records of one personal ID, nor a flag kind the old code does not know.
     op.execute("DELETE FROM dossier_flag WHERE kind = 'person_mismatch'")
