@@ -204,6 +204,15 @@ def statuses(page) -> list[str]:
     return sorted(d["status"] for d in outbox(page)["dossiers"])
 
 
+def wait_until_queued(page, count: int) -> None:
+    """Until the phone holds ``count`` dossiers, all waiting to be sent. An app opened offline still tries to send
+    (and fails): on a slow machine a dossier may be read as "sending" mid-try, so wait for the try to end."""
+    deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
+    while statuses(page) != ["queued"] * count:
+        assert time.monotonic() < deadline, f"not {count} queued dossiers: {statuses(page)}"
+        page.wait_for_timeout(200)
+
+
 def sync_now(page) -> None:
     page.get_by_role("button", name="Đồng bộ ngay").click()
 

@@ -161,7 +161,7 @@ def test_a_same_day_procedure_needs_no_slip_unless_the_citizen_asks(officer_phon
         expect(page.get_by_role("heading", level=1)).to_have_text(title)
         expect(page.locator("#receipt-code")).not_to_be_empty()
         app.go_home(page)
-    assert app.statuses(page) == ["queued", "queued"]
+    app.wait_until_queued(page, 2)
 
 
 def test_a_server_error_backs_off_and_retries_by_itself(officer_phone):

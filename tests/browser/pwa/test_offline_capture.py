@@ -55,7 +55,7 @@ def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(p
 
     page.reload()
     expect(page.locator("body[data-ready='true']")).to_have_count(1)
-    assert app.statuses(page) == ["queued"] * 3
+    app.wait_until_queued(page, 3)
     photos = app.phone_photos(page)
     assert len(photos) == 6
     assert app.server_dossiers() == []
@@ -65,7 +65,7 @@ def test_three_dossiers_captured_offline_survive_a_reload_and_a_closed_browser(p
     app.go_offline(context)
     page = page_of(context, problems)
     app.open_app(page)
-    assert app.statuses(page) == ["queued"] * 3
+    app.wait_until_queued(page, 3)
     app.go_online(context)  # the `online` event starts the flush
     app.wait_until_synced(page, 3)
     app.assert_server_matches(receipts, photos)
