@@ -159,6 +159,9 @@ def test_photos_show_as_thumbnails_and_a_blurred_or_dark_one_is_to_be_taken_agai
               f"near-black {quality['darkShare']:.0%}; photo {rows[sha]['size']} B, "
               f"thumbnail {rows[sha]['thumbnail']} B")
         assert 0 < rows[sha]["thumbnail"] < min(25_000, rows[sha]["size"] / 2)  # small, for the screen only
+    # The capture form prepared them in the photo worker, not on the page's thread.
+    assert page.evaluate("async () => ({...(await import('/pwa/lib/images.js')).preparedBy})") == {
+        "worker": 3, "mainThread": 0}
     # The pages every other capture test photographs are judged good too.
     camera = page.locator("#documents .document").nth(1).locator("input[type=file]")
     camera.set_input_files(as_file("page.jpg", app.photo_bytes(9)))
