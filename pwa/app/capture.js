@@ -403,11 +403,14 @@ export class CaptureForm {
   /**
    * The whole dossier as it will be issued, in `root`: the procedure, the owner, the submitter, the documents with
    * their thumbnails and the return of the result, each with a "Sửa" link to its part of the form
-   * (#/capture/<uuid>/<step>, see the data-step attributes of templates/officer/shell.html).
+   * (#/capture/<uuid>/<step>, see the data-step attributes of templates/officer/shell.html). Returns false, drawing
+   * nothing, when the form is not complete.
    */
   renderReview(root) {
     const form = this.record.form;
     const procedure = this.procedure();
+    // A review opened by its address (a reload) for a form that is no longer complete: back to the form.
+    if (!procedure || this.validate().length) return false;
     const edit = (step, what) => el("a", { class: "review-edit", href: `#/capture/${this.record.client_uuid}/${step}` },
       t("review_edit"), el("span", { class: "visually-hidden" }, ` ${what}`));
     const part = (step, title, ...content) => el("section", { class: "review-part", dataset: { step } },
@@ -439,6 +442,7 @@ export class CaptureForm {
       part("delivery", t("review_delivery"), facts(delivery)),
     );
     this.showThumbnails(root);
+    return true;
   }
 
   /** Bring a part of the form into view and focus it (a "Sửa" link of the review). */

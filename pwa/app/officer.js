@@ -295,9 +295,11 @@ async function route() {
     if (record && record.user_id === officer.id && record.status === STATUS.DRAFT) {
       state.capture.open(record, (record.problem && record.problem.errors) || []);
       if (view === "review") {
-        state.capture.renderReview($("review"));
-        showView("review");
-        return;
+        if (state.capture.renderReview($("review"))) {
+          showView("review");
+          return;
+        }
+        history.replaceState(null, "", `#/capture/${uuid}`); // not complete any more: the form it is
       }
       showView("capture");
       if (step) state.capture.focusStep(step); // a "Sửa" link of the review

@@ -247,6 +247,10 @@ def test_the_review_shows_the_whole_dossier_and_issues_the_code_only_when_confir
     expect(edits).to_have_count(5)
     assert app.statuses(page) == ["draft"]  # nothing issued yet
     assert [row["issued"] for row in dossier_rows(page)] == [False]
+    page.reload()  # offline: the review comes back from the phone's own data
+    expect(page.locator("body[data-ready='true']")).to_have_count(1)
+    expect(review).to_be_visible()
+    expect(review).to_contain_text("Bùi Thị Ngọc")
 
     # "Sửa" on the owner goes back to that part of the form, focused.
     review.get_by_role("link", name="Sửa Chủ hồ sơ").click()
