@@ -11,7 +11,7 @@ import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
 import {
   checkDateOfBirth, checkFullName, checkPersonalId, checkPhone, message as findingMessage,
 } from "../lib/identity.js";
-import { preparePhoto, sha256Hex } from "../lib/images.js";
+import { REFUSED, PhotoRefused, preparePhotoOffMainThread, sha256Hex } from "../lib/images.js";
 import { search } from "../lib/search.js";
 
 const PERSON_FIELDS = [
@@ -63,7 +63,11 @@ function documentName(doc) {
 
 /**
  * The capture form bound to one draft record. `context` gives the database, the day's data (procedures, calendar),
- * identity data (for the ID and phone checks), the officer and callbacks (`onCompleted(record)`, `onSaved()`).
+ * identity data (for the ID and phone checks), the officer and callbacks (`onReview(record)` once the form is
+ * complete, `onCompleted(record)` once the code is issued).
+ *
+ * Two steps: the form ("Kiểm tra lại hồ sơ" checks it), then the review (renderReview: the whole dossier once, with
+ * a "Sửa" link back to each part of the form), whose confirmation issues the code (complete()).
  */
 export class CaptureForm {
   constructor(form, context) {
@@ -77,12 +81,17 @@ export class CaptureForm {
     this.documents = form.querySelector("#documents");
     this.errors = form.querySelector("#capture-errors");
     this.savedNote = document.getElementById("draft-saved");
+    // Files refused for a document since the form was opened, by document code: shown by that document until the
+    // officer adds a photo to it again. Not saved: there is nothing of them to keep.
+    this.refusals = {};
+    // Object URLs of the thumbnails on screen, revoked when the list is drawn again (each holds its blob).
+    this.thumbnailUrls = [];
     for (const fieldset of form.querySelectorAll("fieldset[data-person]")) this.buildPerson(fieldset);
     form.addEventListener("input", (event) => this.changed(event));
     form.addEventListener("change", (event) => this.changed(event));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.complete();
+      this.review();
     });
     this.search.addEventListener("input", () => this.showResults());
   }
@@ -113,6 +122,7 @@ export class CaptureForm {
     const form = this.record.form;
     clearFieldErrors(this.form);
     this.errors.hidden = true;
+    this.refusals = {};
     for (const who of ["owner", "submitter"]) {
       for (const field of PERSON_FIELDS) {
         this.form.elements.namedItem(`${who}.${field.name}`).value = form[who][field.name] || "";
@@ -164,9 +174,16 @@ export class CaptureForm {
       const state = this.record.form.documents[doc.code] || { ticked: false, sighted_original: false, photos: [] };
       const base = `doc-${index}`;
       const photos = el("ul", { class: "photo-list", id: `${base}-photos` },
-        state.photos.map((sha) => el("li", {}, el("span", {}, t("photo_short", { sha: sha.slice(0, 8) })),
+        state.photos.map((sha, number) => el("li", { dataset: { sha } },
+          el("img", { class: "photo-thumbnail", alt: t("photo_alt", { n: number + 1, name: documentName(doc) }),
+            width: 160, height: 120 }),
+          el("span", { class: "photo-label" }, t("photo_short", { sha: sha.slice(0, 8) })),
+          el("p", { class: "photo-warning", hidden: true }),
           el("button", { type: "button", class: "btn btn-secondary", dataset: { removePhoto: sha, doc: doc.code } },
             t("remove_photo")))));
+      const refused = this.refusals[doc.code] || [];
+      const refusal = el("div", { class: "field-error photo-refused", id: `${base}-refused`, hidden: !refused.length },
+        refused.map((text) => el("p", {}, text)));
       this.documents.append(el("div", { class: "document", dataset: { doc: doc.code } },
         el("div", { class: "field field-checkbox" },
           el("input", { type: "checkbox", id: `${base}-ticked`, name: `doc.${doc.code}.ticked`, checked: state.ticked }),
@@ -179,11 +196,35 @@ export class CaptureForm {
         el("div", { class: "field" },
           el("label", { for: `${base}-camera`, class: "btn btn-secondary" }, t("take_photo")),
           el("input", { type: "file", id: `${base}-camera`, class: "visually-hidden", accept: "image/*",
-            capture: "environment", multiple: true, dataset: { photoFor: doc.code } })),
+            capture: "environment", multiple: true, dataset: { photoFor: doc.code },
+            "aria-describedby": `${base}-refused` })),
+        refusal,
         photos));
     });
     for (const button of this.documents.querySelectorAll("[data-remove-photo]")) {
       button.addEventListener("click", () => this.removePhoto(button.dataset.doc, button.dataset.removePhoto));
+    }
+    this.showThumbnails(this.documents);
+  }
+
+  /**
+   * Fill the thumbnails and warnings of the photos listed under `root` from IndexedDB (the small JPEG each photo
+   * keeps; an older photo without one shows itself). The previous list's object URLs are revoked first.
+   */
+  async showThumbnails(root) {
+    for (const url of this.thumbnailUrls) URL.revokeObjectURL(url);
+    this.thumbnailUrls = [];
+    for (const item of root.querySelectorAll(".photo-list li[data-sha]")) {
+      const row = await get(this.context.db, STORES.photos, item.dataset.sha);
+      if (!row || !item.isConnected) continue;
+      const url = URL.createObjectURL(row.thumbnail || row.blob);
+      this.thumbnailUrls.push(url);
+      item.querySelector("img").src = url;
+      const warnings = photoWarnings(row.quality);
+      const warning = item.querySelector(".photo-warning");
+      warning.textContent = warnings.join(" ");
+      warning.hidden = !warnings.length;
+      item.classList.toggle("photo-retake", warnings.length > 0);
     }
   }
 
@@ -236,24 +277,43 @@ export class CaptureForm {
     return this.saving;
   }
 
+  /**
+   * Prepare and keep the photos chosen for a document. A file that is not a readable image (a PDF, say) is refused
+   * by the document, in words: nothing is stored for it and it does not tick the document.
+   */
   async addPhotos(docCode, files) {
-    const state = this.record.form.documents[docCode] || { ticked: true, sighted_original: false, photos: [] };
-    state.ticked = true;
-    this.record.form.documents[docCode] = state;
+    const form = this.record.form;
+    const state = form.documents[docCode] || { ticked: false, sighted_original: false, photos: [] };
+    const refused = [];
+    let kept = 0;
     this.savedNote.textContent = t("photo_preparing");
     for (const file of files) {
       let prepared;
       try {
-        prepared = await preparePhoto(file);
+        prepared = await preparePhotoOffMainThread(file);
       } catch (error) {
-        this.savedNote.textContent = t("photo_unreadable");
+        const reason = error instanceof PhotoRefused ? error.reason : REFUSED.UNREADABLE;
+        refused.push(t(reason === REFUSED.NOT_AN_IMAGE ? "photo_not_an_image" : "photo_unreadable_named",
+          { name: file.name || "" }));
         continue;
       }
       await this.storePhoto(prepared);
       if (!state.photos.includes(prepared.sha256)) state.photos.push(prepared.sha256);
+      kept++;
     }
-    await this.save();
+    this.refusals[docCode] = refused;
+    if (kept) {
+      // A photographed document is received: its box is ticked for the officer.
+      state.ticked = true;
+      form.documents[docCode] = state;
+      await this.save();
+    }
     this.showDocuments();
+    if (refused.length) {
+      this.savedNote.textContent = refused.join(" ");
+      // The message stands by the document (and in the status line): bring it into view.
+      this.form.querySelector(`[data-doc="${CSS.escape(docCode)}"] .photo-refused`)?.scrollIntoView({ block: "center" });
+    }
   }
 
   /** Keep a prepared photo under its hash; a photo already stored (the same page twice) gains this dossier. */
@@ -265,7 +325,7 @@ export class CaptureForm {
       const row = existing || {
         sha256: prepared.sha256, user_id: userId, blob: prepared.blob, media_type: "image/jpeg",
         size: prepared.size, width: prepared.width, height: prepared.height, dossier_uuids: [], uploaded: false,
-        created_at: Date.now(),
+        created_at: Date.now(), thumbnail: prepared.thumbnail, quality: prepared.quality,
       };
       if (!row.dossier_uuids.includes(uuid)) row.dossier_uuids.push(uuid);
       await requestResult(stores.photos.put(row));
@@ -329,13 +389,81 @@ export class CaptureForm {
     if (unmatched.length === errors.length) this.errors.focus();
   }
 
-  /** Freeze the dossier: code, due date, the body to send; then hand it to the outbox. */
-  async complete() {
+  /** The form's button: show what is missing, or go on to the review when nothing is. */
+  async review() {
     await this.saving;
     const errors = this.validate();
     if (errors.length) {
       this.showErrors(errors);
       return;
+    }
+    this.context.onReview(this.record);
+  }
+
+  /**
+   * The whole dossier as it will be issued, in `root`: the procedure, the owner, the submitter, the documents with
+   * their thumbnails and the return of the result, each with a "Sửa" link to its part of the form
+   * (#/capture/<uuid>/<step>, see the data-step attributes of templates/officer/shell.html). Returns false, drawing
+   * nothing, when the form is not complete.
+   */
+  renderReview(root) {
+    const form = this.record.form;
+    const procedure = this.procedure();
+    // A review opened by its address (a reload) for a form that is no longer complete: back to the form.
+    if (!procedure || this.validate().length) return false;
+    const edit = (step, what) => el("a", { class: "review-edit", href: `#/capture/${this.record.client_uuid}/${step}` },
+      t("review_edit"), el("span", { class: "visually-hidden" }, ` ${what}`));
+    const part = (step, title, ...content) => el("section", { class: "review-part", dataset: { step } },
+      el("div", { class: "review-head" }, el("h2", {}, title), edit(step, title)), ...content);
+    const facts = (pairs) => el("dl", { class: "facts" },
+      pairs.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value || "—")]));
+    const person = (data) => facts(PERSON_FIELDS.map((field) => [t(`field_${field.name}`),
+      field.name === "gender" && data.gender ? t(`gender_${data.gender}`) : data[field.name]]));
+    const documents = procedure.required_documents.map((doc) => {
+      const state = form.documents[doc.code] || { ticked: false, sighted_original: false, photos: [] };
+      const marks = [state.ticked ? t("review_received") : t("review_not_received")];
+      if (state.sighted_original) marks.push(t("sighted_original"));
+      if (state.photos.length) marks.push(t("photos_count", { n: state.photos.length }));
+      return el("li", { class: "review-document" }, el("p", {}, el("strong", {}, documentName(doc)), ` — ${marks.join(", ")}`),
+        el("ul", { class: "photo-list" }, state.photos.map((sha, number) => el("li", { dataset: { sha } },
+          el("img", { class: "photo-thumbnail", alt: t("photo_alt", { n: number + 1, name: documentName(doc) }),
+            width: 160, height: 120 }),
+          el("p", { class: "photo-warning", hidden: true })))));
+    });
+    const sameDay = procedure.time.unit === "same_day";
+    const delivery = [[t("return_place"), t("return_at_home")]];
+    if (sameDay) delivery.push([t("review_receipt_requested"), form.citizen_requested_receipt ? t("yes") : t("no")]);
+    root.replaceChildren(
+      part("procedure", t("procedure"), el("p", { class: "chosen" }, procedureName(procedure))),
+      part("owner", t("owner"), person(form.owner)),
+      part("submitter", t("applicant"), form.same_submitter ? el("p", {}, t("review_same_submitter"))
+        : person(form.submitter)),
+      part("documents", t("documents_received"), el("ul", { class: "item-list" }, documents)),
+      part("delivery", t("review_delivery"), facts(delivery)),
+    );
+    this.showThumbnails(root);
+    return true;
+  }
+
+  /** Bring a part of the form into view and focus it (a "Sửa" link of the review). */
+  focusStep(step) {
+    const target = this.form.querySelector(`[data-step="${CSS.escape(step)}"]`);
+    if (!target) return;
+    const shown = target.hidden ? this.form.querySelector('[data-step="documents"]') : target;
+    shown.scrollIntoView({ block: "start" });
+    shown.focus({ preventScroll: true });
+  }
+
+  /**
+   * Freeze the dossier: code, due date, the body to send; then hand it to the outbox. Returns false (the reasons
+   * shown on the form) when it cannot be issued.
+   */
+  async complete() {
+    await this.saving;
+    const errors = this.validate();
+    if (errors.length) {
+      this.showErrors(errors);
+      return false;
     }
     const { db, officer } = this.context;
     const procedure = this.procedure();
@@ -343,10 +471,10 @@ export class CaptureForm {
     // A dossier sent back from quarantine keeps what the citizen already holds: its code and time of receipt.
     // Only when the officer had to change the procedure is the due date computed again (and a new slip given).
     let issued = record.issued || (await this.issue(procedure));
-    if (!issued) return;
+    if (!issued) return false;
     if (issued.procedure_key !== procedure.key) {
       const dueAt = this.dueDate(issued.received_at, procedure);
-      if (!dueAt) return;
+      if (!dueAt) return false;
       issued = { ...issued, procedure_key: procedure.key, due_at: dueAt };
     }
     const form = record.form;
@@ -406,6 +534,7 @@ export class CaptureForm {
     record.problem = null;
     await put(db, STORES.dossiers, record);
     this.context.onCompleted(record);
+    return true;
   }
 
   /** The due date on the phone's calendar, or null (with the reason shown) when the calendar does not cover it. */
@@ -442,6 +571,15 @@ export class CaptureForm {
       claim_token_sha256: await sha256Hex(new TextEncoder().encode(claimToken)),
     };
   }
+}
+
+/** The warnings a photo's checks call for (images.js assessPhoto), in words; none for a good photo. */
+export function photoWarnings(quality) {
+  if (!quality) return [];
+  const warnings = [];
+  if (quality.blurred) warnings.push(t("photo_blurred"));
+  if (quality.dark) warnings.push(t("photo_dark"));
+  return warnings;
 }
 
 /**

@@ -289,12 +289,20 @@ async function route() {
     showView("welcome");
     return;
   }
-  const [, view, uuid] = (window.location.hash || "#/").split("/");
-  if (view === "capture" && uuid) {
+  const [, view, uuid, step] = (window.location.hash || "#/").split("/");
+  if ((view === "capture" || view === "review") && uuid) {
     const record = await get(state.db, STORES.dossiers, uuid);
     if (record && record.user_id === officer.id && record.status === STATUS.DRAFT) {
       state.capture.open(record, (record.problem && record.problem.errors) || []);
+      if (view === "review") {
+        if (state.capture.renderReview($("review"))) {
+          showView("review");
+          return;
+        }
+        history.replaceState(null, "", `#/capture/${uuid}`); // not complete any more: the form it is
+      }
       showView("capture");
+      if (step) state.capture.focusStep(step); // a "Sửa" link of the review
       return;
     }
   }
@@ -381,6 +389,22 @@ function wireEvents() {
     await discardDossier(state.db, record.client_uuid);
     window.location.hash = "#/";
   });
+  // The review's confirmation issues the code; what stops it (no calendar, say) is shown on the form.
+  $("confirm-dossier").addEventListener("click", async () => {
+    const button = $("confirm-dossier");
+    setBusy(button, true);
+    try {
+      if (!(await state.capture.complete())) {
+        history.replaceState(null, "", `#/capture/${state.capture.record.client_uuid}`);
+        showView("capture");
+      }
+    } finally {
+      setBusy(button, false);
+    }
+  });
+  $("review-back").addEventListener("click", () => {
+    window.location.hash = `#/capture/${state.capture.record.client_uuid}`;
+  });
   $("receipt-done").addEventListener("click", () => {
     window.location.hash = "#/";
   });
@@ -424,6 +448,9 @@ async function start() {
     day: state.day,
     identity: state.identity,
     officer: state.officer,
+    onReview: (record) => {
+      window.location.hash = `#/review/${record.client_uuid}`;
+    },
     onCompleted: async (record) => {
       window.location.hash = `#/receipt/${record.client_uuid}`;
       askBackgroundSync();

@@ -31,6 +31,7 @@ const SHELL_URLS = Object.freeze([
   "/pwa/lib/calendar.js",
   "/pwa/lib/identity.js",
   "/pwa/lib/images.js",
+  "/pwa/lib/photo-worker.js", // images.js starts it to prepare photos off the main thread (issue 11.5)
   "/pwa/lib/outbox-db.js",
   "/pwa/lib/outbox-db.classic.js",
   "/pwa/lib/search.js",

@@ -91,6 +91,22 @@ def officer_messages() -> dict[str, str]:
         "photo_short": _("Ảnh {sha}"),
         "photo_preparing": _("Đang xử lý ảnh…"),
         "photo_unreadable": _("Không đọc được ảnh này. Hãy chụp lại."),
+        # photos refused or to be taken again, thumbnails (issue 11.5)
+        "photo_not_an_image": _("“{name}” không phải là ảnh (ví dụ tệp PDF) nên chưa được lưu. "
+                                "Hãy chụp ảnh giấy tờ."),
+        "photo_unreadable_named": _("Không đọc được ảnh “{name}” nên ảnh chưa được lưu. Hãy chụp lại."),
+        "photo_blurred": _("Ảnh bị mờ: hãy chụp lại, giữ yên máy."),
+        "photo_dark": _("Ảnh quá tối: hãy chụp lại ở chỗ sáng hơn."),
+        "photo_alt": _("Ảnh {n} của {name}"),
+        # the review before the code is issued (issue 11.7)
+        "review_edit": _("Sửa"),
+        "review_received": _("đã nhận"),
+        "review_not_received": _("chưa nhận"),
+        "review_same_submitter": _("Chính là chủ hồ sơ."),
+        "review_delivery": _("Trả kết quả"),
+        "review_receipt_requested": _("Công dân yêu cầu giấy tiếp nhận"),
+        "yes": _("Có"),
+        "no": _("Không"),
         "draft_saved": _("Đã lưu."),
         "draft_not_saved": _("Chưa lưu được: {error}"),
         "error_summary": _("Hồ sơ chưa hoàn tất:"),

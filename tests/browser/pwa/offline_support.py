@@ -55,20 +55,31 @@ def enrol_officer(page, token: str) -> None:
     page.wait_for_url(lambda url: "/invite/" not in url)
 
 
-def photo_bytes(seed: int, size=(1800, 1300)) -> bytes:
-    """A JPEG unlike any other seed's: a page of random 'text' lines (the phone re-encodes it)."""
+def text_page(seed: int, size=(1800, 1300)) -> Image.Image:
+    """A page of random 'text' lines unlike any other seed's, photographed in good light; the lines scale with the
+    page's width (1800 px: lines 14 px high, 38 px apart)."""
     rng = random.Random(seed)
+    unit = size[0] / 1800
     image = Image.new("RGB", size, (245, 243, 236))
     draw = ImageDraw.Draw(image)
-    for row in range(60, size[1] - 60, 38):
-        x = 80
-        while x < size[0] - 160:
-            width = rng.randint(30, 140)
-            draw.rectangle([x, row, x + width, row + 14], fill=(rng.randint(0, 60),) * 3)
-            x += width + rng.randint(12, 30)
+    for row in range(round(60 * unit), size[1] - round(60 * unit), round(38 * unit)):
+        x = round(80 * unit)
+        while x < size[0] - 160 * unit:
+            width = round(rng.randint(30, 140) * unit)
+            draw.rectangle([x, row, x + width, row + round(14 * unit)], fill=(rng.randint(0, 60),) * 3)
+            x += width + round(rng.randint(12, 30) * unit)
+    return image
+
+
+def jpeg_bytes(image: Image.Image, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
+    image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def photo_bytes(seed: int, size=(1800, 1300)) -> bytes:
+    """A JPEG of text_page(seed) (the phone re-encodes it)."""
+    return jpeg_bytes(text_page(seed, size))
 
 
 def _cut_worker(route) -> None:
@@ -152,8 +163,7 @@ def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str |
         expect(page.locator("#documents .photo-list li")).to_have_count(index + 1)
     for box in page.locator("#documents input[name$='.ticked']").all():
         box.check()
-    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
-    expect(page.locator("#view-receipt")).to_be_visible()
+    finish_capture(page)
     uuid = page.evaluate("location.hash.split('/')[2]")
     return {
         "uuid": uuid,
@@ -161,6 +171,20 @@ def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str |
         "due": page.locator("#receipt-due").get_attribute("data-iso"),
         "provisional": page.locator("#receipt-provisional").count() > 0,
     }
+
+
+# Issue 11.7: the form's button opens the review ("check your answers"); only its confirmation issues the code.
+def review_capture(page) -> None:
+    """Press the form's button: the review opens, or the form shows what is missing."""
+    page.get_by_role("button", name="Kiểm tra lại hồ sơ").click()
+
+
+def finish_capture(page) -> None:
+    """From a filled form: open the review, confirm, and wait for the receipt."""
+    review_capture(page)
+    expect(page.locator("#view-review")).to_be_visible()
+    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    expect(page.locator("#view-receipt")).to_be_visible()
 
 
 def go_home(page) -> None:

@@ -307,3 +307,29 @@ def test_outbox_quarantines_a_dossier_after_a_bounded_run_of_server_errors(shell
     assert result["afterResend"] == "queued"
     assert result["changedBody"] == "queued"  # a changed body starts a new count at 1
     assert result["finally"] == ["done", "synced"]
+
+
+RANKING_JS = """async ({items, queries}) => {
+    const { search } = await import("/pwa/lib/search.js");
+    const keys = ["name_vi", "name_en", "national_code"];  // the fields the capture form searches (capture.js)
+    const firsts = (list) => Object.fromEntries(queries.map((q) => [q, search(list, q, keys, {limit: 8})
+        .map((item) => item.key)]));
+    return {forward: firsts(items), reversed: firsts([...items].reverse())};
+}"""
+
+
+def test_search_ranks_the_closest_procedure_first_whatever_the_catalogue_order(shell_page):
+    """Issue 11.7: a hurried officer taps the first line. "tro cap huu tri" names the pension itself; the funeral
+    support merely mentions it, and must come second, in whichever order the catalogue arrives on the phone."""
+    procedures = json.loads((ROOT / "server/reference/data/catalogue.json").read_text(encoding="utf-8"))["procedures"]
+    items = [{"key": p["key"], "name_vi": p["name_vi"], "name_en": p.get("name_en"),
+              "national_code": p["national_code"]} for p in procedures]
+    queries = ["tro cap huu tri", "huu tri", "mai tang huu tri", "tro cap xa hoi hang thang", "TRỢ CẤP HƯU TRÍ"]
+    result = shell_page.evaluate(RANKING_JS, {"items": items, "queries": queries})
+    for order in ("forward", "reversed"):
+        found = result[order]
+        assert found["tro cap huu tri"][:2] == ["tro-cap-huu-tri-xa-hoi", "ho-tro-mai-tang-huu-tri-xa-hoi"], order
+        assert found["huu tri"][0] == "tro-cap-huu-tri-xa-hoi", order
+        assert found["TRỢ CẤP HƯU TRÍ"][0] == "tro-cap-huu-tri-xa-hoi", order
+        assert found["mai tang huu tri"] == ["ho-tro-mai-tang-huu-tri-xa-hoi"], order
+        assert found["tro cap xa hoi hang thang"][0] == "tro-cap-xa-hoi-hang-thang", order

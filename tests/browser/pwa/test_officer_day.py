@@ -67,7 +67,7 @@ def test_visits_prefill_capture_and_later_changes_reach_the_phone(new_page):
     for index, camera in enumerate(page.locator("#documents input[type=file]").all()[:2]):
         camera.set_input_files({"name": "p.jpg", "mimeType": "image/jpeg", "buffer": app.photo_bytes(120 + index)})
         expect(page.locator("#documents .photo-list li")).to_have_count(index + 1)
-    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    app.finish_capture(page)  # through the review (issue 11.7)
     expect(page.locator("#view-receipt")).to_be_visible()
 
     app.go_online(page.context)
@@ -94,7 +94,7 @@ def test_the_door_checks_refuse_a_bad_id_before_any_code_is_used(officer_phone):
     app.start_capture(page, "Lê Văn Tám")
     page.get_by_label("Số định danh cá nhân").first.fill("00108901234")  # 11 digits
     page.get_by_label("Số điện thoại").first.fill("0123")
-    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    app.review_capture(page)  # the form's button checks it before any review (issue 11.7)
     errors = page.locator("#capture-errors")
     expect(errors).to_be_visible()
     expect(errors).to_contain_text("12 chữ số")
@@ -156,7 +156,7 @@ def test_a_same_day_procedure_needs_no_slip_unless_the_citizen_asks(officer_phon
             box.check()
         if asks:
             page.get_by_label("Công dân yêu cầu giấy tiếp nhận").check()
-        page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+        app.finish_capture(page)  # through the review (issue 11.7)
         title = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" if asks else "Hồ sơ đã được ghi nhận"
         expect(page.get_by_role("heading", level=1)).to_have_text(title)
         expect(page.locator("#receipt-code")).not_to_be_empty()
