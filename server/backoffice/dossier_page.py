@@ -29,6 +29,7 @@ from server.dossiers.workflow import ACTION_ROLES
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import allowed_actions
 from server.extensions import db
+from server.web.formats import moment_text
 
 #: Paper dossiers received after this hour go to the processing unit at the start of the next working day
 #: (Decree 61/2018 Art. 17 [M]); before it, on the same working day.
@@ -190,7 +191,7 @@ def control_sheet(dossier: Dossier, events: list[DossierEvent], users: dict[int,
 
 
 def _when(moment: datetime | None) -> str:
-    return to_local(moment).strftime("%H:%M %d/%m/%Y") if moment else "—"
+    return moment_text(moment)
 
 
 def _delivery_labels() -> dict[str, str]:

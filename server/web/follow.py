@@ -42,6 +42,7 @@ from server.dossiers.models import FollowLookupGuard
 from server.extensions import db
 from server.extensions import limiter
 from server.types import utcnow
+from server.web.formats import moment_text
 from server.web.officer_messages import officer_messages
 
 bp = Blueprint("follow", __name__)
@@ -161,7 +162,7 @@ def _count_failure(code: str) -> None:
 
 def _locked_page(code: str, until: datetime):
     answer = render_template("follow.html", code=code, found=None, error="locked",
-                             locked_until=to_local(until).strftime("%H:%M %d/%m/%Y"))
+                             locked_until=moment_text(until))
     return answer, 429, {"Retry-After": str(max(1, int((until - utcnow()).total_seconds())))}
 
 

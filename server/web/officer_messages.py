@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from server.forms.content import NATIONAL_MOTTO
+
 
 def officer_messages() -> dict[str, str]:
     return {
@@ -85,7 +87,6 @@ def officer_messages() -> dict[str, str]:
         "procedure_chosen": _("Đã chọn: {name}"),
         "choose_procedure_first": _("Hãy chọn thủ tục để thấy danh sách giấy tờ."),
         "sighted_original": _("Đã đối chiếu bản chính"),
-        "copy": _("bản sao"),
         "take_photo": _("Chụp ảnh giấy tờ"),
         "remove_photo": _("Xóa ảnh"),
         "photo_short": _("Ảnh {sha}"),
@@ -104,25 +105,46 @@ def officer_messages() -> dict[str, str]:
         "receipt_same_day_note": _("Thủ tục trả kết quả ngay: không cần giấy tiếp nhận, trừ khi công dân yêu cầu."),
         "receipt_provisional": _("Điện thoại đã hết mã hồ sơ dự trữ: đây là mã tạm. Mã chính thức sẽ được gửi sau."),
         "receipt_synced": _("Máy chủ đã nhận hồ sơ này."),
+        # The receipt's labels are those of Mẫu 01 (server/forms/content.py receipt), so that the screen, its
+        # print and the PDF agree field by field (tests/browser/pwa/test_receipt_agrees.py).
         "dossier_code": _("Mã hồ sơ"),
         "provisional_code": _("Mã tạm"),
-        "procedure": _("Thủ tục"),
-        "applicant": _("Người nộp"),
+        "received_from": _("{agency} tiếp nhận hồ sơ của:"),
+        "procedure": _("Nội dung yêu cầu giải quyết"),
+        "applicant": _("Ông/bà"),
         "owner": _("Chủ hồ sơ"),
         "address": _("Địa chỉ"),
-        "phone": _("Điện thoại"),
-        "statutory_time": _("Thời gian giải quyết theo quy định"),
+        "phone": _("Số điện thoại"),
+        "documents_received": _("1. Thành phần hồ sơ nộp gồm:"),
+        "doc_number": _("TT"),
+        "doc_name": _("Tên loại giấy tờ"),
+        "doc_form": _("Hình thức (bản chính, bản sao, bản chụp)"),
+        "doc_quantity": _("Số lượng"),
+        "form_photographed_sighted": _("Bản chụp, đã đối chiếu bản chính"),
+        "form_photographed": _("Bản chụp"),
+        "form_sighted_only": _("Bản chính (đã đối chiếu)"),
+        "copy_type_original": _("Bản chính"),
+        "copy_type_certified_copy": _("Bản sao có chứng thực"),
+        "copy_type_copy_with_original": _("Bản sao kèm bản chính để đối chiếu"),
+        "copy_type_electronic": _("Bản điện tử"),
+        "dossier_sets": _("2. Số lượng hồ sơ"),
+        "dossier_sets_one": _("01 (bộ)"),
+        "statutory_time": _("3. Thời gian giải quyết hồ sơ theo quy định là"),
         "time_working_days": _("{n} ngày làm việc"),
         "time_calendar_days": _("{n} ngày"),
         "time_same_day": _("trong ngày"),
-        "received_at": _("Thời điểm tiếp nhận"),
-        "due_at": _("Hẹn trả kết quả"),
-        "return_place": _("Nơi trả kết quả"),
+        "received_at": _("4. Thời gian nhận hồ sơ"),
+        "due_at": _("5. Thời gian trả kết quả giải quyết hồ sơ"),
+        "return_place": _("6. Đăng ký nhận kết quả tại"),
         "return_at_home": _("Tại nhà"),
-        "received_by": _("Cán bộ tiếp nhận"),
-        "documents_received": _("Giấy tờ đã nhận"),
+        "return_at_home_address": _("Tại nhà: {address}"),
         "photos_count": _("{n} ảnh"),
         "qr_label": _("Mã QR để theo dõi hồ sơ"),
         "qr_caption": _("Quét mã để theo dõi hồ sơ:"),
-        "signatures": _("Người nộp hồ sơ (ký, ghi rõ họ tên) — Người tiếp nhận hồ sơ (ký, ghi rõ họ tên)"),
+        "signature_submitter": _("NGƯỜI NỘP HỒ SƠ"),
+        "signature_officer": _("NGƯỜI TIẾP NHẬN HỒ SƠ"),
+        "sign_note": _("(Ký và ghi rõ họ tên)"),
+        # The national motto is the same words in every language (as on the statutory forms): not translated.
+        "motto_country": NATIONAL_MOTTO[0],
+        "motto_words": NATIONAL_MOTTO[1],
     }
