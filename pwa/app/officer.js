@@ -11,7 +11,8 @@ import { downloadDay, loadDay, pullChanges } from "./day.js";
 import { confirmDialog, el, setBusy, showStatus } from "./dom.js";
 import { formatMoment, t } from "./i18n.js";
 import { signInWithPasskey } from "./passkeys.js";
-import { renderReceipt } from "./receipt.js";
+import { setUpReadAloud } from "./read-aloud.js";
+import { receiptSpeech, renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
 import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
 import { RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
@@ -34,6 +35,7 @@ const state = {
   timer: null,
   failures: 0,
   flushing: null,
+  receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
 };
 
 function rememberedOfficer() {
@@ -302,6 +304,7 @@ async function route() {
     const record = await get(state.db, STORES.dossiers, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
       renderReceipt($("receipt"), record);
+      state.receiptRecord = record;
       showView("receipt");
       return;
     }
@@ -385,6 +388,7 @@ function wireEvents() {
     window.location.hash = "#/";
   });
   $("print-receipt").addEventListener("click", () => window.print());
+  setUpReadAloud($("read-receipt"), () => (state.receiptRecord ? receiptSpeech(state.receiptRecord) : ""));
   window.addEventListener("hashchange", () => route());
   window.addEventListener("online", () => flush("online"));
   document.addEventListener("visibilitychange", () => {

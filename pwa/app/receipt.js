@@ -83,6 +83,22 @@ function receiptMoment(iso) {
   return lang === "vi" ? legalMoment(iso, "—") : formatMoment(iso, "—", { relative: false });
 }
 
+/**
+ * What "Đọc to" says for a receipt: the status, the due date and the next step, with the same sentence as the
+ * citizen's pages (server/web/officer_messages.py read_aloud_text). Before the sync the dossier is "received".
+ */
+export function receiptSpeech(record) {
+  const receipt = record.receipt || {};
+  const server = record.server || {};
+  const state = server.state || "received";
+  return t("read_aloud_summary", {
+    code: server.code || receipt.code || receipt.provisional_code || "",
+    state: t(`state_${state}`),
+    due: receiptMoment(server.due_at || receipt.due_at),
+    next: t(`next_${state}`),
+  });
+}
+
 /** The heading of Mẫu 01: the receiving agency, and the national motto, each line kept whole (never wrapped). */
 function receiptHeader(agency) {
   return el(

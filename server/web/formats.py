@@ -19,9 +19,11 @@ NONE = "—"
 
 
 def day_text(value: date | datetime | None, empty: str = NONE) -> str:
-    """02/12/2026. A date-time is taken in Viet Nam's time first."""
-    if value is None:
+    """02/12/2026. A date-time is taken in Viet Nam's time first; an ISO 8601 string is read first."""
+    if value is None or value == "":
         return empty
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         value = to_local(value).date()
     return value.strftime("%d/%m/%Y")

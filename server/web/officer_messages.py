@@ -12,6 +12,50 @@ from flask_babel import gettext as _
 from server.forms.content import NATIONAL_MOTTO
 
 
+def next_steps() -> dict[str, str]:
+    """``next_<state>``: what the citizen has to do next while the dossier is in that state."""
+    waiting = _("Bạn không cần làm gì thêm. Khi có kết quả, bạn sẽ được báo và kết quả được trả theo hẹn.")
+    ended = _("Hồ sơ đã kết thúc. Nếu cần hỏi thêm, hãy liên hệ Bộ phận Một cửa.")
+    return {
+        "next_draft": waiting,
+        "next_online_submitted": waiting,
+        "next_received": waiting,
+        "next_in_process": waiting,
+        "next_pending_approval": waiting,
+        "next_approved": waiting,
+        "next_awaiting_supplement": _("Cần bổ sung giấy tờ theo đề nghị của Bộ phận Một cửa. Cán bộ sẽ liên hệ "
+                                      "hoặc đến nhà để nhận giấy tờ bổ sung."),
+        "next_awaiting_payment": _("Cần nộp phí, lệ phí theo đề nghị của Bộ phận Một cửa."),
+        "next_resolved": _("Đã có kết quả. Kết quả sẽ được trả cho bạn theo hẹn."),
+        "next_returned": _("Đã trả kết quả. Bạn có thể đánh giá mức độ hài lòng."),
+        "next_guided_incomplete": _("Hồ sơ chưa đủ: hãy bổ sung theo hướng dẫn rồi nộp lại."),
+        "next_refused": ended,
+        "next_stopped": ended,
+        "next_withdrawn": ended,
+    }
+
+
+def read_aloud_text(code: str | None, state: str, due_at) -> str:
+    """What "Đọc to" says on the citizen's pages: the status, the due date and the next step, in the page's
+    language (the phone's receipt says the same, built by pwa/app/read-aloud.js from the same texts)."""
+    from server.errors import locale_code
+    from server.forms.content import time_and_date
+    from server.web.formats import moment_text
+
+    labels = officer_messages()
+    due = (time_and_date(due_at) if locale_code() == "vi" else moment_text(due_at)) if due_at else "—"
+    values = {"code": code or "", "state": labels.get(f"state_{state}", state), "due": due,
+              "next": labels.get(f"next_{state}", "")}
+    return _fill(labels["read_aloud_summary"], values)
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    """``{name}`` placeholders filled as pwa/app/i18n.js t() fills them."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 def officer_messages() -> dict[str, str]:
     return {
         # status bar and flush
@@ -62,6 +106,10 @@ def officer_messages() -> dict[str, str]:
         "state_returned": _("Đã trả kết quả"),
         "state_stopped": _("Dừng giải quyết"),
         "state_withdrawn": _("Đã rút hồ sơ"),
+        # What the citizen does next, by state: read aloud with the status and the due date (issue 11 point 10).
+        **next_steps(),
+        "read_aloud": _("Đọc to"),
+        "read_aloud_summary": _("Hồ sơ {code}. Tình trạng: {state}. Hẹn trả kết quả: {due}. {next}"),
         "untitled_draft": _("Bản nháp chưa có tên"),
         "continue_draft": _("Tiếp tục nhập"),
         "show_receipt": _("Xem giấy hẹn"),
