@@ -20,6 +20,7 @@ from server.backoffice.action_forms import ACTION_FIELDS
 from server.calendar import service as calendar
 from server.calendar.workdays import classify_timeliness
 from server.calendar.workdays import to_local
+from server.citizen.access import follower_role_label
 from server.dossiers.models import Channel
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
@@ -231,6 +232,7 @@ def page_facts(dossier: Dossier) -> dict:
         "events": events,
         "sheet": control_sheet(dossier, events, users),
         "followers": followers,
+        "follower_roles": {f.id: follower_role_label(f, dossier) for f in followers},
         "users": users,
         "rating": rating,
         "open_flags": [f for f in dossier.flags if f.resolved_at is None],

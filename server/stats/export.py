@@ -44,6 +44,7 @@ def columns() -> list[tuple[str, Callable[[Counts], int | Rate]]]:
         (_("Tỷ lệ hồ sơ trực tuyến"), lambda c: c.online_rate),
         (_("Tỷ lệ số hóa hồ sơ"), lambda c: c.digitisation_rate),
         (_("Tỷ lệ hài lòng (QĐ 766)"), lambda c: c.satisfaction_rate),
+        (_("Số lượt đánh giá"), lambda c: c.rated),
     ]
 
 

@@ -53,8 +53,16 @@ def phone_text(e164: str | None, empty: str = "") -> str:
     return digits
 
 
+def field_name(key: str | None) -> str:
+    """A procedure field by its name ("Người có công"), never its key (``nguoi_co_cong``)."""
+    from server.reference.fields import field_labels
+
+    return field_labels().get(key, key) if key else NONE
+
+
 def register(app) -> None:
-    """The Jinja filters ``day``, ``moment`` and ``phone``."""
+    """The Jinja filters ``day``, ``moment``, ``phone`` and ``field_name``."""
+    app.add_template_filter(field_name, "field_name")
     app.add_template_filter(day_text, "day")
     app.add_template_filter(moment_text, "moment")
     app.add_template_filter(phone_text, "phone")
