@@ -397,3 +397,16 @@ def test_fields_are_named_never_shown_by_their_key(app):
     for shown in (page, queue):
         visible = re.sub(r'<[^>]*>', " ", shown)  # option values and links may hold the key; the text must not
         assert key not in visible
+
+
+def test_result_at_once_is_offered_only_for_same_day_procedures(app):
+    """Issue 11 point 8: the desk's "Có kết quả ngay" only where the procedure is decided the same day."""
+    same_day = make_dossier(State.RECEIVED, procedure_key="chung-thuc-chu-ky", due_at=utcnow() + timedelta(hours=3),
+                            code="SAME-DAY-1")
+    fifteen_days = make_dossier(State.RECEIVED, due_at=utcnow() + timedelta(days=20), code="FIFTEEN-DAYS-1")
+    assert same_day.procedure_version.time_unit.value == "same_day"
+    assert fifteen_days.procedure_version.time_unit.value != "same_day"
+    client, _token = desk(app)
+    assert 'id="action-resolve_on_spot"' in text(client.get(f"/staff/dossiers/{same_day.id}"))
+    page = text(client.get(f"/staff/dossiers/{fifteen_days.id}"))
+    assert 'id="action-resolve_on_spot"' not in page and 'id="action-transfer"' in page

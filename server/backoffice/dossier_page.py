@@ -202,9 +202,17 @@ def _delivery_labels() -> dict[str, str]:
 
 
 def desk_actions(dossier: Dossier, user: User) -> list[Action]:
-    """The actions this user may take on this dossier now: legal in its state and open to the user's role."""
+    """The actions this user may take on this dossier now: legal in its state and open to the user's role.
+
+    "Result at once" is offered only for a same-day procedure (issue 11 point 8): its guard would refuse it for
+    any other, and a button that can only fail is no choice (server/dossiers/services.py facts_of says which).
+    """
+    from server.dossiers.services import facts_of
+
+    same_day = facts_of(dossier).same_day_procedure
     return [action for action in allowed_actions(dossier.state)
-            if user.role.value in ACTION_ROLES[action] and action in ACTION_FIELDS]
+            if user.role.value in ACTION_ROLES[action] and action in ACTION_FIELDS
+            and (action is not Action.RESOLVE_ON_SPOT or same_day)]
 
 
 def extension_would_be_late(dossier: Dossier, now: datetime) -> bool:
