@@ -9,7 +9,7 @@ import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
 import { downloadDay, loadDay, pullChanges } from "./day.js";
 import { confirmDialog, el, setBusy, showStatus } from "./dom.js";
-import { formatMoment, t } from "./i18n.js";
+import { formatDay, formatMoment, t } from "./i18n.js";
 import { signInWithPasskey } from "./passkeys.js";
 import { setUpReadAloud } from "./read-aloud.js";
 import { receiptSpeech, renderReceipt } from "./receipt.js";
@@ -171,8 +171,7 @@ async function showDossiers(userId) {
 
 /** "09:30, 14/12/2026" (or the date alone): when the desk told the citizen the officer comes. */
 function visitWhen(visit) {
-  const [year, month, day] = visit.planned_for.split("-");
-  const date = `${day}/${month}/${year}`;
+  const date = formatDay(visit.planned_for);
   return t("visit_when", { when: visit.planned_time ? `${visit.planned_time}, ${date}` : date });
 }
 

@@ -107,10 +107,13 @@ def test_the_receipt_on_the_phone_its_print_and_the_pdf_agree(officer_phone):
     signatures = page.evaluate(SIGNATURES_JS)
     assert [s["text"].split("\n")[0] for s in signatures] == ["NGƯỜI NỘP HỒ SƠ", "NGƯỜI TIẾP NHẬN HỒ SƠ"]
     assert SUBMITTER in signatures[0]["text"] and "Cán bộ thử nghiệm" in signatures[1]["text"]
-    # The national motto: each line whole, on one line, inside its box, on a 390 px phone and at 320 px.
-    for width in (390, 320):
+    # The national motto: each line whole, on one line, inside its box, on a 390 px phone and at 320 px, and with
+    # the text size at 200 % (the root font size, as the browser's text-size setting changes it).
+    for width, text_size in ((390, "100%"), (320, "100%"), (390, "200%")):
         page.set_viewport_size({"width": width, "height": 844})
+        page.evaluate("(size) => { document.documentElement.style.fontSize = size; }", text_size)
         assert page.evaluate(MOTTO_JS) == [{"text": line, "lines": 1, "overflows": False} for line in MOTTO]
+    page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
 
     # The print shows the same receipt, and nothing else of the app.
     page.emulate_media(media="print")
