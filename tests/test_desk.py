@@ -14,16 +14,20 @@ from sqlalchemy import select
 
 from server.auth.models import AuditEvent
 from server.auth.models import Role
+from server.auth.models import User
 from server.calendar import service as calendar
 from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
 from server.dossiers.models import DossierFlag
+from server.dossiers.models import DossierFollower
 from server.dossiers.models import DossierRating
+from server.dossiers.models import FollowRole
 from server.dossiers.models import RatingLevel
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.people.models import Person
 from server.push.models import InboxMessage
 from server.reference.models import Agency
 from server.types import utcnow
@@ -72,7 +76,8 @@ def test_the_page_shows_people_procedure_documents_flags_history_and_rating(app)
     page = text(client.get(f"/staff/dossiers/{dossier.id}"))
     assert "Trần Văn Phúc" in page and "001045012345" in page and "Ngõ 5 phố Huế" in page  # owner
     assert "Trần Thị Mai" in page  # submitter
-    assert "Nguyễn Thị Lan" in page and "chủ hồ sơ (đã nhận bằng mã trên giấy hẹn)" in page  # follower
+    # The follower scanned the receipt's QR code but is neither the owner nor the submitter (issue 11 point 8).
+    assert "Nguyễn Thị Lan" in page and "người thân hoặc người đại diện — nhận bằng mã trên giấy hẹn" in page
     assert "áp dụng từ 01/07/2025" in page and "15 ngày làm việc" in page  # the dated version
     digest = hashlib.sha256(picture).hexdigest()
     assert f"<code class=\"hash\">{digest}</code>" in page
@@ -357,3 +362,53 @@ def test_another_ward_sees_nothing_and_can_do_nothing(app):
         client, token = desk(app, role)
         assert client.get(f"/staff/dossiers/{dossier.id}").status_code == 403
         assert act(client, token, dossier.id, "transfer").status_code == 403
+
+
+def test_a_follower_is_shown_with_the_role_their_person_has_in_the_dossier(app):
+    """Issue 11 point 8: scanning the QR code does not make anyone the owner; the account's person says who it is."""
+    dossier, _picture = synced_dossier(app, follower=None)
+    owner_account = User(role=Role.CITIZEN, display_name="Trần Văn Phúc",
+                         person=Person(full_name="Trần Văn Phúc", personal_id=dossier.owner.personal_id))
+    submitter_account = User(role=Role.CITIZEN, display_name="Trần Thị Mai", person=dossier.submitter)
+    relative = User(role=Role.CITIZEN, display_name="Lê Thị Hoa")
+    db.session.add_all([owner_account, submitter_account, relative])
+    db.session.flush()
+    for account in (owner_account, submitter_account, relative):
+        db.session.add(DossierFollower(dossier_id=dossier.id, user_id=account.id, role=FollowRole.OWNER))
+    db.session.commit()
+    client, _token = desk(app)
+    page = text(client.get(f"/staff/dossiers/{dossier.id}"))
+    roles = re.findall(r'<span class="follower-role">([^<]*)</span>', page)
+    assert roles == ["chủ hồ sơ — nhận bằng mã trên giấy hẹn",
+                     "người nộp hồ sơ (người thân hoặc người đại diện) — nhận bằng mã trên giấy hẹn",
+                     "người thân hoặc người đại diện — nhận bằng mã trên giấy hẹn"]
+
+
+def test_fields_are_named_never_shown_by_their_key(app):
+    """Issue 11 point 8: "Người có công", not ``nguoi_co_cong``, on the dossier page and in the queue."""
+    from server.reference.fields import field_labels
+
+    dossier, _picture = synced_dossier(app)
+    key = dossier.procedure_version.procedure.field
+    client, _token = desk(app)
+    page = text(client.get(f"/staff/dossiers/{dossier.id}"))
+    with app.test_request_context():
+        name = field_labels()[key]
+    assert f'id="procedure-field">{name}</dd>' in page
+    queue = text(client.get("/staff/queue"))
+    for shown in (page, queue):
+        visible = re.sub(r'<[^>]*>', " ", shown)  # option values and links may hold the key; the text must not
+        assert key not in visible
+
+
+def test_result_at_once_is_offered_only_for_same_day_procedures(app):
+    """Issue 11 point 8: the desk's "Có kết quả ngay" only where the procedure is decided the same day."""
+    same_day = make_dossier(State.RECEIVED, procedure_key="chung-thuc-chu-ky", due_at=utcnow() + timedelta(hours=3),
+                            code="SAME-DAY-1")
+    fifteen_days = make_dossier(State.RECEIVED, due_at=utcnow() + timedelta(days=20), code="FIFTEEN-DAYS-1")
+    assert same_day.procedure_version.time_unit.value == "same_day"
+    assert fifteen_days.procedure_version.time_unit.value != "same_day"
+    client, _token = desk(app)
+    assert 'id="action-resolve_on_spot"' in text(client.get(f"/staff/dossiers/{same_day.id}"))
+    page = text(client.get(f"/staff/dossiers/{fifteen_days.id}"))
+    assert 'id="action-resolve_on_spot"' not in page and 'id="action-transfer"' in page

@@ -47,7 +47,7 @@ def test_the_right_digits_show_status_and_due_date_without_personal_data(client,
     page = response.get_data(as_text=True)
     assert "Đã tiếp nhận" in page
     assert dossier.procedure_version.procedure.name_vi in page
-    assert "10:00 11/12/2026" in page  # due date in Viet Nam time
+    assert "10:00, 11/12/2026" in page  # due date in Viet Nam time, as a clerk writes it (issue 11 point 8)
     assert "Trần Thị Bình" not in page and "001089012345" not in page
 
 

@@ -356,3 +356,34 @@ def test_the_desk_page_links_to_the_issued_forms(app, client):
     link = f"/staff/dossiers/{dossier.id}/forms/receipt?issued={receipt.id}"
     assert link.replace("&", "&amp;") in page
     assert client.get(link).status_code == 200
+
+
+def _receive_handed_over(handed_over: dict[str, tuple[int, bool]]):
+    owner = Person(full_name="Nguyễn Thị Hường", address="Số 12 ngõ Huế", phone_e164="+84912345678")
+    version = procedure(TRO_CAP).version_at(date(2026, 3, 9))
+    by_code = {d.code: d.id for d in version.required_documents}
+    dossier = receive(NewDossier(
+        procedure_version=version, agency=demo_agency(), owner=owner, submitter=owner,
+        received_by=demo_user(Role.OFFICER), received_at=datetime(2026, 3, 9, 9, 30, tzinfo=VN_TZ),
+        reception_mode=ReceptionMode.HOME_VISIT,
+        provided_document_ids=frozenset(d.id for d in version.required_documents),
+        handed_over={by_code[code]: how for code, how in handed_over.items()},
+    ))
+    db.session.commit()
+    return dossier
+
+
+def test_receipt_names_photographed_papers_as_photographs_and_the_phone_as_written(app):
+    """Issue 11 point 2: a photographed paper is a copy ("Bản chụp"), never an original; the phone is 0912 345 678;
+    the national motto is printed whole on its line."""
+    codes = [d.code for d in procedure(TRO_CAP).version_at(date(2026, 3, 9)).required_documents]
+    handed = {codes[0]: (2, True)} | {code: (1, False) for code in codes[1:]}
+    receipt = _one(_receive_handed_over(handed), "receipt")
+    [table] = [b for b in receipt.form_content["blocks"] if b["type"] == "table"]
+    assert [row[2:] for row in table["rows"]] == [["Bản chụp, đã đối chiếu bản chính", "2 ảnh"]] + \
+        [["Bản chụp", "1 ảnh"]] * (len(codes) - 1)
+    text = text_of(receipt)
+    assert "Số điện thoại: 0912 345 678" in text and "+84" not in text
+    lines = PdfReader(io.BytesIO(path_of(receipt.sha256).read_bytes())).pages[0].extract_text().splitlines()
+    for motto in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"):
+        assert any(motto in line for line in lines), lines[:5]

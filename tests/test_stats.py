@@ -456,3 +456,39 @@ def test_the_leaders_summary(app, client):
     staff_page = client.get("/leader")
     assert staff_page.status_code == 200  # staff may look, but have no link to it
     assert 'href="/leader"' not in client.get("/staff/stats").get_data(as_text=True)
+
+
+def test_overdue_in_a_running_period_is_judged_today_not_at_the_period_s_end(app):
+    """Issue 11 point 8: on 02/12 the December report counts as overdue what is overdue today (due 01/12, not
+    finished), not what will be by the 31st (due 30/12)."""
+    received = datetime(2026, 11, 20, 9, 0, tzinfo=VN_TZ)
+    make_dossier(State.IN_PROCESS, due_at=datetime(2026, 12, 1, 16, 0, tzinfo=VN_TZ),
+                        device_received_at=received)
+    make_dossier(State.IN_PROCESS, due_at=datetime(2026, 12, 30, 16, 0, tzinfo=VN_TZ), device_received_at=received)
+    make_dossier(State.IN_PROCESS, due_at=datetime(2026, 12, 2, 16, 0, tzinfo=VN_TZ), device_received_at=received)
+    december = report(date(2026, 12, 1), date(2026, 12, 31), today=date(2026, 12, 2)).totals
+    assert (december.in_progress_on_time, december.in_progress_overdue) == (2, 1)
+    # Once the period is over, its last day decides (as before): all three were overdue by the 31st.
+    after = report(date(2026, 12, 1), date(2026, 12, 31), today=date(2027, 1, 5)).totals
+    assert (after.in_progress_on_time, after.in_progress_overdue) == (0, 3)
+
+
+def test_the_satisfaction_rate_says_what_it_rests_on_and_nothing_before_anyone_rated(app, client):
+    """Issue 11 point 8: no "100 %" resting on no rating; with ratings, how many."""
+    rated, _unrated = (stored(State.RETURNED, at(2 + i), finished=at(5 + i), closed=at(6 + i),
+                              timeliness=Timeliness.EARLY) for i in range(2))
+    sign_in(client, demo_user(Role.STAFF))
+    before = report(*MARCH).totals
+    assert before.rated == 0 and before.satisfaction_rate.value is None
+    page = client.get(f"/staff/stats?{MARCH_QUERY}").get_data(as_text=True)
+    shown = page[page.index('id="rate-satisfaction"'):].split("</dd>")[0]
+    assert "Chưa có lượt đánh giá nào" in shown and "%" not in shown
+
+    db.session.add(DossierRating(dossier_id=rated.id, user_id=demo_user(Role.CITIZEN).id,
+                                 level=RatingLevel.SATISFIED))
+    db.session.commit()
+    after = report(*MARCH).totals
+    assert after.rated == 1 and (after.satisfaction_rate.numerator, after.satisfaction_rate.denominator) == (2, 2)
+    page = client.get(f"/staff/stats?{MARCH_QUERY}").get_data(as_text=True)
+    shown = page[page.index('id="rate-satisfaction"'):].split("</dd>")[0]
+    assert "100,0%" in shown and "dựa trên 1 lượt đánh giá" in shown

@@ -21,7 +21,7 @@ function deviceItem(device) {
       "dl",
       { class: "facts" },
       el("dt", {}, t("user_agent")),
-      el("dd", { class: "user-agent" }, device.user_agent || "—"),
+      el("dd", { class: "user-agent" }, device.browser || "—"),
       el("dt", {}, t("registered")),
       el("dd", {}, formatMoment(device.registered_at)),
       el("dt", {}, t("last_seen")),

@@ -42,7 +42,7 @@ function deviceRow(device) {
     { dataset: { deviceId: device.id }, class: device.revoked_at ? "row-revoked" : null },
     el("th", { scope: "row", id: nameId, "data-label": t("col_device") }, device.name),
     el("td", { "data-label": t("col_owner") }, owner),
-    el("td", { "data-label": ua, class: "user-agent" }, device.user_agent || "—"),
+    el("td", { "data-label": ua, class: "user-agent" }, device.browser || "—"),
     el("td", { "data-label": registered }, formatMoment(device.registered_at)),
     el("td", { "data-label": seen }, formatMoment(device.last_seen_at, "—")),
     el("td", { "data-label": stateLabel }, state),

@@ -3,6 +3,7 @@
 import { ApiError, api, goToSignIn } from "./api.js";
 import { clearFieldErrors, confirmDialog, el, focusStatus, linkBox, setBusy, showFieldErrors, showStatus } from "./dom.js";
 import { formatMoment, roleLabel, t } from "./i18n.js";
+import { qrSvg } from "./receipt.js";
 
 const inviteForm = document.getElementById("invite-form");
 const inviteButton = document.getElementById("invite-button");
@@ -109,7 +110,11 @@ inviteForm.addEventListener("submit", async (event) => {
     const invitation = await api("/api/v1/admin/invitations", { method: "POST", body });
     showStatus(inviteStatus, t("invitation_created", { name: invitation.display_name }), "success");
     const label = t("invitation_link", { name: invitation.display_name, moment: formatMoment(invitation.expires_at) });
-    inviteResult.replaceChildren(linkBox(label, invitation.link, inviteStatus));
+    // The link to send, and the same link as a QR code for a phone in the room (issue 11 point 8).
+    const qr = el("figure", { class: "receipt-qr", id: "invitation-qr" },
+      qrSvg(invitation.link, t("invitation_qr_label", { name: invitation.display_name })),
+      el("figcaption", {}, t("invitation_qr")));
+    inviteResult.replaceChildren(linkBox(label, invitation.link, inviteStatus), qr);
     inviteForm.elements.display_name.value = "";
     await loadInvitations();
   } catch (error) {

@@ -497,7 +497,7 @@ export class CaptureForm {
           sighted_original: Boolean(state.sighted_original) });
       }
       receiptDocuments.push({ name: documentName(doc), sighted_original: Boolean(state.sighted_original),
-        photos: state.photos.length });
+        photos: state.photos.length, copy_type: doc.copy_type, quantity: doc.quantity || 1 });
     }
     record.payload = {
       procedure_key: procedure.key,
@@ -519,7 +519,9 @@ export class CaptureForm {
       code: issued.code,
       provisional_code: issued.provisional_code,
       procedure_name: procedureName(procedure),
+      // The statutory time of the procedure version the phone downloaded (the one the due date was computed on).
       time: procedure.time,
+      version_id: procedure.version_id,
       same_day: procedure.time.unit === "same_day",
       citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
       received_at: issued.received_at,

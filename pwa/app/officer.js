@@ -9,9 +9,10 @@ import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
 import { downloadDay, loadDay, pullChanges } from "./day.js";
 import { confirmDialog, el, setBusy, showStatus } from "./dom.js";
-import { formatMoment, t } from "./i18n.js";
+import { formatDay, formatMoment, t } from "./i18n.js";
 import { signInWithPasskey } from "./passkeys.js";
-import { renderReceipt } from "./receipt.js";
+import { setUpReadAloud } from "./read-aloud.js";
+import { receiptSpeech, renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
 import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
 import { RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
@@ -34,6 +35,7 @@ const state = {
   timer: null,
   failures: 0,
   flushing: null,
+  receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
 };
 
 function rememberedOfficer() {
@@ -169,8 +171,7 @@ async function showDossiers(userId) {
 
 /** "09:30, 14/12/2026" (or the date alone): when the desk told the citizen the officer comes. */
 function visitWhen(visit) {
-  const [year, month, day] = visit.planned_for.split("-");
-  const date = `${day}/${month}/${year}`;
+  const date = formatDay(visit.planned_for);
   return t("visit_when", { when: visit.planned_time ? `${visit.planned_time}, ${date}` : date });
 }
 
@@ -310,6 +311,7 @@ async function route() {
     const record = await get(state.db, STORES.dossiers, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
       renderReceipt($("receipt"), record);
+      state.receiptRecord = record;
       showView("receipt");
       return;
     }
@@ -409,6 +411,7 @@ function wireEvents() {
     window.location.hash = "#/";
   });
   $("print-receipt").addEventListener("click", () => window.print());
+  setUpReadAloud($("read-receipt"), () => (state.receiptRecord ? receiptSpeech(state.receiptRecord) : ""));
   window.addEventListener("hashchange", () => route());
   window.addEventListener("online", () => flush("online"));
   document.addEventListener("visibilitychange", () => {

@@ -4,7 +4,7 @@
 // the procedure and the dates.
 
 import { el } from "./dom.js";
-import { formatMoment, t } from "./i18n.js";
+import { formatMoment, formatPhone, lang, legalMoment, t } from "./i18n.js";
 import qrcode from "../vendor/qrcode.mjs";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -55,14 +55,81 @@ function fact(term, value, id, iso) {
   return [el("dt", {}, term), el("dd", { id, dataset: iso ? { iso } : undefined }, value || "—")];
 }
 
+/** "15 ngày làm việc": the statutory time of the procedure version the phone downloaded (kept after sync). */
 function timeText(receipt) {
-  const time = receipt.time || {};
+  const time = receipt.time;
+  if (!time || !time.unit) return "";
   if (time.unit === "same_day") return t("time_same_day");
   if (time.unit === "calendar_days") return t("time_calendar_days", { n: time.value });
   return t("time_working_days", { n: time.value });
 }
 
-/** Fill `root` with the receipt of a dossier record (see capture.js for the record's fields). */
+/**
+ * The "Hình thức" and "Số lượng" of a paper, by the rule of server/forms/content.py handed_over_form: a
+ * photographed page is a copy ("bản chụp") even when the original was sighted.
+ */
+export function handedOverForm(doc) {
+  if (doc.photos) {
+    return [doc.sighted_original ? t("form_photographed_sighted") : t("form_photographed"),
+      t("photos_count", { n: doc.photos })];
+  }
+  const quantity = String(doc.quantity || 1);
+  if (doc.sighted_original) return [t("form_sighted_only"), quantity];
+  return [doc.copy_type ? t(`copy_type_${doc.copy_type}`) : "", quantity];
+}
+
+/** A moment as the receipt writes it: the legal wording of Mẫu 01 in Vietnamese, the clerk's in English. */
+function receiptMoment(iso) {
+  return lang === "vi" ? legalMoment(iso, "—") : formatMoment(iso, "—", { relative: false });
+}
+
+/**
+ * What "Đọc to" says for a receipt: the status, the due date and the next step, with the same sentence as the
+ * citizen's pages (server/web/officer_messages.py read_aloud_text). Before the sync the dossier is "received".
+ */
+export function receiptSpeech(record) {
+  const receipt = record.receipt || {};
+  const server = record.server || {};
+  const state = server.state || "received";
+  return t("read_aloud_summary", {
+    code: server.code || receipt.code || receipt.provisional_code || "",
+    state: t(`state_${state}`),
+    due: receiptMoment(server.due_at || receipt.due_at),
+    next: t(`next_${state}`),
+  });
+}
+
+/** The heading of Mẫu 01: the receiving agency, and the national motto, each line kept whole (never wrapped). */
+function receiptHeader(agency) {
+  return el(
+    "header",
+    { class: "receipt-header" },
+    el("p", { class: "receipt-agency" }, agency ? agency.toLocaleUpperCase("vi") : ""),
+    el(
+      "div",
+      { class: "motto", lang: "vi" },
+      el("p", { class: "motto-line motto-country" }, t("motto_country")),
+      el("p", { class: "motto-line" }, t("motto_words")),
+    ),
+  );
+}
+
+/** One signature block: the role, the note, room to sign, the name. */
+function signatureBlock(title, name, id) {
+  return el(
+    "div",
+    { class: "signature", id },
+    el("p", { class: "signature-title" }, title),
+    el("p", { class: "small" }, t("sign_note")),
+    el("p", { class: "signature-name" }, name || ""),
+  );
+}
+
+/**
+ * Fill `root` with the receipt of a dossier record (see capture.js for the record's fields), in the order and
+ * with the fields of Mẫu 01 (server/forms/content.py receipt): tests/browser/pwa/test_receipt_agrees.py compares
+ * the two field by field.
+ */
 export function renderReceipt(root, record) {
   const receipt = record.receipt || {};
   const payload = record.payload || null;
@@ -70,40 +137,48 @@ export function renderReceipt(root, record) {
   root.replaceChildren();
   const sameDayNoSlip = receipt.same_day && !receipt.citizen_requested_receipt;
   root.append(
-    el("p", { class: "receipt-agency" }, receipt.agency_name || ""),
+    receiptHeader(receipt.agency_name),
     el("h1", { id: "receipt-title" }, sameDayNoSlip ? t("receipt_recorded_title") : t("receipt_title")),
   );
   if (sameDayNoSlip) root.append(el("p", { class: "notice" }, t("receipt_same_day_note")));
   if (!receipt.code) root.append(el("p", { class: "notice", id: "receipt-provisional" }, t("receipt_provisional")));
   const facts = el("dl", { class: "facts receipt-facts" });
   facts.append(...fact(receipt.code ? t("dossier_code") : t("provisional_code"), code, "receipt-code"));
-  facts.append(...fact(t("procedure"), receipt.procedure_name));
+  root.append(facts);
+  let submitter = null;
   if (payload) {
     const person = payload.submitter || payload.owner;
-    facts.append(...fact(t("applicant"), person.full_name, "receipt-applicant"));
-    if (payload.submitter) facts.append(...fact(t("owner"), payload.owner.full_name));
-    facts.append(...fact(t("address"), person.address || payload.owner.address));
-    facts.append(...fact(t("phone"), person.phone || payload.owner.phone));
+    submitter = person.full_name;
+    if (receipt.agency_name) root.append(el("p", {}, t("received_from", { agency: receipt.agency_name })));
+    const people = el("dl", { class: "facts receipt-facts" });
+    people.append(...fact(t("applicant"), person.full_name, "receipt-applicant"));
+    if (payload.submitter) people.append(...fact(t("owner"), payload.owner.full_name, "receipt-owner"));
+    people.append(...fact(t("address"), person.address || payload.owner.address, "receipt-address"));
+    people.append(...fact(t("phone"), formatPhone(person.phone || payload.owner.phone), "receipt-phone"));
+    root.append(people);
   }
-  facts.append(...fact(t("statutory_time"), timeText(receipt)));
-  facts.append(...fact(t("received_at"), formatMoment(receipt.received_at), "receipt-received", receipt.received_at));
-  facts.append(...fact(t("due_at"), formatMoment(receipt.due_at), "receipt-due", receipt.due_at));
-  facts.append(...fact(t("return_place"), t("return_at_home")));
-  facts.append(...fact(t("received_by"), receipt.officer_name));
-  root.append(facts);
-  if (payload && receipt.documents && receipt.documents.length) {
+  const request = el("dl", { class: "facts receipt-facts" });
+  request.append(...fact(t("procedure"), receipt.procedure_name, "receipt-procedure"));
+  root.append(request);
+  if (receipt.documents && receipt.documents.length) {
     root.append(el("h2", {}, t("documents_received")));
-    root.append(
-      el(
-        "ol",
-        { class: "receipt-documents" },
-        receipt.documents.map((doc) =>
-          el("li", {}, `${doc.name} — ${doc.sighted_original ? t("sighted_original") : t("copy")}` +
-            (doc.photos ? ` (${t("photos_count", { n: doc.photos })})` : "")),
-        ),
-      ),
-    );
+    const head = el("tr", {}, [t("doc_number"), t("doc_name"), t("doc_form"), t("doc_quantity")]
+      .map((text) => el("th", { scope: "col" }, text)));
+    const rows = receipt.documents.map((doc, index) =>
+      el("tr", {}, [String(index + 1), doc.name, ...handedOverForm(doc)].map((text) => el("td", {}, text))));
+    root.append(el("div", { class: "table-wrap" },
+      el("table", { class: "data-table receipt-documents", id: "receipt-documents" },
+        el("thead", {}, head), el("tbody", {}, rows))));
   }
+  const times = el("dl", { class: "facts receipt-facts" });
+  times.append(...fact(t("dossier_sets"), t("dossier_sets_one"), "receipt-sets"));
+  times.append(...fact(t("statutory_time"), timeText(receipt), "receipt-time"));
+  times.append(...fact(t("received_at"), receiptMoment(receipt.received_at), "receipt-received", receipt.received_at));
+  times.append(...fact(t("due_at"), receiptMoment(receipt.due_at), "receipt-due", receipt.due_at));
+  const address = payload ? (payload.owner.address || (payload.submitter && payload.submitter.address)) : "";
+  times.append(...fact(t("return_place"), address ? t("return_at_home_address", { address }) : t("return_at_home"),
+    "receipt-return"));
+  root.append(times);
   if (record.server) {
     root.append(el("p", { class: "status", dataset: { kind: "success" } }, t("receipt_synced")));
   }
@@ -113,5 +188,8 @@ export function renderReceipt(root, record) {
       el("figure", { class: "receipt-qr" }, qrSvg(url, t("qr_label")), el("figcaption", {}, t("qr_caption"), el("br"), url)),
     );
   }
-  root.append(el("p", { class: "receipt-signatures" }, t("signatures")));
+  // Two blocks side by side (one under the other when narrow), each with room to sign: as on Mẫu 01.
+  root.append(el("div", { class: "receipt-signatures", id: "receipt-signatures" },
+    signatureBlock(t("signature_submitter"), submitter, "signature-submitter"),
+    signatureBlock(t("signature_officer"), receipt.officer_name, "signature-officer")));
 }

@@ -156,6 +156,14 @@
           // Not personal data, and the officer may still be at the door when the dossier syncs: the redrawn QR
           // code must still let the citizen claim the dossier. The token is spent at its first use anyway.
           claim_token: receipt.claim_token || null,
+          // What the receipt (Mẫu 01) still shows once the citizen's data is gone: none of it is personal data.
+          time: receipt.time || null,
+          version_id: receipt.version_id || null,
+          same_day: Boolean(receipt.same_day),
+          citizen_requested_receipt: Boolean(receipt.citizen_requested_receipt),
+          agency_name: receipt.agency_name || null,
+          officer_name: receipt.officer_name || null,
+          documents: receipt.documents || [],
         },
         server: {
           code: server.code,

@@ -21,6 +21,7 @@ const SHELL_URLS = Object.freeze([
   "/pwa/app/capture.js",
   "/pwa/app/day.js",
   "/pwa/app/receipt.js",
+  "/pwa/app/read-aloud.js",
   "/pwa/app/api.js",
   "/pwa/app/dom.js",
   "/pwa/app/i18n.js",

@@ -20,6 +20,7 @@ from server.reference.models import CopyType
 from server.reference.models import HomeReception
 from server.reference.models import SupplementClock
 from server.reference.models import TimeUnit
+from server.web.formats import day_text
 from server.web.forms import Submitted
 from server.web.forms import collapsed_text
 
@@ -155,7 +156,7 @@ def read_version(form: MultiDict, *, earliest: date) -> tuple[NewVersion | None,
         errors["effective_from"] = _("Ngày không hợp lệ; hãy nhập theo dạng ngày/tháng/năm.")
     elif effective_from < earliest:
         errors["effective_from"] = _("Phiên bản mới chỉ có hiệu lực từ ngày %(day)s trở đi: không sửa quy định "
-                                     "đã áp dụng cho hồ sơ đã tiếp nhận.", day=earliest.strftime("%d/%m/%Y"))
+                                     "đã áp dụng cho hồ sơ đã tiếp nhận.", day=day_text(earliest))
     _check_length(errors, "publication_decision", values["publication_decision"], 120)
 
     time_value = None

@@ -24,7 +24,6 @@ from server.admin import year_calendar
 from server.auth.access import roles_required
 from server.auth.models import User
 from server.calendar.models import OverrideKind
-from server.calendar.workdays import to_local
 from server.extensions import db
 from server.reference.models import Agency
 from server.reference.models import CopyType
@@ -32,6 +31,7 @@ from server.reference.models import HomeReception
 from server.reference.models import Procedure
 from server.reference.models import SupplementClock
 from server.reference.models import TimeUnit
+from server.web.formats import day_text
 from server.web.pages import pages_blueprint
 
 bp = pages_blueprint("admin", __name__, url_prefix="/admin")
@@ -39,12 +39,7 @@ bp = pages_blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"labels": labels(), "local_time": local_time}
-
-
-def local_time(moment) -> str:
-    """A stored UTC moment as people read it in Viet Nam: 14/12/2026 09:05."""
-    return to_local(moment).strftime("%d/%m/%Y %H:%M")
+    return {"labels": labels()}
 
 
 def labels() -> dict:
@@ -175,7 +170,7 @@ def add_version(procedure_id: int):
     version = procedure_services.add_version(procedure, checked, current_user)
     db.session.commit()
     flash(_("Đã thêm phiên bản có hiệu lực từ ngày %(day)s. Hồ sơ đã tiếp nhận vẫn theo phiên bản cũ.",
-            day=version.effective_from.strftime("%d/%m/%Y")))
+            day=day_text(version.effective_from)))
     return redirect(url_for("admin.procedure", procedure_id=procedure.id))
 
 
@@ -225,7 +220,7 @@ def add_override():
             year = day.year if day and year_calendar.FIRST_YEAR <= day.year <= year_calendar.LAST_YEAR else year
         return _calendar_page(year, submitted, status=422)
     db.session.commit()
-    flash(_("Đã lưu điều chỉnh ngày %(day)s.", day=checked.day.strftime("%d/%m/%Y")))
+    flash(_("Đã lưu điều chỉnh ngày %(day)s.", day=day_text(checked.day)))
     return redirect(url_for("admin.calendar", year=year))
 
 
@@ -242,7 +237,7 @@ def remove_override(day: str):
         return _calendar_page(row.day.year, removal={"day": row.day.isoformat(), "form": submitted}, status=422)
     year_calendar.remove_override(row, reason, current_user)
     db.session.commit()
-    flash(_("Đã xóa điều chỉnh ngày %(day)s.", day=parsed.strftime("%d/%m/%Y")))
+    flash(_("Đã xóa điều chỉnh ngày %(day)s.", day=day_text(parsed)))
     return redirect(url_for("admin.calendar", year=parsed.year))
 
 

@@ -147,6 +147,7 @@ DEVICE = schema("Device", {
     "type": "object", "required": ["id", "name", "registered_at", "last_seen_at", "revoked_at"],
     "properties": {"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
                    "user_agent": {"type": ["string", "null"]}, "user": USER_REF,
+                   "browser": {"type": "string", "description": "the browser and system in words"},
                    "registered_at": {"type": "string"}, "last_seen_at": {"type": ["string", "null"]},
                    "revoked_at": {"type": ["string", "null"]}, "current": {"type": "boolean"}},
 })
@@ -177,6 +178,7 @@ def passkey_json(passkey: PasskeyCredential) -> dict:
 
 def device_json(device: Device, current: Device | None = None) -> dict:
     return {"id": str(device.id), "name": device.name, "user_agent": device.user_agent,
+            "browser": services.user_agent_words(device.user_agent),
             "user": {"id": device.user.id, "name": device.user.display_name},
             "registered_at": iso(device.registered_at), "last_seen_at": iso(device.last_seen_at),
             "revoked_at": iso(device.revoked_at), "current": current is not None and current.id == device.id}

@@ -196,6 +196,30 @@ def device_label(user_agent: str | None) -> str:
     return "Thiết bị"
 
 
+#: Browsers by the marker of their user agent, most specific first (Edge, Opera, Samsung Internet and Cốc Cốc all
+#: also say "Chrome"; Chrome on iOS says "CriOS" and "Safari").
+_BROWSERS = (("EdgA/", "Edge"), ("EdgiOS/", "Edge"), ("Edg/", "Edge"), ("OPR/", "Opera"),
+             ("coc_coc_browser", "Cốc Cốc"), ("SamsungBrowser/", "Samsung Internet"), ("Zalo", "Zalo"),
+             ("FxiOS/", "Firefox"), ("Firefox/", "Firefox"),
+             ("CriOS/", "Chrome"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+#: Systems likewise (an iPad in desktop mode says "Macintosh"; Android also says "Linux").
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Macintosh", "Mac"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def user_agent_words(user_agent: str | None) -> str:
+    """A device's browser and system in words, as people name them: "Chrome trên Android" (issue 11 point 8),
+    never the user-agent string itself. Unknown parts are left out; nothing known is "Trình duyệt không rõ"."""
+    from flask_babel import gettext as _
+
+    agent = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in agent), None)
+    if browser and system:
+        return _("%(browser)s trên %(system)s", browser=browser, system=system)
+    return browser or system or _("Trình duyệt không rõ")
+
+
 def change_user(user: User, actor: User, role: Role | None = None, active: bool | None = None) -> None:
     """Change a user's role or activation; both end the user's sessions and are audited."""
     if role is not None and role is not user.role:

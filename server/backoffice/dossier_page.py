@@ -20,6 +20,7 @@ from server.backoffice.action_forms import ACTION_FIELDS
 from server.calendar import service as calendar
 from server.calendar.workdays import classify_timeliness
 from server.calendar.workdays import to_local
+from server.citizen.access import follower_role_label
 from server.dossiers.models import Channel
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
@@ -29,6 +30,7 @@ from server.dossiers.workflow import ACTION_ROLES
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import allowed_actions
 from server.extensions import db
+from server.web.formats import moment_text
 
 #: Paper dossiers received after this hour go to the processing unit at the start of the next working day
 #: (Decree 61/2018 Art. 17 [M]); before it, on the same working day.
@@ -190,7 +192,7 @@ def control_sheet(dossier: Dossier, events: list[DossierEvent], users: dict[int,
 
 
 def _when(moment: datetime | None) -> str:
-    return to_local(moment).strftime("%H:%M %d/%m/%Y") if moment else "—"
+    return moment_text(moment)
 
 
 def _delivery_labels() -> dict[str, str]:
@@ -200,9 +202,17 @@ def _delivery_labels() -> dict[str, str]:
 
 
 def desk_actions(dossier: Dossier, user: User) -> list[Action]:
-    """The actions this user may take on this dossier now: legal in its state and open to the user's role."""
+    """The actions this user may take on this dossier now: legal in its state and open to the user's role.
+
+    "Result at once" is offered only for a same-day procedure (issue 11 point 8): its guard would refuse it for
+    any other, and a button that can only fail is no choice (server/dossiers/services.py facts_of says which).
+    """
+    from server.dossiers.services import facts_of
+
+    same_day = facts_of(dossier).same_day_procedure
     return [action for action in allowed_actions(dossier.state)
-            if user.role.value in ACTION_ROLES[action] and action in ACTION_FIELDS]
+            if user.role.value in ACTION_ROLES[action] and action in ACTION_FIELDS
+            and (action is not Action.RESOLVE_ON_SPOT or same_day)]
 
 
 def extension_would_be_late(dossier: Dossier, now: datetime) -> bool:
@@ -230,6 +240,7 @@ def page_facts(dossier: Dossier) -> dict:
         "events": events,
         "sheet": control_sheet(dossier, events, users),
         "followers": followers,
+        "follower_roles": {f.id: follower_role_label(f, dossier) for f in followers},
         "users": users,
         "rating": rating,
         "open_flags": [f for f in dossier.flags if f.resolved_at is None],

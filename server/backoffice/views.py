@@ -112,6 +112,8 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
     forms = {action: Submitted(action) for action in actions}
     if failed is not None:
         forms[failed.action] = failed
+        if failed.action not in actions:  # not offered (result at once, other procedure): its refusal still shows
+            actions.append(failed.action)
     return render_template(
         "backoffice/dossier.html", dossier=found, rows=_notification_rows(found), to_local=to_local,
         state_label=labels.get(f"state_{found.state.value}", found.state.value), state_labels=labels,

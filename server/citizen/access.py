@@ -40,3 +40,27 @@ def relation(user: User, dossier: Dossier) -> Relation | None:
     if role is None:
         return None
     return Relation.OWNER if role is FollowRole.OWNER else Relation.FOLLOWER
+
+
+def _same_person(user: User, person) -> bool:
+    """Whether ``user``'s own person record is ``person``: the same row, or the same personal ID."""
+    mine = user.person
+    if mine is None or person is None:
+        return False
+    return mine.id == person.id or bool(mine.personal_id and mine.personal_id == person.personal_id)
+
+
+def follower_role_label(follower: DossierFollower, dossier: Dossier) -> str:
+    """Who a follower really is to the dossier, for the desk (issue 11 point 8): holding the receipt's QR code
+    makes an account manage the following, not the dossier's owner; only its person says whose dossier it is."""
+    from flask_babel import gettext as _
+
+    how = (_("nhận bằng mã trên giấy hẹn") if follower.role is FollowRole.OWNER
+           else _("được chủ tài khoản theo dõi mời"))
+    if _same_person(follower.user, dossier.owner):
+        who = _("chủ hồ sơ")
+    elif dossier.submitter_id != dossier.owner_id and _same_person(follower.user, dossier.submitter):
+        who = _("người nộp hồ sơ (người thân hoặc người đại diện)")
+    else:
+        who = _("người thân hoặc người đại diện")
+    return f"{who} — {how}"

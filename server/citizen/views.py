@@ -38,6 +38,7 @@ from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.web.officer_messages import officer_messages
+from server.web.officer_messages import read_aloud_text
 from server.web.pages import pages_blueprint
 
 bp = pages_blueprint("citizen", __name__)
@@ -96,6 +97,7 @@ def _page(dossier: Dossier, found: Relation, invitation: str | None = None, stat
         "citizen/dossier.html", dossier=dossier, relation=found.value,
         state_label=officer_messages().get(f"state_{dossier.state.value}", dossier.state.value),
         steps=_timeline(dossier), asked=_asked(dossier), to_local=to_local,
+        speech=read_aloud_text(dossier.code or dossier.provisional_code, dossier.state.value, dossier.due_at),
         followers=_followers(dossier) if found is Relation.OWNER else [],
         invitation=invitation, invitation_code=claims.group(invitation) if invitation else None,
         rating=rating, can_rate=dossier.state is State.RETURNED and rating is None,

@@ -96,6 +96,9 @@ class NewDossier:
     code: str | None = None  #: a code the device issued from its reserved block
     device_id: uuid.UUID | None = None
     provided_document_ids: frozenset[int] = frozenset()
+    #: How each was handed over, for the receipt (Mẫu 01): required document id → (photos, original sighted).
+    #: None when not known (the desk's own reception): the receipt then names the form the procedure asks for.
+    handed_over: dict[int, tuple[int, bool]] | None = None
     citizen_requested_receipt: bool = False
     summary: str | None = None
 
@@ -174,7 +177,7 @@ def receive(new: NewDossier) -> Dossier:
     db.session.flush()
     event = append_event(dossier, Action.RECEIVE.value, State.DRAFT, new.received_by, at=new.received_at)
     _notify(dossier, Action.RECEIVE, State.DRAFT, State.RECEIVED)
-    _issue_form(dossier, event, new.received_by, new.provided_document_ids)
+    _issue_form(dossier, event, new.received_by, new.provided_document_ids, new.handed_over)
     log.info("Dossier %s received by user %s", dossier.id, new.received_by.id)
     return dossier
 
@@ -225,12 +228,13 @@ def _notify(dossier: Dossier, action: Action, from_state: State, to_state: State
         notify_dossier(dossier, kind)
 
 
-def _issue_form(dossier: Dossier, event: DossierEvent, actor: User | None, provided_document_ids=None) -> None:
+def _issue_form(dossier: Dossier, event: DossierEvent, actor: User | None, provided_document_ids=None,
+                handed_over=None) -> None:
     """Issue the statutory form of this step (receipt, supplementation request, refusal, apology, stop notice), if
     it has one, as a numbered PDF among the dossier's documents, in this very transaction (server/forms/)."""
     from server.forms.issue import issue_for_event
 
-    issue_for_event(dossier, event, actor, provided_document_ids)
+    issue_for_event(dossier, event, actor, provided_document_ids, handed_over)
 
 
 def _no_effect(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:

@@ -109,6 +109,7 @@ def receive_from_device(
             reception_mode=ReceptionMode(payload.get("reception_mode", "home_visit")), client_uuid=client_uuid,
             code=payload.get("code"), device_id=device.id if device else None,
             provided_document_ids=frozenset(doc.id for doc, _, _ in checked.documents if doc is not None),
+            handed_over=_handed_over(checked.documents),
             citizen_requested_receipt=payload.get("citizen_requested_receipt", False),
             summary=payload.get("summary"),
         ))
@@ -134,6 +135,17 @@ def receive_from_device(
             raise SyncRefused(422, [field_error("claim_token_sha256", error.code, error.vi, error.en)]) from None
     db.session.flush()
     return dossier, True
+
+
+def _handed_over(documents: list[tuple[object, Attachment | None, dict]]) -> dict[int, tuple[int, bool]]:
+    """Required document id → (photos sent, original sighted): how each paper was handed over, for Mẫu 01."""
+    found: dict[int, tuple[int, bool]] = {}
+    for required, attachment, entry in documents:
+        if required is None:
+            continue
+        photos, sighted = found.get(required.id, (0, False))
+        found[required.id] = (photos + (1 if attachment else 0), sighted or bool(entry.get("sighted_original")))
+    return found
 
 
 def _text_errors(value, path: str = "") -> list[dict]:

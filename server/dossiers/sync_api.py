@@ -305,7 +305,8 @@ def catalogue_json(day: date) -> dict:
                      "same_day_cutoff": version.same_day_cutoff and version.same_day_cutoff.strftime("%H:%M")},
             "home_reception": version.home_reception.value,
             "required_documents": [{"code": d.code, "name_vi": d.name_vi, "name_en": d.name_en,
-                                    "mandatory": d.mandatory, "copy_type": d.copy_type.value, "note": d.note}
+                                    "mandatory": d.mandatory, "copy_type": d.copy_type.value, "note": d.note,
+                                    "quantity": d.quantity}
                                    for d in version.required_documents],
         })
     digest = hashlib.sha256(json.dumps(procedures, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

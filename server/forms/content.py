@@ -27,6 +27,7 @@ from server.forms.catalogue import FormSpec
 from server.reference.models import CopyType
 from server.reference.models import RequiredDocument
 from server.reference.models import TimeUnit
+from server.web.formats import phone_text
 
 NATIONAL_MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 BLANK = "………………"
@@ -59,6 +60,24 @@ STEP_NAMES = {
     "withdraw": "Công dân rút hồ sơ",
     "return_result": "Trả kết quả cho công dân",
 }
+
+#: How a paper was handed over at the door (the "Hình thức" column of Mẫu 01): a photographed page is a copy
+#: ("bản chụp"), whether or not the officer sighted the original; an original only sighted is named as such. A paper
+#: neither photographed nor sighted is the paper the procedure asks for (COPY_TYPES). pwa/app/receipt.js writes the
+#: same words on the phone (officer_messages.py "form_*"); tests/browser/pwa/test_receipt_agrees.py compares them.
+PHOTOGRAPHED_SIGHTED = "Bản chụp, đã đối chiếu bản chính"
+PHOTOGRAPHED = "Bản chụp"
+SIGHTED_ONLY = "Bản chính (đã đối chiếu)"
+
+
+def handed_over_form(document: RequiredDocument, photos: int | None, sighted_original: bool) -> tuple[str, str]:
+    """(Hình thức, Số lượng) of one paper; ``photos`` None when how it was handed over is not known (the desk)."""
+    if photos:
+        return (PHOTOGRAPHED_SIGHTED if sighted_original else PHOTOGRAPHED), f"{photos} ảnh"
+    if photos is not None and sighted_original:
+        return SIGHTED_ONLY, str(document.quantity)
+    return COPY_TYPES.get(document.copy_type, ""), str(document.quantity)
+
 
 TIMELINESS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn"}
 
@@ -131,7 +150,7 @@ def _person_fields(dossier: Dossier) -> list[dict]:
         fields.append(_field("Chủ hồ sơ", owner.full_name))
     fields += [
         _field("Địa chỉ", submitter.address or owner.address),
-        _field("Số điện thoại", submitter.phone_e164 or owner.phone_e164),
+        _field("Số điện thoại", phone_text(submitter.phone_e164 or owner.phone_e164)),
     ]
     return fields
 
@@ -157,14 +176,18 @@ def _base(spec: FormSpec, dossier: Dossier, number: str | None, issued_at: datet
 
 
 def receipt(spec: FormSpec, dossier: Dossier, number: str | None, issued_at: datetime, actor: User | None,
-            documents: list[RequiredDocument]) -> dict:
-    """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả (DOMAIN.md §1.4 B)."""
+            documents: list[RequiredDocument], handed_over: dict[int, tuple[int, bool]] | None = None) -> dict:
+    """Mẫu 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả (DOMAIN.md §1.4 B).
+
+    :param handed_over: required document id → (photos taken, original sighted), as captured on the phone.
+    """
+    handed_over = handed_over or {}
     content = _base(spec, dossier, number, issued_at)
     if dossier.reception_mode is ReceptionMode.HOME_VISIT:
         returned_at = f"Tại nhà: {dossier.owner.address or dossier.submitter.address or BLANK}"
     else:
         returned_at = f"Bộ phận Một cửa – {dossier.agency.name_vi}"
-    rows = [[str(i), nfc(d.name_vi), COPY_TYPES.get(d.copy_type, ""), str(d.quantity)]
+    rows = [[str(i), nfc(d.name_vi), *handed_over_form(d, *handed_over.get(d.id, (None, False)))]
             for i, d in enumerate(documents, start=1)]
     content["blocks"] += [
         _field("Mã hồ sơ", dossier.code),

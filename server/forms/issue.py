@@ -46,11 +46,14 @@ def _received_day(dossier: Dossier, fallback: datetime):
 
 
 def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
-                    provided_document_ids: Iterable[int] | None = None) -> DossierDocument | None:
+                    provided_document_ids: Iterable[int] | None = None,
+                    handed_over: dict[int, tuple[int, bool]] | None = None) -> DossierDocument | None:
     """Issue the form of ``event``'s step, if it has one; returns the stored document or None.
 
     :param provided_document_ids: the required documents handed over, for the receipt (a dossier synced from a
         phone gets its document rows after it is received); by default those already among its documents.
+    :param handed_over: for the receipt, how each was handed over: required document id → (photos, original
+        sighted); by default read from its documents.
     """
     from server.dossiers.services import receipt_slip_required
 
@@ -71,8 +74,10 @@ def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
     if form_key == "receipt":
         ids = set(provided_document_ids if provided_document_ids is not None
                   else (d.required_document_id for d in dossier.documents))
-        handed_over = [d for d in dossier.procedure_version.required_documents if d.id in ids]
-        content = contents.receipt(spec, dossier, number, issued_at, actor, handed_over)
+        if handed_over is None:
+            handed_over = _handed_over(dossier)
+        provided = [d for d in dossier.procedure_version.required_documents if d.id in ids]
+        content = contents.receipt(spec, dossier, number, issued_at, actor, provided, handed_over)
     else:
         builder = getattr(contents, form_key)
         content = builder(spec, dossier, number, issued_at, actor, event)
@@ -83,6 +88,18 @@ def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
     db.session.flush()
     log.info("Dossier %s: %s %s issued (%s)", dossier.id, form_key, number, spec.circular_key)
     return document
+
+
+def _handed_over(dossier: Dossier) -> dict[int, tuple[int, bool]]:
+    """How the dossier's papers were handed over, from its document rows: photos per paper, original sighted."""
+    found: dict[int, tuple[int, bool]] = {}
+    for document in dossier.documents:
+        if document.required_document_id is None or document.form_key is not None:
+            continue
+        photos, sighted = found.get(document.required_document_id, (0, False))
+        found[document.required_document_id] = (photos + (1 if document.sha256 else 0),
+                                                sighted or document.sighted_original)
+    return found
 
 
 def _store(dossier: Dossier, form_key: str, content: dict, actor: User | None,

@@ -49,12 +49,20 @@ def _header(pdf: FPDF, block: dict) -> None:
         pdf.multi_cell(half, 4, block["number"], align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     left_bottom = pdf.get_y()
     pdf.set_xy(MARGIN + half + 4, top)
-    pdf.set_font(FONT, "B", 8)
-    pdf.multi_cell(half, 4, block["right"][0], align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.multi_cell(half, 4, block["right"][1], align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    for line in block["right"]:
+        _one_line(pdf, half, line)
     pdf.set_font(FONT, "", 8)
     pdf.multi_cell(half, 4, block["place_date"], align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 3)
+
+
+def _one_line(pdf: FPDF, width: float, text: str, size: float = 8) -> None:
+    """A line that must never break (the national motto): bold, made smaller until it fits ``width``."""
+    pdf.set_font(FONT, "B", size)
+    while pdf.get_string_width(text) > width - 1 and size > 5:
+        size -= 0.25
+        pdf.set_font(FONT, "B", size)
+    pdf.cell(width, 4, text, align=Align.C, new_x=XPos.LEFT, new_y=YPos.NEXT)
 
 
 def _title(pdf: FPDF, block: dict) -> None:

@@ -7,6 +7,8 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from server.web.formats import day_text
+
 
 def of(kind: str, data: dict) -> tuple[str, str]:
     code = data.get("code") or ""
@@ -36,7 +38,7 @@ def _visit_text(data: dict) -> str:
     if not name or not data.get("planned_for"):
         return _("Cán bộ sẽ đến nhà để tiếp nhận hồ sơ.")
     try:
-        day = date.fromisoformat(data["planned_for"]).strftime("%d/%m/%Y")
+        day = day_text(date.fromisoformat(data["planned_for"]))
     except (TypeError, ValueError):
         return _("Cán bộ sẽ đến nhà để tiếp nhận hồ sơ.")
     time, position = data.get("planned_time"), data.get("officer_position")

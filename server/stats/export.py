@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 from server.stats.service import Counts
 from server.stats.service import Rate
 from server.stats.service import Report
+from server.web.formats import day_text
 
 
 def columns() -> list[tuple[str, Callable[[Counts], int | Rate]]]:
@@ -43,6 +44,7 @@ def columns() -> list[tuple[str, Callable[[Counts], int | Rate]]]:
         (_("Tỷ lệ hồ sơ trực tuyến"), lambda c: c.online_rate),
         (_("Tỷ lệ số hóa hồ sơ"), lambda c: c.digitisation_rate),
         (_("Tỷ lệ hài lòng (QĐ 766)"), lambda c: c.satisfaction_rate),
+        (_("Số lượt đánh giá"), lambda c: c.rated),
     ]
 
 
@@ -52,7 +54,7 @@ def _lines(report: Report, field_label: Callable[[str], str]) -> list[tuple[str,
 
 def title(report: Report) -> str:
     return _("Tình hình giải quyết hồ sơ thủ tục hành chính từ %(start)s đến %(end)s",
-             start=report.start.strftime("%d/%m/%Y"), end=report.end.strftime("%d/%m/%Y"))
+             start=day_text(report.start), end=day_text(report.end))
 
 
 def to_csv(report: Report, field_label: Callable[[str], str]) -> bytes:

@@ -98,6 +98,7 @@ class Counts:
     refused: int = 0  #: Từ chối tiếp nhận in the period: never received, outside every other column (§11 case 14)
     digitised: int = 0  #: received in the period with at least one photographed document
     rated_not_satisfied: int = 0  #: of the total, rated "not satisfied" by the citizen (Decision 766)
+    rated: int = 0  #: of the total, rated at all: what the satisfaction rate rests on
 
     @property
     def received(self) -> int:
@@ -145,7 +146,11 @@ class Counts:
 
     @property
     def satisfaction_rate(self) -> Rate:
-        """Decision 766 (§3.3): (total − dossiers rated not satisfied) / total."""
+        """Decision 766 (§3.3): (total − dossiers rated not satisfied) / total; nothing (0/0, shown "—") before
+        anyone rated, rather than 100 % resting on no rating at all (issue 11 point 8). ``rated`` says how many
+        ratings it rests on."""
+        if not self.rated:
+            return Rate(0, 0)
         return Rate(self.total - self.rated_not_satisfied, self.total)
 
     def add(self, other: Counts) -> None:
@@ -220,9 +225,14 @@ def _state_at(moment: datetime):
                 else_=func.coalesce(last_event_state, Dossier.state))
 
 
-def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> dict[str, Counts]:
+def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
+                    judged_at: datetime | None = None) -> dict[str, Counts]:
     """The report's columns per procedure field: one aggregate query over the dossiers, and a second, small one
-    for those still open at the end whose state then must be read from their history."""
+    for those still open at the end whose state then must be read from their history.
+
+    :param judged_at: the start of the day on which a dossier still open is judged within or past its due date:
+        the period's last day, or today for a period still running (issue 11 point 8).
+    """
     received_at = Dossier.device_received_at
     ended_at = func.coalesce(Dossier.processing_finished_at, Dossier.closed_at)
     received_in_period = received_at >= start_at
@@ -231,7 +241,7 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
     # In progress at the end of the period is within its deadline when the ORIGINAL due date is on or after the
     # period's last day (§2.5, date granularity): an extension does not make an overdue dossier timely.
     original_due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
-    last_day_start = end_at - timedelta(days=1)
+    last_day_start = judged_at if judged_at is not None else end_at - timedelta(days=1)
     paused_states = (State.AWAITING_SUPPLEMENT, State.AWAITING_PAYMENT)
     in_report = and_(Dossier.state.in_(RECEIVED_STATES), received_at < end_at,
                      or_(ended_at.is_(None), ended_at >= start_at))
@@ -260,6 +270,7 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
     # Rated "not satisfied" (Decision 766): at most one rating per dossier (unique), so a plain outer join on the
     # few unhappy ones adds no row; PostgreSQL hashes them and keeps the scan parallel.
     unhappy = aliased(DossierRating)
+    any_rating = aliased(DossierRating)
     # Most open dossiers have not changed since the end of the period: their current state was their state then.
     # The others (only in a past period) are read from their history in a second, small query, so that the big
     # scan carries no correlated subquery (which would also keep PostgreSQL from scanning in parallel).
@@ -283,6 +294,7 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
         # Digitised: received in the period with at least one photographed paper (flag kept by the models).
         "digitised": count(and_(received_in_period, Dossier.photographed)),
         "rated_not_satisfied": count(unhappy.id.is_not(None)),
+        "rated": count(any_rating.id.is_not(None)),
         "refused": count(refused, among=refused),
     }
     changed_count = count(and_(open_at_end, Dossier.updated_at >= end_at))
@@ -290,7 +302,8 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field) -> 
                                    *(c.label(name) for name, c in columns.items()))
                             .select_from(Dossier)
                             .outerjoin(unhappy, and_(unhappy.dossier_id == Dossier.id,
-                                                     unhappy.level == RatingLevel.NOT_SATISFIED)))
+                                                     unhappy.level == RatingLevel.NOT_SATISFIED))
+                            .outerjoin(any_rating, any_rating.dossier_id == Dossier.id))
     query = query.where(or_(in_report, refused_in_period)).group_by(Procedure.field)
     by_field: dict[str, Counts] = {}
     changed_fields = []
@@ -331,17 +344,23 @@ def notification_figures(agency_ids: list[int] | None, since: datetime, until: d
         by_status={status.value: by_status.get(status, 0) for status in DeliveryStatus})
 
 
-def report(start: date, end: date, agency_ids: list[int] | None = None, field: str | None = None) -> Report:
+def report(start: date, end: date, agency_ids: list[int] | None = None, field: str | None = None,
+           today: date | None = None) -> Report:
     """The periodic report of DOMAIN.md §3.1 for the Vietnamese dates ``start``..``end`` (inclusive).
+
+    A dossier still open is "overdue" when its original due date is before the period's last day; while the period
+    is running (it ends today or later), before today: a dossier due on the 30th is not overdue on the 2nd.
 
     :param agency_ids: the wards to count; None counts every ward.
     :param field: a procedure field (``Procedure.field``) to restrict to; None counts every field.
+    :param today: Viet Nam's date today (by default, from the clock).
     :raises ValueError: ``end`` before ``start``.
     """
     if end < start:
         raise ValueError("end is before start")
+    today = today or datetime.now(VN_TZ).date()
     start_at, end_at = local_midnight(start), local_midnight(end + timedelta(days=1))
-    by_field = _dossier_counts(start_at, end_at, agency_ids, field)
+    by_field = _dossier_counts(start_at, end_at, agency_ids, field, local_midnight(min(end, today)))
     totals = Counts()
     for counts in by_field.values():
         totals.add(counts)

@@ -21,6 +21,7 @@ from server.people.identity import check_phone
 from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.visits.services import VisitRequest
+from server.web.formats import day_text
 from server.web.forms import Submitted
 from server.web.forms import collapsed_text
 
@@ -120,7 +121,7 @@ def read_schedule(form: MultiDict, *, officers: list[User], today: date,
         if day < today:
             errors["day"] = _("Ngày hẹn đã qua. Vui lòng chọn ngày từ hôm nay trở đi.")
         elif not is_working_day(day):
-            errors["day"] = _("Ngày %(day)s không phải ngày làm việc.", day=day.strftime("%d/%m/%Y"))
+            errors["day"] = _("Ngày %(day)s không phải ngày làm việc.", day=day_text(day))
     at = None
     try:
         at = time.fromisoformat(values["time"])

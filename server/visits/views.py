@@ -22,6 +22,8 @@ from server.auth.access import roles_required
 from server.extensions import db
 from server.visits import forms
 from server.visits import services
+from server.web.formats import day_text
+from server.web.formats import phone_text
 from server.web.pages import pages_blueprint
 
 bp = pages_blueprint("visits", __name__)
@@ -31,7 +33,7 @@ STAFF_ROLES = ("staff", "leader")
 
 @bp.context_processor
 def _helpers() -> dict:
-    return {"labels": visit_labels(), "visit_day": visit_day, "national_phone": national_phone}
+    return {"labels": visit_labels(), "visit_day": visit_day}
 
 
 def visit_labels() -> dict:
@@ -57,17 +59,7 @@ def visit_labels() -> dict:
 def visit_day(value) -> str:
     """"Thứ Hai, 14/12/2026" from a date or an ISO date string."""
     day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{visit_labels()['weekdays'][day.weekday()]}, {day.strftime('%d/%m/%Y')}"
-
-
-def national_phone(e164: str | None) -> str:
-    """+84912345678 → 0912 345 678 (how people read and dial it)."""
-    if not e164:
-        return ""
-    if not e164.startswith("+84"):
-        return e164
-    digits = "0" + e164[3:]
-    return f"{digits[:4]} {digits[4:7]} {digits[7:]}".strip()
+    return f"{visit_labels()['weekdays'][day.weekday()]}, {day_text(day)}"
 
 
 # --- the citizen --------------------------------------------------------------------------------------------------
@@ -87,7 +79,7 @@ def new_request():
     wards = services.wards()
     values = {"for_whom": "self", "days": [], "phone": "", "address": ""}
     if person is not None:
-        values["phone"] = national_phone(person.phone_e164)
+        values["phone"] = phone_text(person.phone_e164)
         values["address"] = person.address or ""
     if len(wards) == 1:
         values["ward"] = wards[0].agency_code

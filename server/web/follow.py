@@ -42,7 +42,9 @@ from server.dossiers.models import FollowLookupGuard
 from server.extensions import db
 from server.extensions import limiter
 from server.types import utcnow
+from server.web.formats import moment_text
 from server.web.officer_messages import officer_messages
+from server.web.officer_messages import read_aloud_text
 
 bp = Blueprint("follow", __name__)
 
@@ -72,6 +74,7 @@ def _status_of(dossier: Dossier) -> dict:
         "due_at": to_local(dossier.due_at) if dossier.due_at else None,
         "steps": [(to_local(event.occurred_at), labels.get(f"state_{event.to_state}", event.to_state))
                   for event in dossier.events],
+        "speech": read_aloud_text(dossier.code or dossier.provisional_code, dossier.state.value, dossier.due_at),
     }
 
 
@@ -161,7 +164,7 @@ def _count_failure(code: str) -> None:
 
 def _locked_page(code: str, until: datetime):
     answer = render_template("follow.html", code=code, found=None, error="locked",
-                             locked_until=to_local(until).strftime("%H:%M %d/%m/%Y"))
+                             locked_until=moment_text(until))
     return answer, 429, {"Retry-After": str(max(1, int((until - utcnow()).total_seconds())))}
 
 

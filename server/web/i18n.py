@@ -25,6 +25,9 @@ def select_locale() -> str:
 def configure_i18n(app) -> None:
     """Expose the current language code to templates (for ``<html lang>`` and the language switch)."""
     from server.errors import locale_code
+    from server.web import formats
+
+    formats.register(app)  # the |day, |moment and |phone filters: one way of writing each (server/web/formats.py)
 
     @app.context_processor
     def _language():

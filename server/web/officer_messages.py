@@ -9,6 +9,52 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from server.forms.content import NATIONAL_MOTTO
+
+
+def next_steps() -> dict[str, str]:
+    """``next_<state>``: what the citizen has to do next while the dossier is in that state."""
+    waiting = _("Bạn không cần làm gì thêm. Khi có kết quả, bạn sẽ được báo và kết quả được trả theo hẹn.")
+    ended = _("Hồ sơ đã kết thúc. Nếu cần hỏi thêm, hãy liên hệ Bộ phận Một cửa.")
+    return {
+        "next_draft": waiting,
+        "next_online_submitted": waiting,
+        "next_received": waiting,
+        "next_in_process": waiting,
+        "next_pending_approval": waiting,
+        "next_approved": waiting,
+        "next_awaiting_supplement": _("Cần bổ sung giấy tờ theo đề nghị của Bộ phận Một cửa. Cán bộ sẽ liên hệ "
+                                      "hoặc đến nhà để nhận giấy tờ bổ sung."),
+        "next_awaiting_payment": _("Cần nộp phí, lệ phí theo đề nghị của Bộ phận Một cửa."),
+        "next_resolved": _("Đã có kết quả. Kết quả sẽ được trả cho bạn theo hẹn."),
+        "next_returned": _("Đã trả kết quả. Bạn có thể đánh giá mức độ hài lòng."),
+        "next_guided_incomplete": _("Hồ sơ chưa đủ: hãy bổ sung theo hướng dẫn rồi nộp lại."),
+        "next_refused": ended,
+        "next_stopped": ended,
+        "next_withdrawn": ended,
+    }
+
+
+def read_aloud_text(code: str | None, state: str, due_at) -> str:
+    """What "Đọc to" says on the citizen's pages: the status, the due date and the next step, in the page's
+    language (the phone's receipt says the same, built by pwa/app/read-aloud.js from the same texts)."""
+    from server.errors import locale_code
+    from server.forms.content import time_and_date
+    from server.web.formats import moment_text
+
+    labels = officer_messages()
+    due = (time_and_date(due_at) if locale_code() == "vi" else moment_text(due_at)) if due_at else "—"
+    values = {"code": code or "", "state": labels.get(f"state_{state}", state), "due": due,
+              "next": labels.get(f"next_{state}", "")}
+    return _fill(labels["read_aloud_summary"], values)
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    """``{name}`` placeholders filled as pwa/app/i18n.js t() fills them."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
 
 def officer_messages() -> dict[str, str]:
     return {
@@ -60,6 +106,10 @@ def officer_messages() -> dict[str, str]:
         "state_returned": _("Đã trả kết quả"),
         "state_stopped": _("Dừng giải quyết"),
         "state_withdrawn": _("Đã rút hồ sơ"),
+        # What the citizen does next, by state: read aloud with the status and the due date (issue 11 point 10).
+        **next_steps(),
+        "read_aloud": _("Đọc to"),
+        "read_aloud_summary": _("Hồ sơ {code}. Tình trạng: {state}. Hẹn trả kết quả: {due}. {next}"),
         "untitled_draft": _("Bản nháp chưa có tên"),
         "continue_draft": _("Tiếp tục nhập"),
         "show_receipt": _("Xem giấy hẹn"),
@@ -85,7 +135,6 @@ def officer_messages() -> dict[str, str]:
         "procedure_chosen": _("Đã chọn: {name}"),
         "choose_procedure_first": _("Hãy chọn thủ tục để thấy danh sách giấy tờ."),
         "sighted_original": _("Đã đối chiếu bản chính"),
-        "copy": _("bản sao"),
         "take_photo": _("Chụp ảnh giấy tờ"),
         "remove_photo": _("Xóa ảnh"),
         "photo_short": _("Ảnh {sha}"),
@@ -120,25 +169,46 @@ def officer_messages() -> dict[str, str]:
         "receipt_same_day_note": _("Thủ tục trả kết quả ngay: không cần giấy tiếp nhận, trừ khi công dân yêu cầu."),
         "receipt_provisional": _("Điện thoại đã hết mã hồ sơ dự trữ: đây là mã tạm. Mã chính thức sẽ được gửi sau."),
         "receipt_synced": _("Máy chủ đã nhận hồ sơ này."),
+        # The receipt's labels are those of Mẫu 01 (server/forms/content.py receipt), so that the screen, its
+        # print and the PDF agree field by field (tests/browser/pwa/test_receipt_agrees.py).
         "dossier_code": _("Mã hồ sơ"),
         "provisional_code": _("Mã tạm"),
-        "procedure": _("Thủ tục"),
-        "applicant": _("Người nộp"),
+        "received_from": _("{agency} tiếp nhận hồ sơ của:"),
+        "procedure": _("Nội dung yêu cầu giải quyết"),
+        "applicant": _("Ông/bà"),
         "owner": _("Chủ hồ sơ"),
         "address": _("Địa chỉ"),
-        "phone": _("Điện thoại"),
-        "statutory_time": _("Thời gian giải quyết theo quy định"),
+        "phone": _("Số điện thoại"),
+        "documents_received": _("1. Thành phần hồ sơ nộp gồm:"),
+        "doc_number": _("TT"),
+        "doc_name": _("Tên loại giấy tờ"),
+        "doc_form": _("Hình thức (bản chính, bản sao, bản chụp)"),
+        "doc_quantity": _("Số lượng"),
+        "form_photographed_sighted": _("Bản chụp, đã đối chiếu bản chính"),
+        "form_photographed": _("Bản chụp"),
+        "form_sighted_only": _("Bản chính (đã đối chiếu)"),
+        "copy_type_original": _("Bản chính"),
+        "copy_type_certified_copy": _("Bản sao có chứng thực"),
+        "copy_type_copy_with_original": _("Bản sao kèm bản chính để đối chiếu"),
+        "copy_type_electronic": _("Bản điện tử"),
+        "dossier_sets": _("2. Số lượng hồ sơ"),
+        "dossier_sets_one": _("01 (bộ)"),
+        "statutory_time": _("3. Thời gian giải quyết hồ sơ theo quy định là"),
         "time_working_days": _("{n} ngày làm việc"),
         "time_calendar_days": _("{n} ngày"),
         "time_same_day": _("trong ngày"),
-        "received_at": _("Thời điểm tiếp nhận"),
-        "due_at": _("Hẹn trả kết quả"),
-        "return_place": _("Nơi trả kết quả"),
+        "received_at": _("4. Thời gian nhận hồ sơ"),
+        "due_at": _("5. Thời gian trả kết quả giải quyết hồ sơ"),
+        "return_place": _("6. Đăng ký nhận kết quả tại"),
         "return_at_home": _("Tại nhà"),
-        "received_by": _("Cán bộ tiếp nhận"),
-        "documents_received": _("Giấy tờ đã nhận"),
+        "return_at_home_address": _("Tại nhà: {address}"),
         "photos_count": _("{n} ảnh"),
         "qr_label": _("Mã QR để theo dõi hồ sơ"),
         "qr_caption": _("Quét mã để theo dõi hồ sơ:"),
-        "signatures": _("Người nộp hồ sơ (ký, ghi rõ họ tên) — Người tiếp nhận hồ sơ (ký, ghi rõ họ tên)"),
+        "signature_submitter": _("NGƯỜI NỘP HỒ SƠ"),
+        "signature_officer": _("NGƯỜI TIẾP NHẬN HỒ SƠ"),
+        "sign_note": _("(Ký và ghi rõ họ tên)"),
+        # The national motto is the same words in every language (as on the statutory forms): not translated.
+        "motto_country": NATIONAL_MOTTO[0],
+        "motto_words": NATIONAL_MOTTO[1],
     }
