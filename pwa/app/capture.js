@@ -129,12 +129,20 @@ export class CaptureForm {
       }
     }
     this.form.elements.namedItem("same_submitter").checked = form.same_submitter;
-    this.form.querySelector('[data-person="submitter"]').hidden = form.same_submitter;
+    this.showSubmitter(!form.same_submitter);
     this.form.elements.namedItem("citizen_requested_receipt").checked = Boolean(form.citizen_requested_receipt);
     this.search.value = "";
     this.showProcedure();
     this.showResults();
     if (serverErrors.length) this.showErrors(serverErrors);
+  }
+
+  /** The submitter's fields exist only when the submitter is someone else: hidden, and disabled so that they are
+   * neither reached with the Tab key nor part of the form's data. */
+  showSubmitter(shown) {
+    const fieldset = this.form.querySelector('[data-person="submitter"]');
+    fieldset.hidden = !shown;
+    fieldset.disabled = !shown;
   }
 
   procedure() {
@@ -245,7 +253,7 @@ export class CaptureForm {
       this.showProcedure();
     } else if (target.name === "same_submitter") {
       form.same_submitter = target.checked;
-      this.form.querySelector('[data-person="submitter"]').hidden = target.checked;
+      this.showSubmitter(!target.checked);
     } else if (target.name === "citizen_requested_receipt") {
       form.citizen_requested_receipt = target.checked;
     } else if (target.name && target.name.startsWith("doc.")) {

@@ -31,6 +31,14 @@ export function focusStatus(node) {
   node.focus();
 }
 
+/** Move the keyboard focus to the first heading of `container` (a view that replaced another). */
+export function focusHeading(container) {
+  const heading = container && container.querySelector("h1, h2");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus();
+}
+
 /** Disable a button while its action runs (aria-busy tells assistive technology why). */
 export function setBusy(button, busy) {
   button.disabled = busy;

@@ -19,3 +19,12 @@ if (signOut) {
     }
   });
 }
+
+// After a refused form the server answers with the same page and an error summary at its top: the focus goes to
+// that summary (WCAG 2.4.3), so that a keyboard or screen-reader user starts from what must be corrected instead
+// of the top of the page. Each message in it links to its field.
+const refused = document.querySelector("main .error-summary[role='alert']:not([hidden])");
+if (refused) {
+  if (!refused.hasAttribute("tabindex")) refused.setAttribute("tabindex", "-1");
+  refused.focus();
+}

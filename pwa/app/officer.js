@@ -8,7 +8,7 @@
 import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
 import { downloadDay, loadDay, pullChanges } from "./day.js";
-import { confirmDialog, el, setBusy, showStatus } from "./dom.js";
+import { confirmDialog, el, focusHeading, setBusy, showStatus } from "./dom.js";
 import { formatDay, formatMoment, t } from "./i18n.js";
 import { signInWithPasskey } from "./passkeys.js";
 import { setUpReadAloud } from "./read-aloud.js";
@@ -36,6 +36,7 @@ const state = {
   failures: 0,
   flushing: null,
   receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
+  shown: null, // the view and hash on screen, to tell a view change from a redraw
 };
 
 function rememberedOfficer() {
@@ -80,6 +81,15 @@ async function loadOfficerData() {
 }
 
 // --- the status bar -------------------------------------------------------------------------------------------
+
+/** The bar sticks to the top: the page's scroll padding follows its height (static/css/app.css, --sticky-top), so
+ * that the focused field is never scrolled under it (WCAG 2.2 2.4.11). */
+function keepFocusClearOfTheBar() {
+  const bar = $("sync-bar");
+  const follow = () => document.documentElement.style.setProperty("--sticky-top", `${bar.offsetHeight}px`);
+  if (typeof ResizeObserver === "function") new ResizeObserver(follow).observe(bar);
+  follow();
+}
 
 function megabytes(bytes) {
   return (bytes / 1_000_000).toLocaleString(document.documentElement.lang || "vi", { maximumFractionDigits: 1 });
@@ -282,6 +292,12 @@ async function askBackgroundSync() {
 function showView(name) {
   for (const view of document.querySelectorAll("main [data-view]")) view.hidden = view.dataset.view !== name;
   document.body.dataset.screen = name; // for tests and print styles
+  // A new view (or another dossier in the same view) is a new page to a screen reader and a keyboard: its heading
+  // takes the focus, as a page load would. Not on the first view (the page just loaded), nor when a view is only
+  // redrawn in place (a receipt getting its official code), which must not pull the focus away.
+  const shown = `${name} ${window.location.hash}`;
+  if (state.shown && state.shown !== shown) focusHeading(document.querySelector(`main [data-view="${name}"]`));
+  state.shown = shown;
 }
 
 async function route() {
@@ -310,9 +326,11 @@ async function route() {
   if (view === "receipt" && uuid) {
     const record = await get(state.db, STORES.dossiers, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
+      const hadFocus = $("receipt").contains(document.activeElement); // a redraw replaces the focused heading
       renderReceipt($("receipt"), record);
       state.receiptRecord = record;
       showView("receipt");
+      if (hadFocus) focusHeading($("view-receipt"));
       return;
     }
   }
@@ -428,6 +446,7 @@ function wireEvents() {
 
 async function start() {
   registerServiceWorker();
+  keepFocusClearOfTheBar();
   state.db = await openOutbox({ onBlocked: () => showStatus($("app-status"), t("db_blocked"), "error") });
   state.officer = rememberedOfficer();
   const session = await checkSession();
