@@ -467,13 +467,6 @@ def test_each_role_lands_where_its_work_is(client, role, home):
     assert signed_in.status_code == 200 and signed_in.get_json()["redirect"] == home
 
 
-@pytest.mark.parametrize("target", ["//evil.example/app", "/\\evil.example", "https://evil.example/", "app"])
-def test_sign_in_goes_on_only_to_a_page_of_this_site(client, target):
-    page = client.get("/sign-in", query_string={"next": target}).get_data(as_text=True)
-    assert 'data-next=""' in page
-    kept = client.get("/sign-in", query_string={"next": "/staff/queue?page=2"}).get_data(as_text=True)
-    assert 'data-next="/staff/queue?page=2"' in kept
-
 
 def test_a_recovery_link_says_whether_it_is_the_accounts_first_passkey(client):
     """Demo accounts and ``flask users enrol`` enrol with a recovery link: the page titles it by this answer."""

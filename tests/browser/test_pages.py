@@ -62,8 +62,8 @@ def test_sign_in_follows_only_same_site_paths(client, target, kept):
 
 
 @pytest.mark.parametrize(("role", "paths"), [
-    (None, PUBLIC_PAGES),
-    (Role.CITIZEN, PUBLIC_PAGES + ACCOUNT_PAGES + ["/"]),
+    (None, PUBLIC_PAGES + ["/"]),  # the landing page is for visitors: "/" sends a signed-in user to their own page
+    (Role.CITIZEN, PUBLIC_PAGES + ACCOUNT_PAGES),
     (Role.ADMIN, ACCOUNT_PAGES + ADMIN_PAGES),
 ])
 def test_pages_carry_no_inline_code_and_no_token(client, role, paths):
