@@ -11,6 +11,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from server.auth.cli import base_url
+from server.auth.cli import demo_enrolment_links
+from server.auth.cli import url_option
 from server.calendar import service as calendar_service
 from server.calendar.models import OverrideKind
 from server.extensions import db
@@ -21,11 +24,9 @@ calendar_cli = AppGroup("calendar", help="The civil-service calendar (dated over
 
 
 @demo_cli.command("seed")
-@click.option("--url", default="http://localhost:5000", show_default=True, help="Where the app will listen.")
-def demo_seed(url: str) -> None:
+@url_option
+def demo_seed(url: str | None) -> None:
     """Load the catalogue, the calendar swaps, a demo ward and one account per role; print enrolment links."""
-    from flask import current_app as app
-
     from server.demo import seed_demo
 
     summary = seed_demo()
@@ -34,13 +35,11 @@ def demo_seed(url: str) -> None:
     click.echo(f"Catalogue: +{summary['procedures']} procedures, +{summary['versions']} versions; "
                f"calendar overrides: +{summary['calendar_overrides']}")
     click.echo(f"Ward: {agency.name_vi} — agency code {agency.agency_code}")
-    from server.auth.cli import demo_enrolment_links
-
-    app.config["BASE_URL"] = url
-    links = demo_enrolment_links()
+    url = base_url(url)
+    links = demo_enrolment_links(url)
     db.session.commit()
     click.echo("Demo accounts: open a link in the browser or phone that should hold the passkey (single use, 24 h;")
-    click.echo("each start makes new ones; later: flask users enrol <id>):")
+    click.echo(f"each start makes new ones; later: .venv/bin/flask users enrol <id> --url {url}):")
     for user, link in links:
         click.echo(f"  {user.role.value:8} #{user.id} {user.display_name}\n           {link}")
     click.echo("Citizens can also register themselves at " + url + "/register")

@@ -436,3 +436,47 @@ def test_a_lost_session_cookie_does_not_lose_the_challenge(app, client):
     assert response.status_code == 201, response.get_json()
     again = write(client, "POST", "/api/v1/auth/register/verify", {"credential": credential})
     assert again.status_code == 400
+
+
+# --- where each role lands ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role, home", [
+    (Role.OFFICER, "/app"), (Role.STAFF, "/staff/queue"), (Role.LEADER, "/leader"),
+    (Role.CITIZEN, "/my/dossiers"), (Role.ADMIN, "/admin/people"),
+])
+def test_each_role_lands_where_its_work_is(client, role, home):
+    """After enrolment, after signing in again, and at ``/`` while signed in: the role's own page, which it may open."""
+    phone = SoftAuthenticator()
+    if role is Role.CITIZEN:
+        start = {"citizen": CITIZEN}
+    else:
+        _, token = services.create_invitation(role, demo_agency() if role.ward_scoped else None, "Lê Thị Hoa",
+                                              demo_user(Role.ADMIN))
+        db.session.commit()
+        start = {"invitation_token": token}
+    enrolled = register(client, phone, start)
+    assert enrolled.status_code == 201, enrolled.get_json()
+    assert enrolled.get_json()["role"] == role.value and enrolled.get_json()["redirect"] == home
+    assert client.get(home).status_code == 200
+    landing = client.get("/")
+    assert landing.status_code == 302 and landing.headers["Location"] == home
+
+    write(client, "POST", "/api/v1/auth/logout")
+    assert client.get("/").status_code == 200  # a visitor still gets the landing page
+    signed_in = login(client, phone)
+    assert signed_in.status_code == 200 and signed_in.get_json()["redirect"] == home
+
+
+
+def test_a_recovery_link_says_whether_it_is_the_accounts_first_passkey(client):
+    """Demo accounts and ``flask users enrol`` enrol with a recovery link: the page titles it by this answer."""
+    user = demo_user(Role.STAFF)
+    _, token = services.create_recovery_link(user, None)
+    db.session.commit()
+    assert client.get(f"/api/v1/recovery/{token}").get_json()["first_passkey"] is True
+    db.session.add(PasskeyCredential(user_id=user.id, credential_id=b"lost", public_key=b"-", name="Cũ",
+                                     revoked_at=utcnow()))
+    db.session.commit()
+    assert client.get(f"/api/v1/recovery/{token}").get_json()["first_passkey"] is False  # even if all are revoked
+    _, invitation = invite()
+    assert "first_passkey" not in client.get(f"/api/v1/invitations/{invitation}").get_json()

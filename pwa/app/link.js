@@ -26,7 +26,15 @@ async function load() {
   }
   document.getElementById("link-greeting").textContent = t("greeting", { name: info.display_name });
   let summary;
-  if (kind === "recovery") summary = t("recovery_for", { name: info.display_name });
+  if (kind === "recovery") {
+    // The same link kind enrols an account that never had a passkey: "recover access" only when it really is one.
+    const first = info.first_passkey === true;
+    const heading = document.getElementById("link-heading");
+    const title = t(first ? "first_passkey_title" : "recovery_title");
+    document.title = document.title.replace(heading.textContent, title);
+    heading.textContent = title;
+    summary = t(first ? "first_passkey_for" : "recovery_for", { name: info.display_name });
+  }
   else if (info.ward) summary = t("invited_as", { role: roleLabel(info.role), ward: info.ward.name });
   else summary = t("invited_as_no_ward", { role: roleLabel(info.role) });
   document.getElementById("link-summary").textContent = summary;

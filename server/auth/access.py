@@ -44,6 +44,21 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+#: Where each role lands after enrolment or sign-in, and when a signed-in user opens ``/``: where its work is.
+_HOMES = {
+    "officer": "/app",  # the doorstep app (it works offline)
+    "staff": "/staff/queue",  # the desk's queue
+    "leader": "/leader",  # what is late, due soon, waiting for approval
+    "citizen": "/my/dossiers",  # their own dossiers
+    "admin": "/admin/people",  # accounts, invitations, recovery links
+}
+
+
+def home_for(user) -> str:
+    """The page a signed-in ``user`` starts from (the one rule: the sign-in and enrolment answers and ``/`` use it)."""
+    return _HOMES[user.role.value]
+
+
 def access_rule(view: Callable) -> str | frozenset[str] | None:
     """The declared rule of a view function, or None when it has none (then it is refused)."""
     while view is not None:

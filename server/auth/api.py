@@ -20,6 +20,7 @@ from server.api.openapi import operation
 from server.api.openapi import schema
 from server.auth import passkeys
 from server.auth import services
+from server.auth.access import home_for
 from server.auth.access import public
 from server.auth.access import roles_required
 from server.auth.audit import audit
@@ -156,7 +157,9 @@ DEVICE_LIST = schema("DeviceList", {"type": "object", "required": ["devices"],
 LINK_INFO = schema("LinkInfo", {
     "type": "object", "required": ["display_name", "expires_at"],
     "properties": {"role": ROLE, "ward": WARD, "display_name": {"type": "string"},
-                   "expires_at": {"type": "string", "format": "date-time"}},
+                   "expires_at": {"type": "string", "format": "date-time"},
+                   "first_passkey": {"type": "boolean", "description": "recovery links: the account never had a "
+                                     "passkey, so this is its first enrolment rather than a recovery"}},
 })
 
 
@@ -182,11 +185,6 @@ def device_json(device: Device, current: Device | None = None) -> dict:
             "user": {"id": device.user.id, "name": device.user.display_name},
             "registered_at": iso(device.registered_at), "last_seen_at": iso(device.last_seen_at),
             "revoked_at": iso(device.revoked_at), "current": current is not None and current.id == device.id}
-
-
-def home_for(user: User) -> str:
-    """Where a user lands after signing in."""
-    return "/admin/people" if user.role is Role.ADMIN else "/"
 
 
 def signed_in_json(user: User) -> dict:
@@ -493,8 +491,13 @@ def _link_info(token: str, kind: InvitationKind) -> dict:
         invitation = services.find_link(token, kind)
     except services.AccountError as error:
         raise account_problem(error) from None
-    return {"role": invitation.role.value if invitation.role else None, "ward": ward_json(invitation.agency),
+    info = {"role": invitation.role.value if invitation.role else None, "ward": ward_json(invitation.agency),
             "display_name": invitation.display_name, "expires_at": iso(invitation.expires_at)}
+    if kind is InvitationKind.RECOVERY:
+        # Revoked passkeys count: an account whose every passkey was revoked is being recovered.
+        info["first_passkey"] = db.session.scalar(
+            select(PasskeyCredential.id).where(PasskeyCredential.user_id == invitation.user_id).limit(1)) is None
+    return info
 
 
 # --- my passkeys and devices ---------------------------------------------------------------------------------

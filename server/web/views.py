@@ -12,9 +12,11 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy import text
 
+from server.auth.access import home_for
 from server.auth.access import public
 from server.extensions import db
 from server.security import safe_next
@@ -28,7 +30,9 @@ _ONE_YEAR = 365 * 24 * 3600
 @bp.get("/")
 @public
 def index():
-    """The landing page."""
+    """The landing page for visitors; a signed-in user is sent where their work is (the brand link leads here)."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
     return render_template("index.html")
 
 

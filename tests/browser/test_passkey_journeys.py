@@ -26,6 +26,7 @@ from server.dossiers.models import FollowRole
 from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
+from server.types import utcnow
 from tests.browser.support import b64decode
 from tests.browser.support import fresh
 from tests.browser.support import session_of
@@ -92,7 +93,7 @@ def test_officer_redeems_invitation_signs_out_and_signs_in_again(new_page, add_a
     expect(page.locator("#link-greeting")).to_have_text("Xin chào Lê Thị Hoa.")
     page.get_by_label("Tên của điện thoại này").fill("Điện thoại Samsung của chị Hoa")
     page.get_by_role("button", name=CREATE).click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/app")  # the officer lands in the doorstep app
 
     session = session_of(page)
     assert session["status"] == 200, session
@@ -116,6 +117,7 @@ def test_officer_redeems_invitation_signs_out_and_signs_in_again(new_page, add_a
     assert b64decode(credential["credentialId"]) == passkey.credential_id
     assert b64decode(credential["userHandle"]) == officer.webauthn_user_id
 
+    page.goto("/account/passkeys")  # the app has no site menu; its pages do
     sign_out(page, live_server)
     assert session_of(page)["status"] == 401
 
@@ -162,7 +164,7 @@ def test_citizen_registers_and_signs_in_again_after_a_refused_personal_id(app, p
 
     page.locator("#personal_id").fill("")
     page.get_by_role("button", name=CREATE).click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/my/dossiers")
     session = session_of(page)
     assert session["status"] == 200, session
     assert session["body"]["role"] == "citizen" and session["body"]["user"]["name"] == "Trần Thị Bình"
@@ -179,7 +181,7 @@ def test_citizen_registers_and_signs_in_again_after_a_refused_personal_id(app, p
 
     sign_out(page, live_server)
     sign_in(page)
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/my/dossiers")
     session = session_of(page)
     assert session["status"] == 200 and session["body"]["user"]["id"] == citizen.id
 
@@ -199,7 +201,7 @@ def test_a_revoked_passkey_can_no_longer_sign_in(page, add_authenticator, live_s
     token = invite(Role.STAFF, "Phạm Văn Cường")
     first = add_authenticator(page)
     redeem(page, token)
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/staff/queue")
     fresh()
     staff = user_named("Phạm Văn Cường")
     [old] = staff.passkeys
@@ -260,7 +262,7 @@ def test_a_revoked_passkey_can_no_longer_sign_in(page, add_authenticator, live_s
     lost_phone.remove()
     add_authenticator(page).add_credential(kept_credential)
     page.get_by_role("button", name=SIGN_IN).click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/staff/queue")
     assert session_of(page)["body"]["user"]["id"] == staff.id
 
 
@@ -269,14 +271,14 @@ def test_a_cloned_authenticator_is_refused(new_page, add_authenticator, live_ser
     phone = new_page()
     original = add_authenticator(phone)
     redeem(phone, token)
-    phone.wait_for_url(f"{live_server}/")
+    phone.wait_for_url(f"{live_server}/leader")
     fresh()
     leader = user_named("Hoàng Minh Đức")
     [passkey] = leader.passkeys
     counts = [passkey.sign_count]
     for _ in range(2):
         sign_in(phone)
-        phone.wait_for_url(f"{live_server}/")
+        phone.wait_for_url(f"{live_server}/leader")
         fresh()
         counts.append(db.session.get(PasskeyCredential, passkey.id).sign_count)
     assert counts[0] < counts[1] < counts[2], counts
@@ -303,7 +305,7 @@ def test_a_revoked_device_loses_its_session_and_is_told_to_wipe(new_page, add_au
     officer_phone = new_page()
     add_authenticator(officer_phone)
     redeem(officer_phone, invite(Role.OFFICER, "Vũ Thị Lan"), device_name="Máy của chị Lan")
-    officer_phone.wait_for_url(f"{live_server}/")
+    officer_phone.wait_for_url(f"{live_server}/app")
     device_id = session_of(officer_phone)["body"]["device"]["id"]
 
     admin_page = new_page()
@@ -387,7 +389,7 @@ def test_admin_invites_from_the_page_and_the_link_works(new_page, add_authentica
         "Bạn được mời làm công chức Bộ phận Một cửa của Bộ phận Một cửa – UBND phường Hai Bà Trưng (demo)."
     )
     invitee.get_by_role("button", name=CREATE).click()
-    invitee.wait_for_url(f"{live_server}/")
+    invitee.wait_for_url(f"{live_server}/staff/queue")
     assert session_of(invitee)["body"]["role"] == "staff"
     fresh()
     assert db.session.get(Invitation, invitation.id).redeemed_at is not None
@@ -398,6 +400,9 @@ def test_recovery_link_registers_a_new_passkey_for_the_same_account(page, add_au
     # The desk recovers only a citizen of its ward's dossiers.
     dossier = make_dossier(State.RECEIVED)
     db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
+    # The passkey on the phone the citizen lost, revoked at the desk: this is a real recovery.
+    db.session.add(PasskeyCredential(user_id=citizen.id, credential_id=b"lost phone", public_key=b"-",
+                                     name="Điện thoại cũ", revoked_at=utcnow()))
     _, token = services.create_recovery_link(citizen, demo_user(Role.STAFF))
     db.session.commit()
     authenticator = add_authenticator(page)
@@ -405,11 +410,13 @@ def test_recovery_link_registers_a_new_passkey_for_the_same_account(page, add_au
     expect(page.locator("#link-summary")).to_contain_text(
         "Liên kết này giúp Nguyễn Văn An (demo) tạo khóa truy cập mới"
     )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Khôi phục quyền truy cập")
+    expect(page).to_have_title(re.compile("^Khôi phục quyền truy cập — "))
     page.get_by_role("button", name=CREATE).click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/my/dossiers")
     assert session_of(page)["body"]["user"]["id"] == citizen.id
     fresh()
-    [passkey] = db.session.get(User, citizen.id).passkeys
+    [passkey] = [p for p in db.session.get(User, citizen.id).passkeys if p.revoked_at is None]
     assert b64decode(authenticator.credentials()[0]["credentialId"]) == passkey.credential_id
 
 
@@ -434,13 +441,48 @@ def test_browsers_without_the_webauthn_json_helpers_still_work(new_page, add_aut
     )
     add_authenticator(page)
     redeem(page, invite(Role.STAFF, "Trịnh Văn Cũ"))
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/staff/queue")
     assert page.evaluate("typeof PublicKeyCredential.parseCreationOptionsFromJSON") == "undefined"
     sign_out(page, live_server)
     sign_in(page)
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/staff/queue")
     session = session_of(page)
     assert session["status"] == 200 and session["body"]["user"]["name"] == "Trịnh Văn Cũ"
     fresh()
     [passkey] = user_named("Trịnh Văn Cũ").passkeys
     assert passkey.sign_count > 0 and passkey.transports == ["internal"]
+
+
+@pytest.mark.parametrize("role, home", [
+    (Role.ADMIN, "/admin/people"), (Role.LEADER, "/leader"), (Role.STAFF, "/staff/queue"),
+    (Role.OFFICER, "/app"), (Role.CITIZEN, "/my/dossiers"),
+])
+def test_each_demo_account_enrols_and_signs_in_where_its_work_is(new_page, add_authenticator, live_server, role, home):
+    """The demo accounts' links (``./dev run``, ``flask users enrol``) are a first enrolment, not a recovery; after it,
+    and after signing in on another browser with the same passkey, each role is on its own page."""
+    user = demo_user(role)
+    _, token = services.create_recovery_link(user, None)
+    db.session.commit()
+    phone = new_page()
+    authenticator = add_authenticator(phone)
+    phone.goto(f"/recover/{token}")
+    expect(phone.locator("#link-summary")).to_have_text(
+        f"Liên kết này giúp {user.display_name} tạo khóa truy cập đầu tiên cho tài khoản, "
+        "trên điện thoại hoặc máy tính này."
+    )
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Kích hoạt tài khoản")
+    expect(phone).to_have_title(re.compile("^Kích hoạt tài khoản — "))
+    phone.get_by_role("button", name=CREATE).click()
+    phone.wait_for_url(f"{live_server}{home}")
+    assert session_of(phone)["body"]["role"] == role.value
+
+    # The same passkey on another browser (synced, or the computer next to the phone): sign-in lands there too.
+    [credential] = authenticator.credentials()
+    desk = new_page()
+    add_authenticator(desk).add_credential(credential)
+    sign_in(desk)
+    desk.wait_for_url(f"{live_server}{home}")
+    assert session_of(desk)["body"]["user"]["id"] == user.id
+    # Signed in, the brand link ("/") leads to the same page.
+    desk.goto("/")
+    desk.wait_for_url(f"{live_server}{home}")

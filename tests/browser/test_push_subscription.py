@@ -62,7 +62,7 @@ def test_a_citizen_turns_notifications_on_and_a_decision_reaches_the_phone(page,
     VirtualAuthenticator(page)
     page.goto(f"/recover/{token}")
     page.get_by_role("button", name="Tạo khóa truy cập").click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/my/dossiers")
 
     page.goto("/inbox")
     # The recovery link added a passkey: the citizen is told (issue 10 point 7), before any dossier news.

@@ -88,7 +88,7 @@ def test_a_tap_on_the_notification_opens_the_dossier_for_its_follower(new_page, 
     page.get_by_label("Số điện thoại di động").fill("0912 345 678")
     page.get_by_role("checkbox", name=re.compile("Tôi đã đọc thông báo trên")).check()
     page.get_by_role("button", name="Tạo khóa truy cập").click()
-    page.wait_for_url(f"{live_server}/")
+    page.wait_for_url(f"{live_server}/my/dossiers")
     fresh()
     lan = db.session.scalar(select(User).where(User.display_name == "Nguyễn Thị Lan"))
     code = "000.20.26.H26-261127-0042"
