@@ -62,3 +62,51 @@ def test_a_phone_that_opens_the_officers_app_later_gets_its_offline_shell(new_pa
     expect(page.locator("main[data-app-shell]")).to_be_visible()
     # Its modules came from the cache and ran: nobody signed in on this phone yet, so the app asks to sign in.
     expect(page.locator("#view-welcome").get_by_role("link", name="Đăng nhập")).to_be_visible()
+
+
+NEW_VERSION = "test-new-version"
+
+#: The paths in one cache.
+CACHE_PATHS_JS = """async (name) => {
+    const cache = await caches.open(name);
+    return (await cache.keys()).map((request) => new URL(request.url).pathname);
+}"""
+
+
+#: Look for a new version and wait until it is installed (it then waits for the tap): its final install state.
+UPDATE_JS = """async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    await registration.update();
+    const worker = registration.installing || registration.waiting;
+    if (!worker) return "no new worker";
+    while (worker.state === "installing") {
+        await new Promise((resolve) => worker.addEventListener("statechange", resolve, {once: true}));
+    }
+    return worker.state;
+}"""
+
+
+def _deploy_and_wait_for_the_new_version(page, monkeypatch) -> set[str]:
+    from server import pwa_routes
+
+    monkeypatch.setattr(pwa_routes, "shell_version", lambda: NEW_VERSION)
+    assert page.evaluate(UPDATE_JS) == "installed"
+    return set(page.evaluate(CACHE_PATHS_JS, f"motcua-shell-{NEW_VERSION}"))
+
+
+def test_an_update_keeps_each_phone_to_its_own_files(new_page, monkeypatch):
+    """A new version precaches what the phone had: the officer's shell on an officer's phone, not on a citizen's."""
+    make_dossier(State.RECEIVED, code=CODE)
+    citizen = new_page()
+    citizen.goto(f"/follow/{CODE}")
+    wait_for_controller(citizen)
+    officer = new_page()
+    officer.goto("/app")
+    wait_for_controller(officer)
+    wait_for_offline_shell(officer)
+
+    on_the_citizens = _deploy_and_wait_for_the_new_version(citizen, monkeypatch)
+    assert "/offline" in on_the_citizens
+    assert not OFFICER_ONLY & on_the_citizens
+    on_the_officers = _deploy_and_wait_for_the_new_version(officer, monkeypatch)
+    assert OFFICER_ONLY <= on_the_officers
