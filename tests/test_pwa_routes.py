@@ -30,12 +30,16 @@ def _get(client, url):
         return response
 
 
-def _shell_urls() -> list[str]:
-    """The precache list, read from the worker module itself (the single source of truth)."""
+def _precache_list(name: str) -> list[str]:
+    """The quoted URLs of one list in the worker module (the pages are named by constants, see _shell_urls)."""
     source = PRECACHE_JS.read_text(encoding="utf-8")
-    pages = re.search(r"const SHELL_PAGES = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1)
-    urls = re.search(r"const SHELL_URLS = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1)
-    return re.findall(r'"([^"]+)"', pages) + re.findall(r'"([^"]+)"', urls)
+    return re.findall(r'"([^"]+)"', re.search(rf"const {name} = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1))
+
+
+def _shell_urls() -> list[str]:
+    """The precache list, read from the worker module itself (the single source of truth): the shell pages, then
+    the files every phone gets and those only an officer's phone gets (issue 11, point 9)."""
+    return _precache_list("SHELL_PAGES") + _precache_list("COMMON_URLS") + _precache_list("OFFICER_URLS")
 
 
 # --- manifest ---
@@ -199,6 +203,16 @@ def test_cached_pages_are_strict_csp_clean_and_load_only_precached_assets(client
     scan.feed(response.get_data(as_text=True))
     assert scan.inline == []
     assert scan.assets and set(scan.assets) <= set(_shell_urls())
+
+
+def test_the_offline_page_needs_only_what_every_phone_precaches(client):
+    """A citizen's phone precaches the offline page and what it loads, not the officer's app (issue 11, point 9)."""
+    scan = _PageScan()
+    scan.feed(_get(client, "/offline").get_data(as_text=True))
+    common = set(_precache_list("COMMON_URLS")) | {"/offline"}
+    assert scan.assets and set(scan.assets) <= common
+    assert "/app" not in common
+    assert not [url for url in common if url.startswith(("/pwa/lib/", "/pwa-data/"))]
 
 
 @pytest.mark.parametrize("path", SHELL_PAGES)

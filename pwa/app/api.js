@@ -59,10 +59,25 @@ async function readProblem(response) {
 
 /**
  * Call the API. Writes carry `X-CSRFToken` and a JSON body (`{}` when none is given).
+ * `timeoutMs`: give up when the server has not answered by then (a probe on "lie-fi"), as if it were unreachable.
  * @returns the parsed JSON answer, or null for 204.
- * @throws ApiError (status 0 when the server could not be reached).
+ * @throws ApiError (status 0 when the server could not be reached, or not in time).
  */
-export async function api(path, { method = "GET", body, retryOnCsrf = true } = {}) {
+export async function api(path, { method = "GET", body, retryOnCsrf = true, timeoutMs = null } = {}) {
+  if (!timeoutMs) return call(path, { method, body, retryOnCsrf });
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await call(path, { method, body, retryOnCsrf, signal: controller.signal });
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError(0, { title: t("error_network") }); // the body was cut off by the timeout
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function call(path, { method, body, retryOnCsrf, signal }) {
   const write = !["GET", "HEAD"].includes(method);
   // The API answers in the page's language, even on a phone set to another one (no `lang` cookie yet).
   const headers = { Accept: "application/json", "Accept-Language": lang };
@@ -77,6 +92,7 @@ export async function api(path, { method = "GET", body, retryOnCsrf = true } = {
       headers,
       credentials: "same-origin",
       body: write ? JSON.stringify(body ?? {}) : undefined,
+      signal,
     });
   } catch {
     throw new ApiError(0, { title: t("error_network") });
@@ -88,7 +104,7 @@ export async function api(path, { method = "GET", body, retryOnCsrf = true } = {
   const problem = await readProblem(response);
   if (write && retryOnCsrf && response.status === 400 && problem.type === `${PROBLEM}csrf`) {
     csrfToken = null; // expired or from a session that ended: fetch a fresh one and try once more
-    return api(path, { method, body, retryOnCsrf: false });
+    return call(path, { method, body, retryOnCsrf: false, signal });
   }
   if (response.status === 401 && problem.wipe_local_data) {
     // This device was revoked: modules that keep data on the phone listen and erase it.

@@ -7,6 +7,7 @@
 
 import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
+import { CONNECTION, connectionAfterFlush, showConnection } from "./connection.js";
 import { downloadDay, loadDay, pullChanges } from "./day.js";
 import { confirmDialog, el, focusHeading, setBusy, showStatus } from "./dom.js";
 import { formatDay, formatMoment, t } from "./i18n.js";
@@ -15,7 +16,7 @@ import { setUpReadAloud } from "./read-aloud.js";
 import { receiptSpeech, renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
 import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
-import { RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
+import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
 
 const OFFICER_KEY = "motcua.officer";
@@ -29,6 +30,7 @@ const state = {
   db: null,
   officer: null, // {id, name, role, ward}
   signedIn: false,
+  connection: CONNECTION.CHECKING, // what the status bar says (connection.js)
   day: { procedures: [], visits: [], calendar: null, meta: null },
   identity: null,
   capture: null,
@@ -53,26 +55,40 @@ function remember(session) {
   return officer;
 }
 
-/** Ask the server who is signed in. Returns "signed_in", "signed_out", "wiped" or "offline". */
+/** Ask the server who is signed in. Returns "signed_in", "signed_out", "wiped" or "offline" (no answer within
+ *  PROBE_TIMEOUT_MS included: on "lie-fi" the request would otherwise never end). */
 async function checkSession() {
   try {
-    const session = await api("/api/v1/session");
+    const session = await api("/api/v1/session", { timeoutMs: PROBE_TIMEOUT_MS });
     if (session.role !== "officer" && session.role !== "staff" && session.role !== "leader") {
       state.signedIn = false;
+      setConnection(CONNECTION.SIGNED_OUT);
       return "signed_out";
     }
     const previous = state.officer;
     state.officer = remember(session);
     state.signedIn = true;
+    setConnection(CONNECTION.ONLINE);
     if (previous && previous.id !== state.officer.id) await loadOfficerData();
     return "signed_in";
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       state.signedIn = false;
+      setConnection(CONNECTION.SIGNED_OUT);
       return error.problem.wipe_local_data ? "wiped" : "signed_out";
     }
+    // Not reached, or not in time; a 5xx is an answer, but not one that says anything about the session.
+    setConnection(error instanceof ApiError && error.status ? CONNECTION.ONLINE : CONNECTION.OFFLINE);
     return "offline";
   }
+}
+
+/** Say where the app stands with the server; the sign-in notice only for a real 401 (connection.js). */
+function setConnection(connection) {
+  if (!connection) return;
+  state.connection = connection;
+  showConnection($("connection"), connection);
+  $("signed-out").hidden = connection !== CONNECTION.SIGNED_OUT || !state.officer;
 }
 
 async function loadOfficerData() {
@@ -238,7 +254,7 @@ async function afterFlush(outcome) {
   } else if (outcome.userId) {
     state.signedIn = true;
   }
-  $("signed-out").hidden = state.signedIn || !state.officer;
+  setConnection(connectionAfterFlush(outcome.result));
   if (outcome.result === RESULT.DONE || outcome.result === RESULT.NOTHING) {
     state.failures = 0;
     try {
@@ -255,7 +271,10 @@ async function afterFlush(outcome) {
   const summary = await refreshStatus();
   if (outcome.sent) await redrawReceipt();
   document.body.dataset.lastFlush = outcome.result;
-  if (summary && summary.waiting && outcome.result !== RESULT.SIGNED_OUT) {
+  // Offline with nothing waiting, probe again all the same (with the back-off): the "online" event may come
+  // before the network really works, and the status bar must not say "no network" once it does.
+  const probeAgain = summary && (summary.waiting || state.connection === CONNECTION.OFFLINE);
+  if (probeAgain && outcome.result !== RESULT.SIGNED_OUT) {
     const delay = outcome.retryInMs ?? (outcome.result === RESULT.OFFLINE ? backoffDelay(state.failures) : IDLE_RETRY_MS);
     state.timer = setTimeout(() => flush("timer"), delay);
   }
@@ -432,6 +451,8 @@ function wireEvents() {
   setUpReadAloud($("read-receipt"), () => (state.receiptRecord ? receiptSpeech(state.receiptRecord) : ""));
   window.addEventListener("hashchange", () => route());
   window.addEventListener("online", () => flush("online"));
+  // The browser is sure when there is no network at all (it is not when it says there is one: the flush probes).
+  window.addEventListener("offline", () => setConnection(CONNECTION.OFFLINE));
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") flush("visible");
   });
@@ -444,21 +465,45 @@ function wireEvents() {
   });
 }
 
+/**
+ * Issue 11 point 9: the worker precaches the officer's shell only on an officer's phone, and this page is how it
+ * knows (a phone whose worker a citizen's or the enrolment page installed has only the common files). The body's
+ * `data-offline-ready` says when /app would open with no network ("true"), for the tests and bench/app_load.py.
+ */
+async function askForOfficerShell() {
+  const container = navigator.serviceWorker;
+  if (!container) return;
+  container.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "officer-shell") document.body.dataset.offlineReady = String(event.data.ready);
+  });
+  container.startMessages();
+  const registration = await container.ready;
+  registration.active.postMessage({ type: "officer-shell" });
+}
+
 async function start() {
   registerServiceWorker();
   keepFocusClearOfTheBar();
+  askForOfficerShell().catch((error) => console.warn("officer shell not cached:", error));
   state.db = await openOutbox({ onBlocked: () => showStatus($("app-status"), t("db_blocked"), "error") });
   state.officer = rememberedOfficer();
-  const session = await checkSession();
-  if (session === "wiped") {
-    await wiped();
-    return;
-  }
+  // Issue 11 point 4: the app starts from what the phone holds, whatever the network; the server's answer about
+  // the session arrives when it arrives (or the probe times out) and only updates the status bar.
+  setConnection(navigator.onLine ? CONNECTION.CHECKING : CONNECTION.OFFLINE);
+  const session = checkSession();
   if (!state.officer) {
-    showView("welcome");
-    return;
+    // Nobody used the app on this phone yet: only the server can say who this is.
+    if ((await session) === "wiped") {
+      await wiped();
+      return;
+    }
+    if (!state.officer) {
+      showView("welcome");
+      return;
+    }
   }
   $("officer-name").textContent = state.officer.name;
+  const shownId = state.officer.id;
   try {
     state.identity = await loadIdentityData();
   } catch {
@@ -479,10 +524,23 @@ async function start() {
       flush("completed");
     },
   });
-  $("signed-out").hidden = session !== "signed_out";
   wireEvents();
   await route();
   document.body.dataset.ready = "true";
+  session.then((result) => afterStartupProbe(result, shownId));
+}
+
+/** The start-up probe answered (or timed out): a revoked phone is wiped; another officer's session shows theirs
+ *  (`shownId`: the officer whose name the header shows). */
+async function afterStartupProbe(session, shownId) {
+  if (session === "wiped") {
+    await wiped();
+    return;
+  }
+  if (state.officer && state.officer.id !== shownId) {
+    $("officer-name").textContent = state.officer.name;
+    await route();
+  }
   flush("open");
 }
 

@@ -32,6 +32,12 @@
   /** Back-off between automatic retries while items wait: 5 s doubling up to 5 min, with ±50 % jitter. */
   const BACKOFF = Object.freeze({ baseMs: 5000, capMs: 5 * 60 * 1000 });
 
+  /** How long a probe of the server (GET /api/v1/session) may wait for an answer before the phone counts itself
+   *  offline. On "lie-fi" (a link that connects and then answers nothing) a probe without a bound never ends: the
+   *  app would never say "no network" and the flush lock would stay held. The pages' own probe uses it too
+   *  (pwa/app/officer.js). Uploads have no such bound: a photo on 3G may honestly take longer. */
+  const PROBE_TIMEOUT_MS = 5000;
+
   /** Consecutive 5xx answers for one unchanged dossier after which it is quarantined (flushOutbox's option
    *  `maxServerErrors` overrides it). */
   const SERVER_ERROR_LIMIT = 5;
@@ -58,8 +64,19 @@
 
   class NetworkError extends Error {}
 
-  /** fetch that throws NetworkError when the server cannot be reached, and gives back status and problem. */
-  async function call(fetchImpl, path, init) {
+  /** fetch that throws NetworkError when the server cannot be reached, and gives back status and problem.
+   *  `timeoutMs` (probes only) aborts a request that is not answered in time, which counts as unreachable. */
+  async function call(fetchImpl, path, init, timeoutMs = null) {
+    const controller = timeoutMs ? new AbortController() : null;
+    const timer = controller && setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      return await answerOf(fetchImpl, path, { ...init, ...(controller ? { signal: controller.signal } : {}) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function answerOf(fetchImpl, path, init) {
     let response;
     try {
       response = await fetchImpl(path, { credentials: "same-origin", cache: "no-store", ...init });
@@ -72,11 +89,16 @@
       try {
         data = await response.json();
       } catch {
-        data = null; // a truncated body (the connection dropped): treated like a network failure below
+        data = null; // a truncated or timed-out body (the connection dropped): treated like a network failure below
         if (response.ok) throw new NetworkError("truncated response");
       }
     }
     return { status: response.status, data, retryAfter: response.headers.get("Retry-After") };
+  }
+
+  /** The flush's probe: who is signed in, if the server answers within PROBE_TIMEOUT_MS. */
+  function probeSession(fetchImpl) {
+    return call(fetchImpl, "/api/v1/session", { headers: { Accept: "application/json" } }, PROBE_TIMEOUT_MS);
   }
 
   function slug(problem) {
@@ -337,7 +359,7 @@
 
     let session;
     try {
-      session = await call(fetchImpl, "/api/v1/session", { headers: { Accept: "application/json" } });
+      session = await probeSession(fetchImpl);
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
       outcome.result = RESULT.OFFLINE;
@@ -374,7 +396,7 @@
         let answer = await send();
         if (answer.status === 400 && slug(answer.data) === "csrf") {
           // The token expired mid-flush (a long flush on a slow link): take a fresh one, once.
-          const again = await call(fetchImpl, "/api/v1/session", { headers: { Accept: "application/json" } });
+          const again = await probeSession(fetchImpl);
           if (again.status !== 200) return again;
           csrfToken = again.data.csrf_token;
           answer = await send();
@@ -468,6 +490,7 @@
     LOCK_NAME,
     SERVER_ERROR_LIMIT,
     SERVER_ERRORS_SLUG,
+    PROBE_TIMEOUT_MS,
     backoffDelay,
     flushOutbox,
     summarize,

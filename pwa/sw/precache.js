@@ -1,5 +1,5 @@
 /* The app shell and the worker's lifecycle: what is cached at install, what activation cleans up, and the
- * "skip-waiting" message. A classic script loaded by /sw.js after config.js.
+ * messages from the pages. A classic script loaded by /sw.js after config.js.
  *
  * Nothing here touches IndexedDB: the outbox (unsent dossiers and photos) lives there and must survive every
  * deploy, so an update only ever replaces caches.
@@ -11,13 +11,30 @@ const SHELL_PAGES = Object.freeze(["/app", "/offline"]);
 /** The fallback for any other page while offline. */
 const OFFLINE_URL = "/offline";
 
-/** Everything the officer's app needs offline, fetched afresh for each version. */
-const SHELL_URLS = Object.freeze([
-  ...SHELL_PAGES,
+/** The officer's app: the page whose visit makes this phone an officer's phone (see wantsOfficerShell). */
+const OFFICER_APP_URL = "/app";
+
+/*
+ * What is precached depends on whose phone this is (issue 11, point 9). Every page registers the same worker (one
+ * scope, one version, one update flow), but a citizen who scans the QR code on a receipt must not download the
+ * officer's whole app in the background: that is most of the bytes, on the citizen's own data plan.
+ *
+ * - COMMON_URLS, on every phone: the offline page and what it needs.
+ * - OFFICER_URLS, on an officer's phone only: everything /app needs to open and capture with no network.
+ * Both go into the one shell cache of the version (CACHE_NAMES.shell), so that an update replaces it whole.
+ */
+const COMMON_URLS = Object.freeze([
+  OFFLINE_URL,
   "/manifest.webmanifest",
   "/static/css/app.css",
   "/pwa/app/register-sw.js",
+  "/pwa/icons/icon-192.png",
+]);
+
+const OFFICER_URLS = Object.freeze([
+  OFFICER_APP_URL,
   "/pwa/app/officer.js",
+  "/pwa/app/connection.js",
   "/pwa/app/capture.js",
   "/pwa/app/day.js",
   "/pwa/app/receipt.js",
@@ -36,21 +53,55 @@ const SHELL_URLS = Object.freeze([
   "/pwa/lib/outbox-db.js",
   "/pwa/lib/outbox-db.classic.js",
   "/pwa/lib/search.js",
-  "/pwa/icons/icon-192.png",
   "/pwa/icons/icon-512.png",
   "/pwa/icons/maskable-512.png",
   "/pwa-data/id_place_codes.json",
   "/pwa-data/phone_vn.json",
 ]);
 
+/** Everything the worker may precache (for the fetch handler: these are versioned assets). */
+const SHELL_URLS = Object.freeze([...COMMON_URLS, ...OFFICER_URLS]);
+
 /**
- * Fill this version's shell cache. All files are fetched before any is stored, and a single failure fails the
- * install: a half-cached shell would break offline at the worst moment, while a failed install simply keeps the
- * current version and is retried at the next update check.
+ * Whether this phone is an officer's: the officer's app is open in a tab (the first install is started by /app
+ * itself, or by a page opened next to it), or the version being replaced had the officer's shell (an update).
+ * A phone that opens /app later, after a citizen page installed the worker, gets the officer's shell then
+ * (ensureOfficerShell, which /app asks for).
  */
+async function wantsOfficerShell() {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  if (windows.some((client) => new URL(client.url).pathname === OFFICER_APP_URL)) return true;
+  for (const name of await caches.keys()) {
+    if (name.startsWith(`${CACHE_PREFIX}-shell-`) && name !== CACHE_NAMES.shell) {
+      if (await (await caches.open(name)).match(OFFICER_APP_URL, { ignoreVary: true })) return true;
+    }
+  }
+  return false;
+}
+
+/** Install: the common files, and the officer's app on an officer's phone. */
 async function precacheShell() {
+  const officer = await wantsOfficerShell();
+  await precache(officer ? SHELL_URLS : COMMON_URLS);
+}
+
+/** Asked by /app (the "officer-shell" message): fetch the officer's shell if this version does not have it yet,
+ *  on a phone whose worker was installed by another page (the enrolment page, a citizen's page). Once it is done,
+ *  /app opens with no network. */
+async function ensureOfficerShell() {
+  const cache = await caches.open(CACHE_NAMES.shell);
+  if (await cache.match(OFFICER_APP_URL, { ignoreVary: true })) return;
+  await precache(OFFICER_URLS);
+}
+
+/**
+ * Fill this version's shell cache with `urls`. All files are fetched before any is stored, and a single failure
+ * fails the whole: a half-cached shell would break offline at the worst moment, while a failed install simply
+ * keeps the current version and is retried at the next update check.
+ */
+async function precache(urls) {
   const responses = await Promise.all(
-    SHELL_URLS.map(async (url) => {
+    urls.map(async (url) => {
       // "reload" skips the HTTP cache: the files must be this version's, not whatever the browser kept.
       const response = await fetch(new Request(url, { cache: "reload", credentials: "same-origin" }));
       if (!response.ok) throw new Error(`precache: ${url} answered ${response.status}`);
@@ -83,7 +134,8 @@ async function activateShell() {
 /**
  * Messages from pages. `skip-waiting` (a string or `{type: "skip-waiting"}`) activates a waiting version: it is
  * sent only when the officer taps "Cập nhật", never automatically, so a capture in progress is not swapped to new
- * code underneath. `version` answers the running version, for the pages and the tests.
+ * code underneath. `version` answers the running version, for the pages and the tests. `officer-shell` (sent by
+ * /app) makes sure the officer's shell is cached, then answers `{type: "officer-shell", ready}`.
  */
 function handleMessage(event) {
   const type = typeof event.data === "string" ? event.data : event.data && event.data.type;
@@ -91,5 +143,13 @@ function handleMessage(event) {
     event.waitUntil(self.skipWaiting());
   } else if (type === "version" && event.source) {
     event.source.postMessage({ type: "version", version: VERSION });
+  } else if (type === "officer-shell" && event.source) {
+    const source = event.source;
+    event.waitUntil(
+      ensureOfficerShell().then(
+        () => source.postMessage({ type: "officer-shell", ready: true }),
+        (error) => source.postMessage({ type: "officer-shell", ready: false, reason: String(error) }),
+      ),
+    );
   }
 }

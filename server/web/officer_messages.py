@@ -77,6 +77,11 @@ def officer_messages() -> dict[str, str]:
                           "Hãy liên hệ quản trị viên."),
         "db_blocked": _("Một cửa sổ cũ của ứng dụng đang mở. Hãy đóng nó để tiếp tục."),
         "sign_in_first": _("Hãy đăng nhập trước."),
+        # the connection line of the status bar (pwa/app/connection.js): three states told apart by their words
+        "connection_checking": _("Đang kiểm tra kết nối…"),
+        "connection_online": _("Có mạng."),
+        "connection_offline": _("Không có mạng. Hồ sơ được lưu trên điện thoại và sẽ tự gửi khi có mạng."),
+        "connection_signed_out": _("Đã đăng xuất. Hãy đăng nhập lại để gửi hồ sơ."),
         # quarantine and lists
         "fix_and_resend": _("Sửa và gửi lại"),
         "quarantine_server_errors": _("Máy chủ báo lỗi {count} lần liên tiếp (HTTP {status}) với hồ sơ này, nên "

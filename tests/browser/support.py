@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlsplit
 
 from server.extensions import db
 
@@ -62,3 +63,24 @@ def session_of(page) -> dict:
 def fresh() -> None:
     """Forget what the test's database session loaded: the live server committed in other threads."""
     db.session.rollback()
+
+
+class Downloads:
+    """Every response the context received from the network, the service worker's own fetches included (they are
+    seen only with PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS=1, which tests/browser/conftest.py sets): path →
+    body bytes. Used by tests/browser/pwa/test_citizen_precache.py and bench/app_load.py."""
+
+    def __init__(self, context) -> None:
+        self.files: dict[str, int] = {}
+        context.on("requestfinished", self._finished)
+
+    def _finished(self, request) -> None:
+        response = request.response()
+        if response is None or response.from_service_worker:
+            return  # answered from the worker's cache: nothing came over the network
+        path = urlsplit(request.url).path
+        self.files[path] = self.files.get(path, 0) + request.sizes()["responseBodySize"]
+
+    @property
+    def total(self) -> int:
+        return sum(self.files.values())

@@ -49,6 +49,14 @@ def wait_for_controller(page) -> None:
         raise AssertionError(f"no service worker controls the page: {page.evaluate(STATE_JS)}") from None
 
 
+def wait_for_offline_shell(page) -> None:
+    """Until the worker says the officer's shell is cached (/app asks for it: issue 11 point 9), i.e. /app would
+    open with no network. A worker installed by another page (the enrolment page) fetches it only then."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("body[data-offline-ready='true']")).to_have_count(1)
+
+
 def worker_version(page, target: str = "controller") -> str | None:
     """The VERSION of the controlling (or the waiting) worker."""
     return page.evaluate(WORKER_VERSION_JS, target)
@@ -64,6 +72,7 @@ def shell_page(new_page):
     page = new_page()
     page.goto("/app")
     wait_for_controller(page)
+    wait_for_offline_shell(page)
     return page
 
 

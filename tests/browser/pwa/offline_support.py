@@ -111,6 +111,7 @@ def set_up_officer(page) -> None:
     enrol_officer(page, invite_officer())
     open_app(page)
     wait_for_controller(page)
+    wait_for_offline_shell(page)
     download_day(page)
 
 
@@ -131,6 +132,12 @@ def open_app(page) -> None:
 
 def wait_for_controller(page) -> None:
     from tests.browser.pwa.conftest import wait_for_controller as wait
+
+    wait(page)
+
+
+def wait_for_offline_shell(page) -> None:
+    from tests.browser.pwa.conftest import wait_for_offline_shell as wait
 
     wait(page)
 
