@@ -37,6 +37,7 @@ const state = {
   timer: null,
   failures: 0,
   flushing: null,
+  flushAgain: false, // a flush was asked for while one was in flight
   receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
   shown: null, // the view and hash on screen, to tell a view change from a redraw
 };
@@ -226,7 +227,12 @@ function showDay() {
 /** Send the outbox now (one flush at a time), then show the outcome and plan the next try. */
 function flush(reason) {
   if (!state.db || !state.officer) return Promise.resolve(null);
-  if (state.flushing) return state.flushing;
+  if (state.flushing) {
+    // An "online" event (or a tap) during a try that is failing must not be lost: try again once this one ends.
+    state.flushAgain = true;
+    return state.flushing;
+  }
+  document.body.dataset.flushing = "yes"; // for tests: a try is in flight
   state.flushing = (async () => {
     clearTimeout(state.timer);
     let outcome;
@@ -240,6 +246,11 @@ function flush(reason) {
     return outcome;
   })().finally(() => {
     state.flushing = null;
+    delete document.body.dataset.flushing;
+    if (state.flushAgain) {
+      state.flushAgain = false;
+      flush("again");
+    }
   });
   return state.flushing;
 }

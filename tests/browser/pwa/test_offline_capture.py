@@ -6,6 +6,7 @@ lost, doubled or altered on the way fails it.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -18,6 +19,7 @@ from tests.browser.conftest import PageProblems
 from tests.browser.conftest import _chromium_path
 from tests.browser.pwa import offline_support as app
 from tests.browser.pwa.conftest import worker_version
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import STEP_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
@@ -101,7 +103,12 @@ def test_a_lost_response_makes_the_phone_send_again_and_the_server_store_once(of
     context.route("**/api/v1/dossiers/*", lose_first_answer)
     page.evaluate("delete document.body.dataset.lastFlush")
     app.go_online(context)
-    page.wait_for_function("() => document.body.dataset.lastFlush === 'offline'")  # what the phone concluded
+    # Until the try that reached the server has ended: a try begun while offline may end first, also "offline".
+    deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
+    ended = "() => document.body.dataset.lastFlush === 'offline' && !document.body.dataset.flushing"
+    while not (answered and page.evaluate(ended)):  # what the phone concluded
+        assert time.monotonic() < deadline, f"no try reached the server and ended: {answered}"
+        page.wait_for_timeout(100)
     assert answered == [201]
     assert app.statuses(page) == ["queued"]  # the phone cannot know: it keeps the dossier and tries again
 
