@@ -291,7 +291,10 @@ export class CaptureForm {
    */
   async addPhotos(docCode, files) {
     const form = this.record.form;
+    // Registered at once: a second photo chosen while the first is still being prepared adds to the same list
+    // (two lists made apart would keep only the last one's photos).
     const state = form.documents[docCode] || { ticked: false, sighted_original: false, photos: [] };
+    form.documents[docCode] = state;
     const refused = [];
     let kept = 0;
     this.savedNote.textContent = t("photo_preparing");

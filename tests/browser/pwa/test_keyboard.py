@@ -78,7 +78,7 @@ def test_a_refused_capture_focuses_what_to_correct_clear_of_the_status_bar(offic
     start_capture(page, "Trần Văn Phúc")
     page.get_by_label("Họ và tên").first.fill("")
     page.keyboard.press("End")  # the page scrolled down to the button the officer presses
-    page.get_by_role("button", name="Hoàn tất và cấp giấy hẹn").click()
+    page.get_by_role("button", name="Kiểm tra lại hồ sơ").click()  # the form's button (the review refuses)
     expect(page.locator("#capture-errors")).to_be_visible()
     page.wait_for_function("() => document.activeElement.matches('[aria-invalid=true], #capture-errors')")
     assert_clear_of_the_bar(page)
@@ -88,10 +88,10 @@ def test_a_refused_capture_focuses_what_to_correct_clear_of_the_status_bar(offic
     for _ in range(60):
         page.keyboard.press("Tab")
         where = assert_clear_of_the_bar(page)
-        if where["name"] == "complete-dossier":
+        if where["name"] == "review-dossier":
             break
         seen.add(where["name"])
-    assert "owner.phone" in seen and where["name"] == "complete-dossier", seen
+    assert "owner.phone" in seen and where["name"] == "review-dossier", seen
 
 
 def test_a_refused_page_form_focuses_its_error_summary(new_page, app, live_server):

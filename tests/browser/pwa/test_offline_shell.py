@@ -50,8 +50,10 @@ def test_precache_holds_the_shell_and_no_api_response(shell_page):
     total = sum(entry["bytes"] for entry in entries if entry["cache"].startswith("motcua-shell-"))
     print(f"\nprecached shell: {len(shell)} files, {total} bytes")
     # A day's first download on 3G: keep the shell small. 255 KB in Nov 2026, of which 52 KB is the QR encoder the
-    # offline receipt needs (pwa/vendor/qrcode.mjs, unminified).
-    assert total < 300_000
+    # offline receipt needs (pwa/vendor/qrcode.mjs, unminified); 323 KB in Dec 2026 with issue 11 (the photo worker
+    # and checks, the review step, the connection line, read aloud). Only an officer's phone downloads it now
+    # (a citizen's gets the common files: tests/browser/pwa/test_citizen_precache.py). Compressing it is next.
+    assert total < 350_000
 
 
 def test_offline_reload_is_answered_by_the_worker(shell_page):
