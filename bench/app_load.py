@@ -12,7 +12,7 @@ What it prints, for the officer on /app (three runs by default, ``--runs N``; th
 2. installed reload: the service worker controls the page and holds the shell, the day is downloaded;
 3. offline reload: the same, with the network cut (the pages' and the worker's requests);
 4. lie-fi reload: the same, with a server that accepts every request and never answers (the worker gives the
-   cached shell after its NAVIGATION_TIMEOUT_SECONDS, the app's probe gives up after PROBE_TIMEOUT_MS).
+   cached shell at once, the app's probe gives up after PROBE_TIMEOUT_MS).
 Each is the time from the start of the navigation until the main button ("Nhập hồ sơ mới") works, i.e. until the
 app says it is ready (``body[data-ready]``, set once its handlers are wired), and until a tap on it has opened the
 capture form.
@@ -23,7 +23,7 @@ the same with the worker's precache list of that git revision (pwa/sw/precache.j
 issue 11 point 9 when REF is older than it.
 
 Caveat: CDP's network emulation applies to the page's own requests. The service worker is another target and its
-own fetches (the precache, and /app's network-first navigation when navigation preload is not used) are not
+own fetches (the precache, and the refresh of the cached /app behind the navigation) are not
 throttled; the CPU throttling applies to the page's renderer, where the app's start-up runs.
 """
 

@@ -26,6 +26,7 @@ from flask import Response
 from flask import abort
 from flask import render_template
 from flask import send_from_directory
+from flask_babel import get_locale
 from phonenumbers import PhoneMetadata
 from phonenumbers import PhoneNumberType
 
@@ -127,14 +128,25 @@ def manifest():
 @public
 def offline():
     """The page the service worker shows for a page it has not cached, when there is no network."""
-    return render_template("offline.html")
+    return _shell_page(render_template("offline.html"))
 
 
 @bp.get("/app")
 @public
 def app_shell():
     """The officer's app shell: it works offline, so it holds no user data; the modules fill it on the phone."""
-    return render_template("officer/shell.html", officer_messages=officer_messages())
+    return _shell_page(render_template("officer/shell.html", officer_messages=officer_messages()))
+
+
+def _shell_page(html: str) -> Response:
+    """A page the worker caches and serves at once on the next launch (pwa/sw/strategies.js). Two headers tell it
+    whether its cached copy is still the right one: the language the page was rendered in (the visitor may have
+    chosen another since) and the shell version it belongs to (a copy refreshed from a newer deploy must not be
+    stored among an older version's files)."""
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Language"] = str(get_locale())
+    response.headers["X-Shell-Version"] = shell_version()
+    return response
 
 
 @bp.get("/pwa-data/<name>")

@@ -73,6 +73,17 @@ def test_start_url_opens_the_shell_without_a_redirect(client):
     assert "data-app-shell" in response.get_data(as_text=True)
 
 
+def test_shell_pages_say_their_language_and_version(client):
+    """The worker keeps a refreshed shell page only for its own version, and shows it at once only in the language
+    chosen last (pwa/sw/strategies.js)."""
+    for path in ("/app", "/offline"):
+        response = _get(client, path)
+        assert response.headers["Content-Language"] == "vi", path
+        assert response.headers["X-Shell-Version"] == pwa_routes.shell_version(), path
+    client.get("/language/en")
+    assert _get(client, "/app").headers["Content-Language"] == "en"
+
+
 def test_icons_have_the_pixel_sizes_they_claim(client):
     manifest = json.loads(_get(client, "/manifest.webmanifest").get_data(as_text=True))
     for icon in manifest["icons"]:

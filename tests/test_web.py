@@ -64,6 +64,13 @@ def test_language_switch_refuses_open_redirects(client):
         assert response.headers["Location"] == "/", target
 
 
+def test_an_unknown_language_is_not_found(client):
+    """The worker remembers every switch that succeeds (pwa/sw/strategies.js): an unknown code must not."""
+    response = client.get("/language/fr?next=/")
+    assert response.status_code == 404
+    assert "Set-Cookie" not in response.headers
+
+
 def test_base_template_is_accessible(client):
     page = client.get("/").get_data(as_text=True)
     for landmark in ("<header", "<nav", "<main", "<footer"):

@@ -19,5 +19,6 @@ const CACHE_NAMES = Object.freeze({
 /** The caches this version keeps when it activates; any other `motcua-` cache is a leftover of an old version. */
 const EXPECTED_CACHES = Object.freeze(Object.values(CACHE_NAMES));
 
-/** A shell page not answered within this many seconds is served from the cache (a weak 2G/3G link at a door). */
+/** When a cached shell page is in the wrong language, the network gets this many seconds before it is served anyway
+ * (a weak 2G/3G link at a door). */
 const NAVIGATION_TIMEOUT_SECONDS = 4;

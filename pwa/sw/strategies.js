@@ -1,9 +1,13 @@
 /* How the worker answers requests. A classic script loaded by /sw.js after precache.js.
  *
- * - Navigations: network first. A shell page (/app, /offline) falls back to its cached copy when the network
- *   fails, is too slow or the server answers 5xx; any other page falls back to the offline page. Pages fetched
- *   from the network are never stored: they may show a name or a dossier, and the next person to pick up the
- *   phone must not see them.
+ * - Shell pages (/app, /offline): the cached copy at once, whatever the network does (a connection that answers
+ *   nothing must not hold the officer at the door), refreshed from the network behind it for the next launch.
+ *   Only when the cached copy is in another language than the one the visitor chose since (/language/<code>)
+ *   does the navigation go to the network first, falling back to the cached copy when the network fails, is too
+ *   slow or answers 5xx.
+ * - Other navigations: network first, the offline page when it fails. Pages fetched from the network are never
+ *   stored: they may show a name or a dossier, and the next person to pick up the phone must not see them. The
+ *   shell pages hold no user data (server/pwa_routes.py), which is why they alone may be kept.
  * - Static assets (/static/, /pwa/, /pwa-data/, the manifest): cache first. They are versioned by construction:
  *   the version is a digest of these very files, and each version has its own caches.
  * - /api/ and anything not same-origin or not GET: left to the browser. API data the phone keeps offline goes to
@@ -69,29 +73,80 @@ function withTimeout(promise, seconds) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Network first for pages; the cached shell page or the offline page when the network cannot answer. */
+/**
+ * Where the worker remembers the language the visitor last chose, so that it can tell a cached shell page in the
+ * wrong language (the language cookie is HttpOnly: the worker only sees it go by). Kept in this version's shell
+ * cache: after an update the shell is precached again with the cookie of that moment, which is the choice.
+ */
+const CHOSEN_LANGUAGE_KEY = "/__motcua/chosen-language";
+const LANGUAGE_PATH = /^\/language\/([a-z]{2})$/;
+
+async function chosenLanguage() {
+  const cache = await caches.open(CACHE_NAMES.shell);
+  const remembered = await cache.match(CHOSEN_LANGUAGE_KEY);
+  return remembered ? remembered.text() : null;
+}
+
+async function rememberLanguage(code) {
+  const cache = await caches.open(CACHE_NAMES.shell);
+  await cache.put(CHOSEN_LANGUAGE_KEY, new Response(code, { headers: { "Content-Type": "text/plain" } }));
+}
+
+/** Whether a cached shell page may be shown as it is: it was rendered in the language chosen last, if any. */
+async function isCurrentShell(cached) {
+  const chosen = await chosenLanguage();
+  return chosen === null || cached.headers.get("Content-Language") === chosen;
+}
+
+/**
+ * Replace the cached shell page with a fresh one for the next launch, when it is a plain 200 of this very version
+ * of the shell. Only a page this version already holds is replaced: whether /app is cached is what tells
+ * precache.js that the officer's whole shell is (ensureOfficerShell), so a page must never arrive here alone.
+ */
+async function keepShellPage(pathname, response) {
+  if (response.status !== 200 || response.type !== "basic" || response.redirected) return;
+  if (response.headers.get("X-Shell-Version") !== VERSION) return; // a newer deploy's page waits for its worker
+  const cache = await caches.open(CACHE_NAMES.shell);
+  if (!(await cache.match(pathname, { ignoreVary: true }))) return;
+  await cache.put(pathname, response);
+}
+
+/** Shell pages from the cache at once (see the top of this file); other pages network first. */
 async function navigate(event) {
   const url = new URL(event.request.url);
   const network = fromNetwork(event);
-  // The network request goes on after a timeout; keep the worker alive for it and never leave it unhandled.
+  // The network request goes on after we answered; keep the worker alive for it and never leave it unhandled.
   event.waitUntil(network.then(() => undefined, () => undefined));
-  if (SHELL_PAGES.includes(url.pathname)) {
-    try {
-      const response = await withTimeout(network, NAVIGATION_TIMEOUT_SECONDS);
-      if (response.status < 500) return response;
-    } catch (error) {
-      // Offline, or too slow: the cached shell is the answer.
-    }
-    // ignoreSearch: "/app?visit=12" is the same shell; ignoreVary: the cached copy's Vary (Cookie) is irrelevant.
-    const cached = await matchOwn(url.pathname, { ignoreSearch: true, ignoreVary: true });
-    if (cached) return cached;
-    return network;
-  }
+  if (SHELL_PAGES.includes(url.pathname)) return navigateToShell(event, url, network);
   try {
-    return await network;
+    const response = await network;
+    const language = url.pathname.match(LANGUAGE_PATH);
+    // The server answers the switch with a redirect (opaque to the worker) once it has set the cookie.
+    if (language && (response.type === "opaqueredirect" || response.ok)) await rememberLanguage(language[1]);
+    return response;
   } catch (error) {
     const offline = await matchOwn(OFFLINE_URL, { ignoreVary: true });
     if (offline) return offline;
     throw error;
   }
+}
+
+async function navigateToShell(event, url, network) {
+  // ignoreSearch: "/app?visit=12" is the same shell; ignoreVary: the cached copy's Vary (Cookie) is irrelevant.
+  const cached = await matchOwn(url.pathname, { ignoreSearch: true, ignoreVary: true });
+  if (cached && (await isCurrentShell(cached))) {
+    event.waitUntil(network.then((response) => keepShellPage(url.pathname, response), () => undefined));
+    return cached;
+  }
+  try {
+    const response = await withTimeout(network, NAVIGATION_TIMEOUT_SECONDS);
+    if (response.status < 500) {
+      event.waitUntil(keepShellPage(url.pathname, response.clone()).catch(() => undefined));
+      return response;
+    }
+  } catch (error) {
+    // Offline, or too slow: the cached shell, even in the other language, is better than nothing.
+  }
+  if (cached) return cached;
+  return network;
 }

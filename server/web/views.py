@@ -7,6 +7,7 @@ import tempfile
 from datetime import timedelta
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import redirect
@@ -39,9 +40,10 @@ def index():
 @bp.get("/language/<code>")
 @public
 def choose_language(code: str):
-    """Remember the visitor's language and go back where they were."""
+    """Remember the visitor's language and go back where they were. An unknown code is a 404: the service worker
+    remembers the code of every switch it sees answered (pwa/sw/strategies.js), so only real ones may succeed."""
     if code not in current_app.config["LANGUAGES"]:
-        code = current_app.config["LANGUAGES"][0]
+        abort(404)
     response = redirect(safe_next(request.args.get("next")) or "/")
     response.set_cookie(
         current_app.config["LANGUAGE_COOKIE"], code, max_age=_ONE_YEAR, samesite="Lax", httponly=True,
