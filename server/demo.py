@@ -56,7 +56,7 @@ def demo_ward() -> Agency:
     agency = Agency(
         agency_code=DEMO_AGENCY_CODE,
         name_vi="Bộ phận Một cửa – UBND phường Hai Bà Trưng (demo)",
-        name_en="One-stop desk – Hai Bà Trưng Ward People's Committee (demo)",
+        name_en="One-stop desk – Hai Ba Trung Ward People's Committee (demo)",  # English usage: no diacritics
         administrative_unit=ward,
     )
     db.session.add(agency)

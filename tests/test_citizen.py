@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.auth.models import Role
 from server.auth.models import User
 from server.citizen import claims
+from server.dossiers.models import Dossier
 from server.dossiers.models import DossierClaim
 from server.dossiers.models import DossierFollower
 from server.dossiers.models import DossierRating
@@ -22,6 +23,7 @@ from server.dossiers.services import apply_action
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.forms.issue import issued_forms
 from server.push.models import InboxMessage
 from server.push.notify import notify_dossier
 from server.types import utcnow
@@ -280,3 +282,32 @@ def test_the_citizen_pages_speak_english_too(app, client, owned):
     assert "Relatives following this dossier" in page and "Invite a relative to follow" in page
     assert "Người thân cùng theo dõi" not in page
     assert "Follow a relative" in client.get("/my/dossiers").get_data(as_text=True)
+
+
+def test_the_citizens_page_shows_the_receipt_as_issued_without_the_contact_fields(app, client):
+    """Issue 11 point 2: the receipt on /my/dossiers/<id> is Mẫu 01 word for word (the issued form's content, which
+    the PDF is drawn from), less the submitter's address and phone; its number is the one the phone was told."""
+    officer, csrf = officer_client(app)
+    block = reserve(officer, csrf)
+    synced = put(officer, csrf, f"/api/v1/dossiers/{uuid.uuid4()}", json=captured(block["first_code"], []))
+    assert synced.status_code == 201
+    dossier = db.session.scalar(select(Dossier).where(Dossier.code == synced.get_json()["code"]))
+    [form] = issued_forms(dossier, "receipt")
+    assert synced.get_json()["receipt_number"] == form.form_number
+    mai = _citizen()
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=mai.id, role=FollowRole.OWNER))
+    db.session.commit()
+
+    sign_in(client, mai)
+    page = client.get(f"/my/dossiers/{dossier.id}").get_data(as_text=True)
+    paper = page[page.index('id="receipt-paper"'):page.index("</article>", page.index('id="receipt-paper"'))]
+    shown = re.findall(r"<p><strong>([^<]+):</strong> ([^<]*)</p>", paper)
+    issued = [(b["label"], b["value"]) for b in form.form_content["blocks"] if b["type"] == "field"]
+    assert shown == [(label, value) for label, value in issued if label not in ("Địa chỉ", "Số điện thoại")]
+    assert {"Mã hồ sơ", "Nội dung yêu cầu giải quyết", "3. Thời gian giải quyết hồ sơ theo quy định là",
+            "4. Thời gian nhận hồ sơ", "5. Thời gian trả kết quả giải quyết hồ sơ"} <= {label for label, _ in shown}
+    assert f"Số: {form.form_number}" in paper
+    assert "0912" not in paper and "0987" not in paper
+    client.get("/language/en")
+    english = client.get(f"/my/dossiers/{dossier.id}").get_data(as_text=True)
+    assert re.search(r'<article class="form-paper" lang="vi" id="receipt-paper"', english)

@@ -40,8 +40,8 @@ function deviceRow(device) {
   return el(
     "tr",
     { dataset: { deviceId: device.id }, class: device.revoked_at ? "row-revoked" : null },
-    el("th", { scope: "row", id: nameId, "data-label": t("col_device") }, device.name),
-    el("td", { "data-label": t("col_owner") }, owner),
+    el("th", { scope: "row", id: nameId, "data-label": t("col_device"), lang: "vi" }, device.name), // named by its officer
+    el("td", { "data-label": t("col_owner"), lang: device.user ? "vi" : null }, owner),
     el("td", { "data-label": ua, class: "user-agent" }, device.browser || "—"),
     el("td", { "data-label": registered }, formatMoment(device.registered_at)),
     el("td", { "data-label": seen }, formatMoment(device.last_seen_at, "—")),

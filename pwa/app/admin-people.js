@@ -152,7 +152,7 @@ function userRow(user) {
   return el(
     "tr",
     { dataset: { userId: user.id } },
-    el("th", { scope: "row", id: nameId, "data-label": t("col_name") }, user.name),
+    el("th", { scope: "row", id: nameId, "data-label": t("col_name"), lang: "vi" }, user.name), // a Vietnamese name
     cell(t("col_role"), roleLabel(user.role)),
     cell(t("col_ward"), user.ward ? user.ward.name : "—"),
     cell(t("col_state"), user.active ? t("active") : t("inactive")),

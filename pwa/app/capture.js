@@ -61,6 +61,11 @@ function documentName(doc) {
   return lang === "en" && doc.name_en ? doc.name_en : doc.name_vi;
 }
 
+/** The language of the name shown for a procedure or a paper: Vietnamese where the catalogue has no English. */
+function nameLanguage(item) {
+  return lang === "en" && item.name_en ? "en" : "vi";
+}
+
 /**
  * The capture form bound to one draft record. `context` gives the database, the day's data (procedures, calendar),
  * identity data (for the ID and phone checks), the officer and callbacks (`onReview(record)` once the form is
@@ -157,7 +162,7 @@ export class CaptureForm {
         el("label", { class: "choice" },
           el("input", { type: "radio", name: "procedure_choice", value: procedure.key,
             checked: procedure.key === this.record.form.procedure_key }),
-          el("span", {}, procedureName(procedure)))),
+          el("span", { lang: nameLanguage(procedure) }, procedureName(procedure)))),
     );
     if (!procedures.length) this.results.append(el("p", { class: "hint" }, t("no_catalogue")));
   }
@@ -507,7 +512,8 @@ export class CaptureForm {
         documents.push({ required_document_code: doc.code, name: doc.name_vi, sha256: sha,
           sighted_original: Boolean(state.sighted_original) });
       }
-      receiptDocuments.push({ name: documentName(doc), sighted_original: Boolean(state.sighted_original),
+      receiptDocuments.push({ name: documentName(doc), name_lang: nameLanguage(doc),
+        sighted_original: Boolean(state.sighted_original),
         photos: state.photos.length, copy_type: doc.copy_type, quantity: doc.quantity || 1 });
     }
     record.payload = {
@@ -530,6 +536,7 @@ export class CaptureForm {
       code: issued.code,
       provisional_code: issued.provisional_code,
       procedure_name: procedureName(procedure),
+      procedure_name_lang: nameLanguage(procedure),
       // The statutory time of the procedure version the phone downloaded (the one the due date was computed on).
       time: procedure.time,
       version_id: procedure.version_id,
@@ -537,7 +544,10 @@ export class CaptureForm {
       citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
       received_at: issued.received_at,
       due_at: issued.due_at,
-      agency_name: officer.ward ? officer.ward.name : "",
+      // As Mẫu 01 writes them whatever the app's language: the ward's legal name and where its papers are dated.
+      agency_name: officer.ward ? officer.ward.legal_name || officer.ward.name : "",
+      place: officer.ward ? officer.ward.place || "" : "",
+      receipt_series: (this.context.day.meta && this.context.day.meta.receipt_series) || null,
       officer_name: officer.name,
       documents: receiptDocuments,
       claim_token: issued.claim_token,

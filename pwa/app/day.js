@@ -38,6 +38,7 @@ async function storeDay(db, userId, day) {
     cursor: day.cursor,
     catalogue_version: day.catalogue.version,
     calendar_version: day.calendar.version,
+    receipt_series: day.receipt_series || null, // the "TNHS" of the receipt's "Số: 12/TNHS"
   });
 }
 

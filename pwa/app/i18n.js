@@ -39,6 +39,12 @@ function localParts(iso) {
   return parts;
 }
 
+/** The day of a moment as documents date it: "ngày 03 tháng 12 năm 2026" (Vietnamese), "03/12/2026" (English). */
+export function legalDate(iso, fallback = "") {
+  const parts = iso ? localParts(iso) : null;
+  return parts ? t("legal_date", parts) : fallback;
+}
+
 /** How long ago still reads as "just now" ("vừa xong"). */
 const JUST_NOW_MS = 60_000;
 

@@ -146,7 +146,7 @@ function showQuarantine(items) {
         : problem.detail;
       const reasons = [detail, ...(problem.errors || []).map((e) => e.message)].filter(Boolean);
       return el("li", { class: "item", dataset: { uuid: item.client_uuid } },
-        el("h3", { class: "item-title" }, item.label),
+        el("h3", { class: "item-title", lang: item.label ? "vi" : null }, item.label), // the code and the owner's name
         el("p", {}, el("strong", {}, problem.title || ""), " ", reasons.join(" ")),
         el("div", { class: "actions" },
           el("button", { type: "button", class: "btn btn-primary", onclick: () => fixQuarantined(item.client_uuid) },
@@ -184,11 +184,13 @@ async function showDossiers(userId) {
   $("dossier-list").replaceChildren(
     ...records.filter((r) => r.status !== STATUS.QUARANTINED).map((record) => {
       const title = record.receipt ? record.receipt.label || record.receipt.code : (record.form.owner.full_name || t("untitled_draft"));
+      // A title with the owner's name is Vietnamese whatever the app's language (a code alone has no language).
+      const withName = record.receipt ? Boolean(record.receipt.label) : Boolean(record.form.owner.full_name);
       const action = record.status === STATUS.DRAFT
         ? el("a", { class: "btn btn-secondary", href: `#/capture/${record.client_uuid}` }, t("continue_draft"))
         : el("a", { class: "btn btn-secondary", href: `#/receipt/${record.client_uuid}` }, t("show_receipt"));
       return el("li", { class: "item", dataset: { uuid: record.client_uuid, status: record.status } },
-        el("h3", { class: "item-title" }, title),
+        el("h3", { class: "item-title", lang: withName ? "vi" : null }, title),
         el("p", {}, el("span", { class: "badge" }, t(STATUS_LABELS[record.status])),
           record.server && record.server.state ? ` ${t("server_state", { state: t(`state_${record.server.state}`) })}` : ""),
         action);

@@ -4,7 +4,7 @@
 // the procedure and the dates.
 
 import { el } from "./dom.js";
-import { formatMoment, formatPhone, lang, legalMoment, t } from "./i18n.js";
+import { formatMoment, formatPhone, lang, legalDate, legalMoment, t } from "./i18n.js";
 import qrcode from "../vendor/qrcode.mjs";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -55,6 +55,15 @@ function fact(term, value, id, iso) {
   return [el("dt", {}, term), el("dd", { id, dataset: iso ? { iso } : undefined }, value || "—")];
 }
 
+/**
+ * A name, an address or an official title as written in Vietnamese, on a receipt shown in any language: marked so
+ * that a screen reader reads it with a Vietnamese voice (issue 11 point 6). `language` for a catalogue name that
+ * may be English ("en" when the catalogue had one).
+ */
+function named(text, language = "vi") {
+  return text ? el("span", { lang: language || "vi" }, text) : "";
+}
+
 /** "15 ngày làm việc": the statutory time of the procedure version the phone downloaded (kept after sync). */
 function timeText(receipt) {
   const time = receipt.time;
@@ -99,18 +108,28 @@ export function receiptSpeech(record) {
   });
 }
 
-/** The heading of Mẫu 01: the receiving agency, and the national motto, each line kept whole (never wrapped). */
-function receiptHeader(agency) {
+/**
+ * The heading of Mẫu 01 (server/forms/content.py _header): the receiving agency and the receipt's number, the
+ * national motto (each line kept whole, never wrapped) and the place and date. The number is the server's once it
+ * issued the receipt, "…/TNHS" until then; the agency and the place are Vietnamese names in any language.
+ */
+function receiptHeader(record) {
+  const receipt = record.receipt || {};
+  const issued = (record.server && record.server.receipt_number)
+    || (receipt.receipt_series ? `…/${receipt.receipt_series}` : "…");
+  const date = legalDate(receipt.received_at, "…");
   return el(
     "header",
     { class: "receipt-header" },
-    el("p", { class: "receipt-agency" }, agency ? agency.toLocaleUpperCase("vi") : ""),
-    el(
-      "div",
-      { class: "motto", lang: "vi" },
-      el("p", { class: "motto-line motto-country" }, t("motto_country")),
-      el("p", { class: "motto-line" }, t("motto_words")),
-    ),
+    el("div", { class: "receipt-issuer" },
+      el("p", { class: "receipt-agency", lang: "vi" }, (receipt.agency_name || "").toLocaleUpperCase("vi")),
+      el("p", { id: "receipt-number" }, t("receipt_number", { number: issued }))),
+    el("div", { class: "receipt-motto-block" },
+      el("div", { class: "motto", lang: "vi" },
+        el("p", { class: "motto-line motto-country" }, t("motto_country")),
+        el("p", { class: "motto-line" }, t("motto_words"))),
+      el("p", { class: "receipt-place-date", id: "receipt-place-date" },
+        ...(receipt.place ? [el("span", { lang: "vi" }, receipt.place), ", "] : []), date)),
   );
 }
 
@@ -121,7 +140,7 @@ function signatureBlock(title, name, id) {
     { class: "signature", id },
     el("p", { class: "signature-title" }, title),
     el("p", { class: "small" }, t("sign_note")),
-    el("p", { class: "signature-name" }, name || ""),
+    el("p", { class: "signature-name" }, named(name)),
   );
 }
 
@@ -137,7 +156,7 @@ export function renderReceipt(root, record) {
   root.replaceChildren();
   const sameDayNoSlip = receipt.same_day && !receipt.citizen_requested_receipt;
   root.append(
-    receiptHeader(receipt.agency_name),
+    receiptHeader(record),
     el("h1", { id: "receipt-title" }, sameDayNoSlip ? t("receipt_recorded_title") : t("receipt_title")),
   );
   if (sameDayNoSlip) root.append(el("p", { class: "notice" }, t("receipt_same_day_note")));
@@ -149,23 +168,28 @@ export function renderReceipt(root, record) {
   if (payload) {
     const person = payload.submitter || payload.owner;
     submitter = person.full_name;
-    if (receipt.agency_name) root.append(el("p", {}, t("received_from", { agency: receipt.agency_name })));
+    if (receipt.agency_name) {
+      const [before, after] = t("received_from", { agency: "\u0000" }).split("\u0000");
+      root.append(el("p", {}, before, named(receipt.agency_name), after));
+    }
     const people = el("dl", { class: "facts receipt-facts" });
-    people.append(...fact(t("applicant"), person.full_name, "receipt-applicant"));
-    if (payload.submitter) people.append(...fact(t("owner"), payload.owner.full_name, "receipt-owner"));
-    people.append(...fact(t("address"), person.address || payload.owner.address, "receipt-address"));
+    people.append(...fact(t("applicant"), named(person.full_name), "receipt-applicant"));
+    if (payload.submitter) people.append(...fact(t("owner"), named(payload.owner.full_name), "receipt-owner"));
+    people.append(...fact(t("address"), named(person.address || payload.owner.address), "receipt-address"));
     people.append(...fact(t("phone"), formatPhone(person.phone || payload.owner.phone), "receipt-phone"));
     root.append(people);
   }
   const request = el("dl", { class: "facts receipt-facts" });
-  request.append(...fact(t("procedure"), receipt.procedure_name, "receipt-procedure"));
+  request.append(...fact(t("procedure"), named(receipt.procedure_name, receipt.procedure_name_lang),
+    "receipt-procedure"));
   root.append(request);
   if (receipt.documents && receipt.documents.length) {
     root.append(el("h2", {}, t("documents_received")));
     const head = el("tr", {}, [t("doc_number"), t("doc_name"), t("doc_form"), t("doc_quantity")]
       .map((text) => el("th", { scope: "col" }, text)));
     const rows = receipt.documents.map((doc, index) =>
-      el("tr", {}, [String(index + 1), doc.name, ...handedOverForm(doc)].map((text) => el("td", {}, text))));
+      el("tr", {}, [String(index + 1), named(doc.name, doc.name_lang), ...handedOverForm(doc)]
+        .map((cell) => el("td", {}, cell))));
     root.append(el("div", { class: "table-wrap" },
       el("table", { class: "data-table receipt-documents", id: "receipt-documents" },
         el("thead", {}, head), el("tbody", {}, rows))));
@@ -176,8 +200,12 @@ export function renderReceipt(root, record) {
   times.append(...fact(t("received_at"), receiptMoment(receipt.received_at), "receipt-received", receipt.received_at));
   times.append(...fact(t("due_at"), receiptMoment(receipt.due_at), "receipt-due", receipt.due_at));
   const address = payload ? (payload.owner.address || (payload.submitter && payload.submitter.address)) : "";
-  times.append(...fact(t("return_place"), address ? t("return_at_home_address", { address }) : t("return_at_home"),
-    "receipt-return"));
+  let returnPlace = t("return_at_home");
+  if (address) {
+    const [before, after] = t("return_at_home_address", { address: "\u0000" }).split("\u0000");
+    returnPlace = el("span", {}, before, named(address), after);
+  }
+  times.append(...fact(t("return_place"), returnPlace, "receipt-return"));
   root.append(times);
   if (record.server) {
     root.append(el("p", { class: "status", dataset: { kind: "success" } }, t("receipt_synced")));

@@ -82,8 +82,9 @@ CREDENTIAL = schema("PublicKeyCredentialJSON", {
 })
 USER_REF = schema("UserRef", {"type": "object", "required": ["id", "name"],
                               "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}})
-WARD = schema("Ward", {"type": ["object", "null"], "required": ["agency_code", "name"],
-                       "properties": {"agency_code": {"type": "string"}, "name": {"type": "string"}}})
+WARD = schema("Ward", {"type": ["object", "null"], "required": ["agency_code", "name", "legal_name", "place"],
+                       "properties": {"agency_code": {"type": "string"}, "name": {"type": "string"},
+                                      "legal_name": {"type": "string"}, "place": {"type": "string"}}})
 ROLE = schema("Role", {"type": "string", "enum": [r.value for r in Role]})
 SIGNED_IN = schema("SignedIn", {
     "type": "object", "required": ["user", "role", "redirect"],
@@ -170,8 +171,12 @@ def iso(moment) -> str | None:
 
 
 def ward_json(agency) -> dict | None:
-    return {"agency_code": agency.agency_code, "name": agency.name_vi if locale_code() == "vi" else agency.name_en} \
-        if agency else None
+    """The ward in the visitor's language (``name``), and as its documents write it whatever the language: the legal
+    name and the place they are dated at (the officer's phone prints the receipt, Mẫu 01, in Vietnamese)."""
+    if agency is None:
+        return None
+    return {"agency_code": agency.agency_code, "name": agency.name_vi if locale_code() == "vi" else agency.name_en,
+            "legal_name": agency.name_vi, "place": agency.place_name}
 
 
 def passkey_json(passkey: PasskeyCredential) -> dict:

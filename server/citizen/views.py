@@ -34,6 +34,7 @@ from server.dossiers.models import RatingLevel
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.forms.issue import receipt_for_citizens
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
@@ -101,7 +102,7 @@ def _page(dossier: Dossier, found: Relation, invitation: str | None = None, stat
         followers=_followers(dossier) if found is Relation.OWNER else [],
         invitation=invitation, invitation_code=claims.group(invitation) if invitation else None,
         rating=rating, can_rate=dossier.state is State.RETURNED and rating is None,
-        levels=LEVELS, claimed=request.args.get("claimed") == "1",
+        levels=LEVELS, claimed=request.args.get("claimed") == "1", receipt=receipt_for_citizens(dossier),
     ), status
 
 

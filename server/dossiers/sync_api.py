@@ -41,6 +41,8 @@ from server.dossiers.sync import receive_from_device
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
+from server.forms.catalogue import spec_for
+from server.forms.issue import issued_forms
 from server.types import utcnow
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
@@ -101,7 +103,9 @@ CAPTURED_DOSSIER = schema("CapturedDossier", {
 SYNCED_DOSSIER = schema("SyncedDossier", {
     "allOf": [DOSSIER, {"type": "object", "required": ["documents", "flags"], "properties": {
         "documents": {"type": "array", "items": {"type": "object"}},
-        "flags": {"type": "array", "items": {"type": "object"}}}}],
+        "flags": {"type": "array", "items": {"type": "object"}},
+        "receipt_number": {"type": ["string", "null"], "description": "the number of the issued receipt (Mẫu 01), "
+                                                                       "e.g. 12/TNHS"}}}],
 })
 CODE_BLOCK_REQUEST = schema("CodeBlockRequest", {
     "type": "object", "additionalProperties": False,
@@ -159,6 +163,8 @@ def synced_json(dossier) -> dict:
                           "name": d.name, "sha256": d.sha256, "sighted_original": d.sighted_original}
                          for d in dossier.documents]
     data["flags"] = [{"kind": f.kind.value, "detail": f.detail} for f in dossier.flags]
+    receipts = issued_forms(dossier, "receipt")
+    data["receipt_number"] = receipts[0].form_number if receipts else None  # "12/TNHS", printed on the phone's receipt
     return data
 
 
@@ -259,6 +265,8 @@ DAY = schema("OfficerDay", {
         "catalogue": {"type": "object", "required": ["version", "procedures"]},
         "calendar": {"type": "object"},
         "code_blocks": {"type": "array", "items": {"type": "object"}},
+        "receipt_series": {"type": ["string", "null"], "description": "the series of the receipt's number "
+                                                                       "(the \"TNHS\" of \"Số: 12/TNHS\")"},
     },
 })
 CHANGES = schema("SyncChanges", {
@@ -274,6 +282,11 @@ CHANGES = schema("SyncChanges", {
         "catalogue_version": {"type": "string"}, "calendar_version": {"type": "string"},
     },
 })
+
+
+def _receipt_series(day: date) -> str | None:
+    spec = spec_for("receipt", day, day)
+    return spec.series if spec else None
 
 
 def visit_json(visit) -> dict:
@@ -361,6 +374,8 @@ def officer_day():
             "same_day_cutoff": current_app.config["SAME_DAY_CUTOFF"],
         },
         "code_blocks": blocks,
+        # The receipt printed at the door says "Số: …/TNHS": its number is given when the server issues it.
+        "receipt_series": _receipt_series(today),
     }
     db.session.commit()
     return result

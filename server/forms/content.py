@@ -113,18 +113,13 @@ def processing_time(dossier: Dossier) -> str:
     return f"{version.time_value} {unit}"
 
 
-def _place(dossier: Dossier) -> str:
-    unit = dossier.agency.administrative_unit
-    return unit.name if unit is not None else dossier.agency.name_vi
-
-
 def _header(dossier: Dossier, number: str | None, issued_at: datetime) -> dict:
     return {
         "type": "header",
         "left": [dossier.agency.name_vi.upper()],
         "right": list(NATIONAL_MOTTO),
         "number": f"Số: {number}" if number else None,
-        "place_date": f"{_place(dossier)}, {long_date(issued_at)}",
+        "place_date": f"{dossier.agency.place_name}, {long_date(issued_at)}",
     }
 
 

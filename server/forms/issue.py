@@ -124,6 +124,22 @@ def issued_forms(dossier: Dossier, form_key: str | None = None) -> list[DossierD
     return list(db.session.scalars(query.order_by(DossierDocument.id)))
 
 
+#: The receipt's fields a citizen's page leaves out: its followers (relatives the owner invited) need the dossier,
+#: not the submitter's address and phone number. The issued PDF keeps them.
+CONTACT_FIELDS = frozenset({"Địa chỉ", "Số điện thoại"})
+
+
+def receipt_for_citizens(dossier: Dossier) -> dict | None:
+    """The receipt (Mẫu 01) as it was issued, word for word, without the contact fields; None before it is issued."""
+    receipts = issued_forms(dossier, "receipt")
+    if not receipts or not receipts[0].form_content:
+        return None
+    content = dict(receipts[0].form_content)
+    content["blocks"] = [block for block in content["blocks"]
+                         if not (block["type"] == "field" and block["label"] in CONTACT_FIELDS)]
+    return content
+
+
 def control_sheet(dossier: Dossier, now: datetime | None = None) -> dict | None:
     """The control sheet's content as of ``now``, built from the dossier's history (never stored: it grows)."""
     now = now or utcnow()

@@ -97,6 +97,11 @@ class Agency(db.Model):
 
     administrative_unit: Mapped[AdministrativeUnit | None] = relationship()
 
+    @property
+    def place_name(self) -> str:
+        """Where its documents are dated ("Phường Hai Bà Trưng, ngày ..."): its administrative unit, else itself."""
+        return self.administrative_unit.name if self.administrative_unit is not None else self.name_vi
+
     @classmethod
     def by_code(cls, agency_code: str) -> Agency | None:
         """The agency with this electronic identifier, or None."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from flask import request
 from markupsafe import Markup
 from markupsafe import escape
+
+#: A bracketed run with a letter only Vietnamese has (ă â đ ê ô ơ ư, or a tone mark): "(căn cước / CCCD)".
+_BRACKETED_VIETNAMESE = re.compile(r"\(([^()]*[ăâđêôơưĂÂĐÊÔƠƯ\u1EA0-\u1EF9][^()]*)\)")
 
 
 def select_locale() -> str:
@@ -43,3 +48,14 @@ def configure_i18n(app) -> None:
         if text is None or text == "" or locale_code() == "vi":
             return text
         return Markup('<span lang="vi">%s</span>') % escape(text)
+
+    @app.template_filter("vi_terms")
+    def _english_with_vietnamese_terms(text):
+        """An English name that quotes the Vietnamese term in brackets, as the catalogue's English names do
+        ("Identity card (căn cước / CCCD)"): the bracketed Vietnamese is marked ``lang="vi"``, the rest is left."""
+        if not text or locale_code() == "vi":
+            return text
+        parts = _BRACKETED_VIETNAMESE.split(str(text))
+        # split() with one group: even items are the English around, odd items the bracketed Vietnamese.
+        return Markup("").join(escape(part) if index % 2 == 0 else Markup('(<span lang="vi">%s</span>)') % part
+                               for index, part in enumerate(parts))

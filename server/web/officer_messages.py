@@ -213,6 +213,9 @@ def officer_messages() -> dict[str, str]:
         "signature_submitter": _("NGƯỜI NỘP HỒ SƠ"),
         "signature_officer": _("NGƯỜI TIẾP NHẬN HỒ SƠ"),
         "sign_note": _("(Ký và ghi rõ họ tên)"),
+        # The receipt's number is given when the server issues it: "Số: …/TNHS" until then (as on a blank form).
+        "receipt_number": _("Số: {number}"),
+        "legal_date": _("ngày {day} tháng {month} năm {year}"),
         # The national motto is the same words in every language (as on the statutory forms): not translated.
         "motto_country": NATIONAL_MOTTO[0],
         "motto_words": NATIONAL_MOTTO[1],

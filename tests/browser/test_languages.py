@@ -13,8 +13,10 @@ from sqlalchemy import select
 from server.auth.models import Role
 from server.auth.models import User
 from server.extensions import db
+from server.reference.models import Procedure
 from tests.browser.layout_support import signed_in_page
 from tests.desk_support import synced_dossier
+from tests.helpers import demo_agency
 from tests.helpers import demo_user
 
 pytestmark = pytest.mark.browser
@@ -58,7 +60,17 @@ def test_the_desk_in_english_is_english_and_marks_the_vietnamese_it_shows(new_pa
     english(page)
     forms = f"/staff/dossiers/{dossier.id}/forms"
     found = unmarked(page, ["/staff", "/staff/queue", "/staff/queue?tab=all", f"/staff/dossiers/{dossier.id}", forms,
-                            f"{forms}/receipt", "/staff/stats", "/leader"])
+                            f"{forms}/receipt", "/staff/stats", "/staff/visits", "/leader"])
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+def test_the_administration_in_english_marks_the_vietnamese_it_shows(new_page, app, live_server):
+    procedure = db.session.scalar(select(Procedure).order_by(Procedure.id))
+    page = signed_in_page(new_page, app, live_server, demo_user(Role.ADMIN), locale="en-GB")
+    english(page)
+    found = unmarked(page, ["/admin/people", "/admin/devices", "/admin/procedures", f"/admin/procedures/{procedure.id}",
+                            "/admin/calendar", "/admin/wards", f"/admin/wards/{demo_agency().id}",
+                            f"/admin/users/{demo_user(Role.OFFICER).id}"])
     assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
 
 

@@ -23,6 +23,7 @@ from server.extensions import db
 from server.forms.issue import issued_forms
 from tests.browser.pwa import offline_support as app
 from tests.browser.support import fresh
+from tests.browser.test_languages import UNMARKED_VIETNAMESE_JS
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +82,11 @@ def _pdf_text(uuid: str) -> tuple[str, list[str], dict]:
     return " ".join(raw.split()), raw.splitlines(), form.form_content
 
 
+def _header(content: dict) -> dict:
+    [header] = [block for block in content["blocks"] if block["type"] == "header"]
+    return header
+
+
 def _table_rows(content: dict) -> list[list[str]]:
     [table] = [block for block in content["blocks"] if block["type"] == "table"]
     return table["rows"]
@@ -94,6 +100,10 @@ def test_the_receipt_on_the_phone_its_print_and_the_pdf_agree(officer_phone):
 
     facts = page.evaluate(FACTS_JS)
     rows = page.evaluate(ROWS_JS)
+    # The heading: the number is the server's to give, so the paper at the door leaves it blank in its series.
+    expect(page.locator("#receipt-number")).to_have_text("Số: …/TNHS")
+    place_date = page.locator("#receipt-place-date").inner_text()
+    assert re.fullmatch(r"Phường .+, ngày \d{2} tháng \d{2} năm \d{4}", place_date), place_date
     # What the law asks for, as a Vietnamese clerk writes it (no "undefined", no "+84").
     assert facts["Ông/bà"] == SUBMITTER and facts["Chủ hồ sơ"] == OWNER
     assert facts["Số điện thoại"] == "0987 654 321"
@@ -132,6 +142,9 @@ def test_the_receipt_on_the_phone_its_print_and_the_pdf_agree(officer_phone):
     for label, value in facts.items():
         assert f"{label}: {value}" in text, (label, value)
     assert _table_rows(content) == rows
+    header = _header(content)
+    assert header["place_date"] == place_date
+    assert re.fullmatch(r"Số: \d+/TNHS", header["number"]) and header["number"] in text
     for row in rows:
         for cell in row:
             assert all(word in text for word in cell.split()), cell
@@ -151,3 +164,36 @@ def test_the_receipt_on_the_phone_its_print_and_the_pdf_agree(officer_phone):
                   "5. Thời gian trả kết quả giải quyết hồ sơ"):
         assert after[label] == facts[label]
     assert page.evaluate(ROWS_JS) == rows
+    # Now the phone knows the number the server gave the receipt, and prints it as the PDF does.
+    expect(page.locator("#receipt-number")).to_have_text(header["number"])
+    expect(page.locator("#receipt-place-date")).to_have_text(place_date)
+
+
+def _hold_uploads(route) -> None:
+    route.abort("connectionrefused")
+
+
+def test_the_receipt_in_english_marks_the_vietnamese_it_shows(officer_phone):
+    """Issue 11 point 6: on an English phone, the names, the address, the ward and the official titles that stay
+    Vietnamese on the receipt carry lang="vi"; so do the number line and the place and date."""
+    page = officer_phone
+    app.go_offline(page.context)
+    uuid = _capture(page)
+    # Back online but with the uploads refused, so that the dossier waits with its citizen's data, as at the door.
+    page.context.route("**/api/v1/attachments/**", _hold_uploads)
+    page.context.route("**/api/v1/dossiers/**", _hold_uploads)
+    app.go_online(page.context)
+    page.goto("/language/en?next=/app")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"/app#/receipt/{uuid}")
+    expect(page.locator("#receipt-applicant")).to_have_text(SUBMITTER)
+    expect(page.locator("#receipt-number")).to_have_text("No.: …/TNHS")
+    found = page.evaluate(UNMARKED_VIETNAMESE_JS)
+    assert found == [], found
+    assert page.locator("#receipt [lang=vi]").count() >= 8  # this test looks at the receipt, not an empty page
+    # The home view lists the waiting dossier by its owner's name.
+    page.goto("/app#/")
+    expect(page.locator("#view-home")).to_be_visible()
+    expect(page.locator("#view-home")).to_contain_text(OWNER)
+    found = page.evaluate(UNMARKED_VIETNAMESE_JS)
+    assert found == [], found
