@@ -343,3 +343,12 @@ def test_the_second_writer_waits_for_the_first_to_commit(app):
     db.session.commit()
     thread.join(timeout=60)
     assert seen["prev"] == first.entry_hash
+
+
+def test_the_page_and_its_problems_speak_english_too(app):
+    client = _client_as(app, demo_user(Role.ADMIN))
+    client.get("/language/en?next=/")
+    page = client.get("/access-log").get_data(as_text=True)
+    assert "Personal data access log" in page and "Kind of view" in page
+    problem = client.get("/access-log?person=abc").get_json()
+    assert problem["title"] == "Invalid filter" and problem["errors"][0]["message"].startswith("The person's id")
