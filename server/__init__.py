@@ -100,6 +100,7 @@ def _configure_extensions(app: Flask) -> None:
 
 def _register_models() -> None:
     # Importing the model modules registers their tables on the shared metadata (for migrations and queries).
+    import server.access_log.models  # noqa: F401
     import server.auth.models  # noqa: F401
     import server.calendar.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
@@ -110,6 +111,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from server.access_log.views import bp as access_log
     from server.admin.views import bp as admin_pages
     from server.api.openapi import bp as openapi
     from server.auth.admin_api import bp as admin_api
@@ -147,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(backoffice_queue)
     app.register_blueprint(stats)
     app.register_blueprint(forms)
+    app.register_blueprint(access_log)
 
 
 def _register_error_handlers(app: Flask) -> None:

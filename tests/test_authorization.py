@@ -100,6 +100,7 @@ MATRIX: dict[str, set[str]] = {
     "forms.index": {"staff", "leader"},
     "forms.show": {"staff", "leader"},
     "forms.pdf": {"staff", "leader"},
+    "access_log.access_log": {"leader", "admin"},
     "backoffice.take_action": {"staff", "leader"},
     "backoffice.resolve_flag": {"staff", "leader"},
     "backoffice.link_owner_account": {"staff", "leader"},

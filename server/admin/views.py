@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from server.access_log.record import record_view
 from server.admin import audit_log
 from server.admin import forms
 from server.admin import people
@@ -330,6 +331,8 @@ def _get_user(user_id: int) -> User:
 
 
 def _user_page(user: User, submitted: forms.Submitted | None = None, status: int = 200):
+    record_view("account_page", object_type="User", object_id=user.id, person_ids=(user.person_id,),
+                agency_id=user.agency_id)
     values = {"position": user.position or "", "role": user.role.value, "active": user.active}
     return render_template(
         "admin/user.html", user=user, roles=people.STAFF_ROLES, form=submitted or forms.Submitted(values),

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy import select
 
+from server.access_log.record import record_view
 from server.api.openapi import body
 from server.api.openapi import operation
 from server.api.openapi import schema
@@ -99,6 +100,7 @@ def list_users():
     counts = dict(db.session.execute(
         select(PasskeyCredential.user_id, func.count()).where(PasskeyCredential.revoked_at.is_(None))
         .group_by(PasskeyCredential.user_id)).all())
+    record_view("account_list")  # every account's name and role: about nobody in particular, still recorded
     users = db.session.scalars(select(User).order_by(User.role, User.display_name))
     return {"users": [user_json(u, counts.get(u.id, 0)) for u in users]}
 

@@ -197,7 +197,9 @@ class ConsentRecord(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Security-relevant actions: sign-ins, registrations, invitations, revocations, role changes. No secrets."""
+    """Security-relevant actions: sign-ins, registrations, invitations, revocations, role changes. No secrets.
+
+    Append-only and hash-chained: write it only through :func:`server.auth.audit.audit`."""
 
     __tablename__ = "audit_event"
 
@@ -209,3 +211,6 @@ class AuditEvent(db.Model):
     target_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
     data: Mapped[dict | None] = mapped_column(JSON)
+    #: the hash chain (server/access_log/chain.py): the previous entry's hash and this entry's own
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from server.access_log.record import record_dossier_view
 from server.auth.access import roles_required
 from server.auth.audit import audit
 from server.auth.models import User
@@ -106,7 +107,8 @@ def _notification_rows(found: Dossier) -> list[dict]:
 def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200,
                   identity_form: dict | None = None):
     """The dossier page; ``failed`` is a refused action form to show again with its messages, ``problem`` a
-    message about the whole page (an action no longer possible)."""
+    message about the whole page (an action no longer possible). Every showing is recorded in the access log."""
+    record_dossier_view("dossier_page", found)
     labels = officer_messages()
     actions = dossier_page.desk_actions(found, current_user)
     forms = {action: Submitted(action) for action in actions}
@@ -216,12 +218,16 @@ def attachment(sha256: str):
     Personal papers: ``private, no-store`` keeps them out of shared caches (and off the disk of a shared
     computer at the desk).
     """
-    used_in_ward = db.session.scalar(
-        select(DossierDocument.id).join(Dossier, Dossier.id == DossierDocument.dossier_id)
-        .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id).limit(1))
-    stored = db.session.get(Attachment, sha256) if used_in_ward is not None else None
+    ward_dossiers = list(db.session.scalars(
+        select(Dossier).join(DossierDocument, Dossier.id == DossierDocument.dossier_id)
+        .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id)
+        .distinct().order_by(Dossier.id).limit(20)))
+    stored = db.session.get(Attachment, sha256) if ward_dossiers else None
     if stored is None or not path_of(sha256).is_file():
         abort(404)
+    kind = "pdf" if stored.media_type == "application/pdf" else "photo"
+    for using in ward_dossiers:  # the same photo may serve several dossiers of the ward: each is about its people
+        record_dossier_view(kind, using, object_type="Attachment", object_id=sha256)
     response = send_file(path_of(sha256), mimetype=stored.media_type, etag=False, conditional=False)
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.access_log.record import record_view
 from server.auth.access import roles_required
 from server.auth.audit import audit
 from server.auth.models import User
@@ -92,14 +93,24 @@ def _followers(dossier: Dossier) -> list[DossierFollower]:
                                    .order_by(DossierFollower.id)))
 
 
+def _record_followers_seen(dossier: Dossier, followers: list[DossierFollower]) -> None:
+    """The owner sees who else follows their dossier (names of relatives' accounts): one access row each."""
+    for follower in followers:
+        if follower.user_id != current_user.id:
+            record_view("follower_list", object_type="DossierFollower", object_id=follower.id,
+                        person_ids=(follower.user.person_id,), dossier_id=dossier.id, agency_id=dossier.agency_id)
+
+
 def _page(dossier: Dossier, found: Relation, invitation: str | None = None, status: int = 200):
+    followers = _followers(dossier) if found is Relation.OWNER else []
+    _record_followers_seen(dossier, followers)
     rating = db.session.scalar(select(DossierRating).where(DossierRating.dossier_id == dossier.id))
     return render_template(
         "citizen/dossier.html", dossier=dossier, relation=found.value,
         state_label=officer_messages().get(f"state_{dossier.state.value}", dossier.state.value),
         steps=_timeline(dossier), asked=_asked(dossier), to_local=to_local,
         speech=read_aloud_text(dossier.code or dossier.provisional_code, dossier.state.value, dossier.due_at),
-        followers=_followers(dossier) if found is Relation.OWNER else [],
+        followers=followers,
         invitation=invitation, invitation_code=claims.group(invitation) if invitation else None,
         rating=rating, can_rate=dossier.state is State.RETURNED and rating is None,
         levels=LEVELS, claimed=request.args.get("claimed") == "1", receipt=receipt_for_citizens(dossier),

@@ -17,6 +17,7 @@ from flask import send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from server.access_log.record import record_dossier_view
 from server.auth.access import roles_required
 from server.calendar.workdays import to_local
 from server.dossiers.attachments import path_of
@@ -66,11 +67,20 @@ def _content(dossier: Dossier, form_key: str) -> tuple[dict, DossierDocument | N
     return document.form_content, document
 
 
+def _record_form_view(kind: str, dossier: Dossier, form_key: str, document: DossierDocument | None) -> None:
+    """The access-log row of a form shown: the issued document, or the control sheet drawn from the history."""
+    if document is None:
+        record_dossier_view(kind, dossier, object_type="ControlSheet", object_id=dossier.id)
+    else:
+        record_dossier_view(kind, dossier, object_type="DossierDocument", object_id=document.id)
+
+
 @bp.get("")
 @roles_required(*DESK)
 def index(dossier_id: int):
     """The forms issued for the dossier, and its control sheet."""
     dossier = _ward_dossier(dossier_id)
+    record_dossier_view("form_list", dossier)
     return render_template("forms/index.html", dossier=dossier, issued=issue.issued_forms(dossier),
                            to_local=to_local)
 
@@ -81,6 +91,7 @@ def show(dossier_id: int, form_key: str):
     """A form as a page, from the content it was issued with."""
     dossier = _ward_dossier(dossier_id)
     content, document = _content(dossier, form_key)
+    _record_form_view("form_page", dossier, form_key, document)
     return render_template("forms/form.html", dossier=dossier, content=content, document=document,
                            form_key=form_key)
 
@@ -91,6 +102,7 @@ def pdf(dossier_id: int, form_key: str):
     """The stored PDF of an issued form (the control sheet is rendered now, from the history)."""
     dossier = _ward_dossier(dossier_id)
     content, document = _content(dossier, form_key)
+    _record_form_view("pdf", dossier, form_key, document)
     name = f"mau-{form_key}-{dossier.code or dossier.id}.pdf"
     if document is None:
         return send_file(io.BytesIO(render(content)), mimetype="application/pdf", download_name=name)
