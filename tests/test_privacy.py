@@ -444,3 +444,92 @@ def test_a_citizen_without_a_record_or_a_dossier_is_told_to_ask_at_the_desk(app)
     refused = client.post("/api/v1/me/data-requests", json={"kind": "erase"}, headers={"X-CSRFToken": token})
     assert refused.status_code == 422 and refused.get_json()["errors"][0]["code"] == "no_ward"
     assert client.get("/api/v1/data-requests/1/export.json").status_code == 404
+
+
+# ------------------------------------------------------------------------------------------------------- pages
+
+
+def test_the_desk_takes_and_answers_a_request_on_its_page(app):
+    dossier, _ = synced_dossier(app, follower=None)
+    client, token = desk_client(app)
+    refused = client.post("/staff/data-requests", data={"csrf_token": token, "kind": "rectify",
+                                                         "personal_id": OWNER_ID, "identity_method": "card_sighted",
+                                                         "correct_phone": "12"})
+    assert refused.status_code == 422
+    assert 'id="correct_phone-error"' in refused.get_data(as_text=True)
+    hostile = client.post("/staff/data-requests", data={"csrf_token": token, "kind": "everything",
+                                                         "personal_id": OWNER_ID, "identity_method": "x"})
+    assert hostile.status_code == 422 and 'id="kind-error"' in hostile.get_data(as_text=True)
+    taken = client.post("/staff/data-requests", data={"csrf_token": token, "kind": "restrict",
+                                                       "personal_id": OWNER_ID, "identity_method": "chip_read"})
+    assert taken.status_code == 303
+    request_id = db.session.scalar(select(DataSubjectRequest.id))
+    page = client.get("/staff/data-requests").get_data(as_text=True)
+    assert f'id="request-{request_id}"' in page and "Trần Văn Phúc" in page
+    assert client.post(f"/staff/data-requests/{request_id}/acknowledge", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/staff/data-requests/{request_id}/acknowledge",
+                       data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/staff/data-requests/{request_id}/bogus", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/staff/data-requests/{request_id}/answer", data={"csrf_token": token}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).owner.processing_restricted_at is not None
+    assert client.post("/staff/data-requests/1/answer", data={}).status_code == 400  # no CSRF token
+
+
+def test_the_citizen_asks_on_their_page(app):
+    dossier, _ = synced_dossier(app, follower=None)
+    citizen = User(role=Role.CITIZEN, display_name="Trần Văn Phúc", person=Person(full_name="Trần Văn Phúc"))
+    db.session.add(citizen)
+    db.session.flush()
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))
+    db.session.commit()
+    client = app.test_client()
+    token = sign_in(client, citizen)
+    assert "Dữ liệu cá nhân của tôi" in client.get("/my/data").get_data(as_text=True)
+    refused = client.post("/my/data", data={"csrf_token": token, "kind": "rectify"})
+    assert refused.status_code == 422 and "Vui lòng ghi thông tin cần đính chính." in refused.get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    refused = client.post("/my/data", data={"csrf_token": token, "kind": "rectify"})
+    assert refused.status_code == 422 and "Say what is to be corrected." in refused.get_data(as_text=True)
+    client.delete_cookie("lang")
+    asked = client.post("/my/data", data={"csrf_token": token, "kind": "export", "details": "Xin bản sao"})
+    assert asked.status_code == 303
+    page = client.get("/my/data").get_data(as_text=True)
+    assert "Chờ xác nhận" in page and "export.pdf" not in page
+    desk, desk_token = desk_client(app)
+    step(desk, desk_token, db.session.scalar(select(DataSubjectRequest.id)), "answer")
+    assert "export.pdf" in client.get("/my/data").get_data(as_text=True)
+
+
+def test_a_restricted_owner_gets_no_notifications(app):
+    from server.dossiers.workflow import State
+    from server.push.models import InboxMessage
+
+    dossier, _ = synced_dossier(app)  # with a citizen following it
+    before = db.session.query(InboxMessage).count()
+    dossier.owner.processing_restricted_at = utcnow()
+    db.session.commit()
+    staff = demo_user(Role.STAFF)
+    apply_action(dossier, Action.TRANSFER, staff, ActionRequest(staff.id, "staff"))
+    apply_action(dossier, Action.REQUEST_SUPPLEMENT, staff, ActionRequest(
+        staff.id, "staff", reason="Thiếu giấy tờ", items=("Bản sao CCCD",)))
+    db.session.commit()
+    assert dossier.state is State.AWAITING_SUPPLEMENT
+    assert db.session.query(InboxMessage).count() == before
+
+
+def test_the_administrator_sets_a_procedures_retention(app):
+    admin = demo_user(Role.ADMIN)
+    procedure = synced_dossier(app, follower=None)[0].procedure_version.procedure
+    client = app.test_client()
+    token = sign_in(client, admin)
+    url = f"/admin/procedures/{procedure.id}/retention"
+    refused = client.post(url, data={"csrf_token": token, "photo_retention_days": "-3",
+                                     "personal_data_retention_days": "9" * 40})
+    assert refused.status_code == 422 and 'id="photo_retention_days-error"' in refused.get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": token, "photo_retention_days": "0",
+                                  "personal_data_retention_days": ""}).status_code == 302
+    db.session.expire_all()
+    assert (procedure.photo_retention_days, procedure.personal_data_retention_days) == (0, None)
+    page = client.get(f"/admin/procedures/{procedure.id}").get_data(as_text=True)
+    assert 'name="photo_retention_days" value="0"' in page

@@ -35,6 +35,10 @@ from server.reference.models import ProcedureVersion
 
 log = logging.getLogger(__name__)
 
+#: The longest retention an administrator may set (days): a century is beyond any records schedule.
+MAX_RETENTION_DAYS = 36_500
+RETENTION_FIELDS = ("photo_retention_days", "personal_data_retention_days")
+
 #: The worker's marker of its last purge (a row of the heartbeat table, like the push worker's own beat).
 PURGE_MARKER = "retention-purge"
 
@@ -115,3 +119,28 @@ def purge_if_due(now: datetime) -> PurgePlan | None:
     done = purge(now)
     db.session.commit()
     return done
+
+
+def read_retention(form) -> tuple[dict[str, int | None] | None, dict[str, str]]:
+    """The administrator's retention form: for each field a whole number of days, or blank for the configured
+    default. Returns (values, {}) or (None, one message per field)."""
+    from flask_babel import gettext as _
+
+    values: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
+    for name in RETENTION_FIELDS:
+        text = (form.get(name) or "").strip()
+        if not text:
+            values[name] = None
+        elif text.isdigit() and len(text) <= 6 and int(text) <= MAX_RETENTION_DAYS:
+            values[name] = int(text)
+        else:
+            errors[name] = _("Nhập số ngày (0 đến %(n)s) hoặc để trống để dùng mặc định.", n=MAX_RETENTION_DAYS)
+    return (None, errors) if errors else (values, {})
+
+
+def set_retention(procedure, values: dict[str, int | None], actor) -> None:
+    """Store a procedure's retention (the next purge applies it, to old dossiers too) and audit it."""
+    for name, value in values.items():
+        setattr(procedure, name, value)
+    audit("procedure_retention_changed", actor, procedure, **values)

@@ -95,7 +95,8 @@ def _desk_page(form: dict | None = None, errors: dict | None = None, problem: st
         DataSubjectRequest.agency_id == current_user.agency_id).order_by(DataSubjectRequest.id.desc()).limit(200)))
     found.sort(key=lambda r: (r.next_due_at is None, r.next_due_at or r.received_at))
     return render_template("privacy/desk_requests.html", requests=found, form=form or {}, errors=errors or {},
-                           problem=problem, methods=method_labels(), now=utcnow()), status
+                           problem=problem, methods=method_labels(), now=utcnow(),
+                           rule=service.deadline_rule(utcnow())), status
 
 
 @bp.get("/staff/data-requests")
@@ -155,7 +156,8 @@ def _citizen_page(form: dict | None = None, errors: dict | None = None, status: 
     found = db.session.scalars(select(DataSubjectRequest).where(DataSubjectRequest.requester_id == current_user.id)
                                .order_by(DataSubjectRequest.id.desc()))
     return render_template("privacy/my_data.html", requests=list(found), form=form or {}, errors=errors or {},
-                           exportable={RequestKind.ACCESS, RequestKind.EXPORT}), status
+                           exportable={RequestKind.ACCESS, RequestKind.EXPORT},
+                           rule=service.deadline_rule(utcnow())), status
 
 
 @bp.get("/my/data")
