@@ -254,6 +254,8 @@ def test_restrict_marks_the_person(app):
     db.session.refresh(dossier.owner)
     assert dossier.owner.processing_restricted_at is not None
     assert dossier.submitter.processing_restricted_at is None  # another person
+    page = client.get(f"/staff/dossiers/{dossier.id}").get_data(as_text=True)
+    assert page.count('class="restricted"') == 1
 
 
 def test_erase_keeps_what_the_law_obliges_and_says_so(app):
@@ -533,3 +535,31 @@ def test_the_administrator_sets_a_procedures_retention(app):
     assert (procedure.photo_retention_days, procedure.personal_data_retention_days) == (0, None)
     page = client.get(f"/admin/procedures/{procedure.id}").get_data(as_text=True)
     assert 'name="photo_retention_days" value="0"' in page
+
+
+def test_the_push_worker_runs_the_retention_purge(app, monkeypatch):
+    import threading
+
+    from server.push import sender
+
+    dossier = _closed_dossier_past_retention(app)
+    purged = threading.Event()
+    real = retention.purge_if_due
+
+    def observed(now):
+        done = real(now)
+        if done is not None:
+            purged.set()
+        return done
+
+    monkeypatch.setattr(retention, "purge_if_due", observed)
+    stop = threading.Event()
+    worker = threading.Thread(target=sender.run_worker, args=(app, stop, 0.05))
+    worker.start()
+    try:
+        assert purged.wait(60), "the worker did not purge"
+    finally:
+        stop.set()
+        worker.join(60)
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).personal_data_purged_at is not None

@@ -337,10 +337,10 @@ def beat(name: str = HEARTBEAT_NAME) -> None:
 def _retention_step() -> None:
     """The retention purge, at most every RETENTION_PURGE_INTERVAL_HOURS (server/privacy/retention.py); its own
     transaction, so that a failure there never holds up notifications."""
-    from server.privacy.retention import purge_if_due
+    from server.privacy import retention
 
     try:
-        purge_if_due(utcnow())
+        retention.purge_if_due(utcnow())
     except Exception:
         log.exception("push worker: retention purge failed")
         db.session.rollback()
