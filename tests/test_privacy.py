@@ -229,6 +229,11 @@ def test_a_citizens_declared_id_alone_reaches_no_one_elses_records(app):
     db.session.commit()
     found = service.receive(RequestKind.ACCESS, impostor.person, impostor, demo_agency(), utcnow())
     assert [p.full_name for p in service.subject_records(found)] == ["Kẻ mạo danh"]
+    # The desk's request for the real owner (ID card checked) leaves out the account that only declared the ID.
+    at_desk = service.receive(RequestKind.ACCESS, dossier.owner, demo_user(Role.STAFF), demo_agency(), utcnow(),
+                              on_behalf=True)
+    assert {p.full_name for p in service.subject_records(at_desk)} == {"Trần Văn Phúc"}
+    assert impostor.person not in service.subject_records(at_desk)
 
 
 def test_rectify_corrects_every_record_of_the_person(app):

@@ -43,13 +43,14 @@ ANONYMOUS_NAME = "(đã ẩn danh)"
 
 def records_of(subject: Person, agency_id: int) -> list[Person]:
     """Every record of the ward about ``subject``: the record itself and, when it has a personal ID, each record
-    with that ID on the ward's dossiers and home visits and on accounts."""
+    with that ID on the ward's dossiers and home visits and on accounts whose identity the desk checked."""
     if not subject.personal_id:
         return [subject]
     on_dossiers = select(Dossier.owner_id).where(Dossier.agency_id == agency_id).union(
         select(Dossier.submitter_id).where(Dossier.agency_id == agency_id),
         select(HomeVisit.person_id).where(HomeVisit.agency_id == agency_id),
-        select(User.person_id).where(User.person_id.is_not(None)))
+        # An account's record only once the desk checked its ID card: a declared ID proves nothing.
+        select(User.person_id).where(User.person_id.is_not(None), User.identity_verified_at.is_not(None)))
     found = db.session.scalars(select(Person).where(Person.personal_id == subject.personal_id,
                                                     Person.id.in_(on_dossiers)).order_by(Person.id))
     return [subject, *(p for p in found if p.id != subject.id)]
