@@ -244,7 +244,7 @@ def _exportable(request_id: int) -> DataSubjectRequest:
            responses={200: {"type": "object"}})
 def export_json(request_id: int):
     found = _exportable(request_id)
-    response = Response(_json_text(export.personal_data(found)), mimetype="application/json")
+    response = Response(_json_text(export.personal_data(found, utcnow())), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-ca-nhan-{found.id}.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -259,7 +259,7 @@ def _json_text(data: dict) -> str:
 @operation("The subject's personal data as a readable PDF", tags=TAGS, responses={200: None})
 def export_pdf(request_id: int):
     found = _exportable(request_id)
-    response = Response(export.pdf_bytes(found, found.answered_at or utcnow()), mimetype="application/pdf")
+    response = Response(export.pdf_bytes(found, utcnow()), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-ca-nhan-{found.id}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response

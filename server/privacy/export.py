@@ -63,8 +63,8 @@ def _dossier(dossier: Dossier, ids: set[int]) -> dict:
     }
 
 
-def personal_data(request: DataSubjectRequest) -> dict:
-    """Everything the ward holds about the request's subject, as JSON-ready data."""
+def personal_data(request: DataSubjectRequest, generated_at: datetime) -> dict:
+    """Everything the ward holds about the request's subject at ``generated_at``, as JSON-ready data."""
     people = subject_records(request)
     ids = {p.id for p in people}
     visits = db.session.scalars(select(HomeVisit).where(HomeVisit.person_id.in_(ids)).order_by(HomeVisit.id))
@@ -74,7 +74,7 @@ def personal_data(request: DataSubjectRequest) -> dict:
     return {
         "controller": request.agency.name_vi,
         "request": {"id": request.id, "kind": request.kind.value, "received_at": _iso(request.received_at)},
-        "generated_at": _iso(request.answered_at or request.received_at),
+        "generated_at": _iso(generated_at),
         "records": [_person(p) for p in people],
         "dossiers": [_dossier(d, ids) for d in records.dossiers_of(people)],
         "home_visits": [{"status": v.status.value, "planned_for": v.planned_for.isoformat() if v.planned_for else None,
@@ -122,4 +122,4 @@ def pdf_content(request: DataSubjectRequest, data: dict, issued_at: datetime) ->
 
 def pdf_bytes(request: DataSubjectRequest, issued_at: datetime) -> bytes:
     """The readable PDF of the subject's data."""
-    return pdf.render(pdf_content(request, personal_data(request), issued_at))
+    return pdf.render(pdf_content(request, personal_data(request, issued_at), issued_at))
