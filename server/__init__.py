@@ -106,6 +106,7 @@ def _register_models() -> None:
     import server.dossiers.models  # noqa: F401
     import server.forms.models  # noqa: F401
     import server.people.models  # noqa: F401
+    import server.privacy.models  # noqa: F401
     import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
 
@@ -124,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.forms.views import bp as forms
+    from server.privacy.api import bp as privacy_api
+    from server.privacy.views import bp as privacy_pages
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
     from server.stats.views import bp as stats
@@ -142,6 +145,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sync_api)
     app.register_blueprint(follow)
     app.register_blueprint(push_api)
+    app.register_blueprint(privacy_api)
+    app.register_blueprint(privacy_pages)
     app.register_blueprint(visits)
     app.register_blueprint(citizen)
     app.register_blueprint(backoffice)

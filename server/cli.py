@@ -107,7 +107,8 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``flask``."""
     from server.access_log.cli import audit_cli
     from server.auth.cli import users_cli
+    from server.privacy.cli import retention_cli
     from server.push.cli import push_cli
 
-    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli):
+    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli):
         app.cli.add_command(group)

@@ -127,6 +127,21 @@ DEFAULTS: dict[str, object] = {
     # The on-time rate the ward aims at, shown on the leaders' summary (issue 6). [U] policy: Resolution 76/NQ-CP
     # style targets differ by province and year; set the province's own.
     "ON_TIME_TARGET": 0.95,
+    # Data subjects' requests (issue 12): working days to acknowledge and to answer, and what the one extension
+    # adds, counted on the civil-service calendar like dossier deadlines. Dated: the rule in force on the day a
+    # request is received applies to it. Decree 356/2025/NĐ-CP (in force 1 Jan 2026): acknowledged within 2 working
+    # days, answered within 15, extendable once (DOMAIN.md "PDPL in practice", [V] from law firms' summaries); the
+    # length of the extension is [U]: 15 until the text is confirmed.
+    "DATA_REQUEST_DEADLINES": [
+        {"from": "2026-01-01", "acknowledge_working_days": 2, "answer_working_days": 15,
+         "extension_working_days": 15, "source": "Nghị định 356/2025/NĐ-CP"},
+    ],
+    # Retention of closed dossiers when their procedure sets none (days after closing; None keeps them). [U]
+    # policy: the ward's records schedule decides; the issued statutory forms and the history are never purged.
+    "RETENTION_PHOTO_DAYS": None,
+    "RETENTION_PERSONAL_DATA_DAYS": None,
+    # How often the push worker runs the retention purge (hours); 0 turns it off (then run `flask retention purge`).
+    "RETENTION_PURGE_INTERVAL_HOURS": 24,
 }
 
 

@@ -119,6 +119,7 @@ MATRIX: dict[str, set[str]] = {
     "admin.create_procedure": {"admin"},
     "admin.procedure": {"admin"},
     "admin.add_version": {"admin"},
+    "admin.change_retention": {"admin"},
     "admin.calendar": {"admin"},
     "admin.add_override": {"admin"},
     "admin.remove_override": {"admin"},
@@ -135,6 +136,23 @@ MATRIX: dict[str, set[str]] = {
     "visits.staff_visits": {"staff", "leader"},
     "visits.schedule": {"staff", "leader"},
     "visits.cancel": {"staff", "leader"},
+    # Data subjects' requests (server/privacy/): citizens ask about their own data, the ward's desk handles them.
+    "privacy_api.citizen_create": {"citizen"},
+    "privacy_api.citizen_list": {"citizen"},
+    "privacy_api.citizen_one": {"citizen"},
+    "privacy_api.export_json": {"citizen", "staff", "leader"},
+    "privacy_api.export_pdf": {"citizen", "staff", "leader"},
+    "privacy_api.desk_create": {"staff", "leader"},
+    "privacy_api.desk_list": {"staff", "leader"},
+    "privacy_api.desk_one": {"staff", "leader"},
+    "privacy_api.desk_acknowledge": {"staff", "leader"},
+    "privacy_api.desk_extend": {"staff", "leader"},
+    "privacy_api.desk_answer": {"staff", "leader"},
+    "privacy.desk_requests": {"staff", "leader"},
+    "privacy.desk_take": {"staff", "leader"},
+    "privacy.desk_step": {"staff", "leader"},
+    "privacy.my_data": {"citizen"},
+    "privacy.my_data_ask": {"citizen"},
 }
 
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}

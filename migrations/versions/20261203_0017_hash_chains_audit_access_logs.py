@@ -4,7 +4,7 @@ The access log (who was shown whose data) is new; the audit trail gets the two h
 today are chained in id order, with the hashing of server/access_log/chain.py, and both chains get their head.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-03 05:47:45.146120
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0014'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

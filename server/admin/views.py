@@ -26,6 +26,7 @@ from server.auth.access import roles_required
 from server.auth.models import User
 from server.calendar.models import OverrideKind
 from server.extensions import db
+from server.privacy import retention
 from server.reference.models import Agency
 from server.reference.models import CopyType
 from server.reference.models import HomeReception
@@ -141,15 +142,33 @@ def _version_form_values(procedure: Procedure) -> dict:
     }
 
 
-def _procedure_page(procedure: Procedure, submitted: forms.Submitted | None = None, status: int = 200):
+def _procedure_page(procedure: Procedure, submitted: forms.Submitted | None = None, status: int = 200,
+                    retention_form: forms.Submitted | None = None):
     today = procedure_services.today()
     return render_template(
         "admin/procedure.html", procedure=procedure, fields=procedure_services.field_labels(),
         in_force=procedure.version_at(today), today=today,
         earliest=procedure_services.earliest_new_version(procedure),
         form=submitted or forms.Submitted(_version_form_values(procedure)),
+        retention_form=retention_form or forms.Submitted(
+            {name: "" if getattr(procedure, name) is None else str(getattr(procedure, name))
+             for name in retention.RETENTION_FIELDS}),
         audit_lines=audit_log.recent("Procedure", procedure.id),
     ), status
+
+
+@bp.post("/procedures/<int:procedure_id>/retention")
+@roles_required("admin")
+def change_retention(procedure_id: int):
+    """How long closed dossiers' photos and personal data are kept (server/privacy/retention.py)."""
+    procedure = _get_procedure(procedure_id)
+    values, errors = retention.read_retention(request.form)
+    if values is None:
+        return _procedure_page(procedure, status=422, retention_form=forms.Submitted(dict(request.form), errors))
+    retention.set_retention(procedure, values, current_user)
+    db.session.commit()
+    flash(_("Đã lưu thời hạn lưu giữ. Lần xóa định kỳ tiếp theo sẽ áp dụng cho cả hồ sơ đã kết thúc trước đây."))
+    return redirect(url_for("admin.procedure", procedure_id=procedure.id))
 
 
 @bp.get("/procedures/<int:procedure_id>")

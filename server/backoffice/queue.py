@@ -36,6 +36,7 @@ from server.dossiers.search_text import search_needle
 from server.dossiers.workflow import OPEN_STATES
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.privacy.requests import due_requests as due_data_requests
 from server.reference.fields import field_labels
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
@@ -239,6 +240,7 @@ def queue():
     soon = due_soon_limit(now, current_app.config["QUEUE_DUE_SOON_WORKING_DAYS"])
     return render_template(
         "backoffice/queue.html", rows=rows, counts=counts, filters=filters, total=total,
+        data_requests=due_data_requests(current_user.agency_id, soon),
         pages=max(1, math.ceil(total / PAGE_SIZE)), now=now, soon=soon, clock_states=CLOCK_STATES,
         state_labels=officer_messages(), to_local=to_local, link_args=_link_args(submitted.values), **page_context)
 

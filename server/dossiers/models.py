@@ -145,6 +145,10 @@ class Dossier(db.Model):
     #: server issued). Set before every flush by :func:`_mark_photographed`, never cleared (documents are not
     #: deleted); the statistics count digitised dossiers from it instead of searching two million documents.
     photographed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: When the retention purge (server/privacy/retention.py) removed its photos, and anonymised its people. The
+    #: dossier itself, its dates, timeliness and history stay: the statistics are counted from them.
+    photos_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     procedure_version: Mapped[ProcedureVersion] = relationship()
     agency: Mapped[Agency] = relationship()

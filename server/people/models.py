@@ -43,3 +43,8 @@ class Person(db.Model):
     phone_e164: Mapped[str | None] = mapped_column(String(16))
     address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The data subject restricted processing (PDPL 91/2025): only the statutory processing of their dossiers may
+    #: use this record; secondary uses (notifications, server/push/notify.py) leave it out.
+    processing_restricted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the record was anonymised (retention expired, or erasure): name replaced, identifiers and contacts gone.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

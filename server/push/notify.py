@@ -77,7 +77,12 @@ def recipients(dossier: Dossier) -> list[User]:
 
 
 def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
-    """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits."""
+    """Queue ``kind`` about ``dossier`` for everyone following it. Adds to the session; the caller commits.
+
+    Nothing when the owner restricted the processing of their data (server/privacy/requests.py): notifications
+    are a secondary purpose (DOMAIN.md §8.2); the status stays on the citizen's pages."""
+    if dossier.owner is not None and dossier.owner.processing_restricted_at is not None:
+        return []
     db.session.flush()  # the dossier needs its id
     return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id)
 

@@ -334,6 +334,20 @@ def beat(name: str = HEARTBEAT_NAME) -> None:
     db.session.commit()
 
 
+def _retention_step() -> None:
+    """The retention purge, at most every RETENTION_PURGE_INTERVAL_HOURS (server/privacy/retention.py); its own
+    transaction, so that a failure there never holds up notifications."""
+    from server.privacy import retention
+
+    try:
+        retention.purge_if_due(utcnow())
+    except Exception:
+        log.exception("push worker: retention purge failed")
+        db.session.rollback()
+    finally:
+        db.session.remove()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -348,6 +362,7 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                     db.session.rollback()
                 finally:
                     db.session.remove()
+                _retention_step()
                 stop.wait(poll_seconds)
         finally:
             sender.close()

@@ -112,6 +112,11 @@ class Procedure(db.Model):
     """An administrative procedure (thủ tục hành chính) of the national catalogue."""
 
     __tablename__ = "procedure"
+    __table_args__ = (
+        CheckConstraint("photo_retention_days IS NULL OR photo_retention_days >= 0", name="photo_retention"),
+        CheckConstraint("personal_data_retention_days IS NULL OR personal_data_retention_days >= 0",
+                        name="personal_data_retention"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80), unique=True)
@@ -121,6 +126,11 @@ class Procedure(db.Model):
     field: Mapped[str] = mapped_column(String(40))
     ministry: Mapped[str | None] = mapped_column(String(16))
     competent_level: Mapped[str | None] = mapped_column(String(32))
+    # Retention of closed dossiers (server/privacy/retention.py), in days after the dossier closed; None: the
+    # configured default (RETENTION_PHOTO_DAYS, RETENTION_PERSONAL_DATA_DAYS). On the procedure rather than its
+    # dated version: it is the ward's records schedule for what it holds now, old dossiers included.
+    photo_retention_days: Mapped[int | None]
+    personal_data_retention_days: Mapped[int | None]
 
     versions: Mapped[list[ProcedureVersion]] = relationship(
         back_populates="procedure", order_by="ProcedureVersion.effective_from", cascade="all, delete-orphan"

@@ -69,17 +69,25 @@ def test_citizen_pages(new_page, app, live_server, dossier):
     page = signed_in_page(new_page, app, live_server, citizen)
     walk = Walk()
     walk_paths(page, ["/my/dossiers", f"/my/dossiers/{dossier.id}", "/my/visits", "/my/visits/new", "/inbox",
-                      "/account/passkeys", "/account/devices"], walk)
+                      "/account/passkeys", "/account/devices", "/my/data"], walk)
     assert_clean(walk)
 
 
 def test_desk_pages(new_page, app, live_server, dossier):
+    from server.privacy.models import RequestKind
+    from server.privacy.requests import receive
+    from server.types import utcnow
+
+    # A data request due now: the queue shows it and its page has every form (server/privacy/).
+    receive(RequestKind.RECTIFY, dossier.owner, demo_user(Role.STAFF), demo_agency(), utcnow(), on_behalf=True,
+            details="Sai số điện thoại", corrections={"phone": "+84912345679"})
+    db.session.commit()
     page = signed_in_page(new_page, app, live_server, demo_user(Role.STAFF))
     walk = Walk()
     forms = f"/staff/dossiers/{dossier.id}/forms"
     walk_paths(page, ["/staff", "/staff/queue", "/staff/queue?tab=all&q=tran", f"/staff/dossiers/{dossier.id}", forms,
                       f"{forms}/receipt", f"{forms}/control_sheet", "/staff/stats", "/staff/stats?period=year",
-                      "/staff/visits"], walk)
+                      "/staff/visits", "/staff/data-requests"], walk)
     assert_clean(walk)
 
 
