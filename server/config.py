@@ -127,6 +127,10 @@ DEFAULTS: dict[str, object] = {
     # The on-time rate the ward aims at, shown on the leaders' summary (issue 6). [U] policy: Resolution 76/NQ-CP
     # style targets differ by province and year; set the province's own.
     "ON_TIME_TARGET": 0.95,
+    # A lost or stolen officer's phone is a personal-data breach to report to the specialised authority (A05,
+    # Ministry of Public Security) within 72 hours: Personal Data Protection Law 91/2025/QH15 Art. 23(1), Decree
+    # 356/2025/ND-CP. The deadline on the breach report counts from the moment the administrator revokes the phone.
+    "BREACH_NOTIFICATION_HOURS": 72,
 }
 
 

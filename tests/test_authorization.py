@@ -134,6 +134,14 @@ MATRIX: dict[str, set[str]] = {
     "visits.staff_visits": {"staff", "leader"},
     "visits.schedule": {"staff", "leader"},
     "visits.cancel": {"staff", "leader"},
+    # A revoked phone's breach report (server/breach): administrators only, JSON and printable page.
+    "breach_api.report": {"admin"},
+    "breach.report_page": {"admin"},
+    # Consents per purpose and channel (server/consent): each account its own.
+    "consent_api.my_consents": SIGNED_IN,
+    "consent_api.give": SIGNED_IN,
+    "consent_api.withdraw": SIGNED_IN,
+    "consent.my_consents": SIGNED_IN,
 }
 
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}
