@@ -224,3 +224,26 @@ def test_the_consents_page_is_the_citizens(app, client, citizen):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Sự đồng ý của tôi" in html and "không cần sự đồng ý" in html
     assert app.test_client().get("/account/consents").status_code == 302  # sign in first
+
+
+def test_migration_0015_keeps_push_for_those_who_had_turned_it_on_and_says_so(app):
+    """A subscription made before consents were recorded per purpose came from a tap after the inbox's notice of
+    dossier news: that consent is recorded, marked as such; no other purpose is assumed."""
+    from flask_migrate import downgrade
+    from flask_migrate import upgrade
+
+    from server.push.models import PushSubscription
+
+    subscriber = make_user(Role.CITIZEN, None, "Đã bật thông báo").id
+    make_user(Role.CITIZEN, None, "Chưa bật thông báo")
+    db.session.remove()
+    downgrade(revision="0014")
+    db.session.add(PushSubscription(user_id=subscriber, endpoint="https://push.example/old", p256dh="A" * 87,
+                                    auth="A" * 22))
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    [record] = db.session.scalars(select(ConsentRecord).where(ConsentRecord.channel.is_not(None)))
+    assert (record.user_id, record.purpose, record.channel, record.method) == (
+        subscriber, "dossier_updates", Channel.PUSH, "before_consent_records")
+    assert record.withdrawn_at is None and record.text_version == "unversioned-inbox"
