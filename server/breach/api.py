@@ -15,6 +15,7 @@ from server.api.openapi import schema
 from server.auth.access import roles_required
 from server.auth.audit import audit
 from server.auth.models import Device
+from server.auth.services import user_agent_words
 from server.breach.services import VISIT_DATA
 from server.breach.services import BreachReport
 from server.breach.services import breach_report
@@ -72,6 +73,7 @@ def report_json(report: BreachReport) -> dict:
     device = report.device
     return {
         "device": {"id": str(device.id), "name": device.name, "user_agent": device.user_agent,
+                   "browser": user_agent_words(device.user_agent),
                    "owner": {"id": report.owner.id, "name": report.owner.display_name},
                    "registered_at": iso(device.registered_at), "last_seen_at": iso(device.last_seen_at),
                    "revoked_by": {"id": report.revoked_by.id, "name": report.revoked_by.display_name}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from server.auth.access import roles_required
+from server.auth.services import user_agent_words
 from server.breach.api import revoked_device
 from server.breach.api import viewed
 from server.breach.services import breach_report
@@ -22,4 +23,5 @@ def report_page(device_id: str):
     viewed(report, "html")
     left = report.deadline - utcnow()
     return render_template("admin/breach_report.html", report=report,
+                           browser=user_agent_words(report.device.user_agent),
                            hours_left=max(0, int(left.total_seconds() // 3600)), overdue=left.total_seconds() <= 0)
