@@ -253,6 +253,14 @@ def add_subscriptions(infos: list[dict]) -> list[tuple[int, str]]:
                              auth=info["keys"]["auth"], user_agent="bench") for info in infos]
     db.session.add_all(rows)
     db.session.commit()
+    # Push goes only to those who consent to it, per purpose (server/consent): the citizen tapped "yes" to all.
+    from server.consent import services as consent
+    from server.consent.purposes import PURPOSES
+    from server.consent.purposes import Channel
+
+    for purpose in PURPOSES.values():
+        consent.give(citizen, purpose.key, Channel.PUSH, purpose.text_version)
+    db.session.commit()
     return [(row.id, row.endpoint.rsplit("/", 1)[-1]) for row in rows]
 
 

@@ -102,6 +102,7 @@ def _register_models() -> None:
     # Importing the model modules registers their tables on the shared metadata (for migrations and queries).
     import server.access_log.models  # noqa: F401
     import server.auth.models  # noqa: F401
+    import server.breach.models  # noqa: F401
     import server.calendar.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
     import server.forms.models  # noqa: F401
@@ -120,8 +121,12 @@ def _register_blueprints(app: Flask) -> None:
     from server.auth.views import bp as auth_pages
     from server.backoffice.queue import bp as backoffice_queue
     from server.backoffice.views import bp as backoffice
+    from server.breach.api import bp as breach_api
+    from server.breach.views import bp as breach_pages
     from server.calendar.api import bp as calendar_api
     from server.citizen.views import bp as citizen
+    from server.consent.api import bp as consent_api
+    from server.consent.views import bp as consent_pages
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.forms.views import bp as forms
@@ -155,6 +160,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats)
     app.register_blueprint(forms)
     app.register_blueprint(access_log)
+    app.register_blueprint(breach_api)
+    app.register_blueprint(breach_pages)
+    app.register_blueprint(consent_api)
+    app.register_blueprint(consent_pages)
 
 
 def _register_error_handlers(app: Flask) -> None:

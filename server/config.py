@@ -142,6 +142,11 @@ DEFAULTS: dict[str, object] = {
     "RETENTION_PERSONAL_DATA_DAYS": None,
     # How often the push worker runs the retention purge (hours); 0 turns it off (then run `flask retention purge`).
     "RETENTION_PURGE_INTERVAL_HOURS": 24,
+
+    # A lost or stolen officer's phone is a personal-data breach to report to the specialised authority (A05,
+    # Ministry of Public Security) within 72 hours: Personal Data Protection Law 91/2025/QH15 Art. 23(1), Decree
+    # 356/2025/ND-CP. The deadline on the breach report counts from the moment the administrator revokes the phone.
+    "BREACH_NOTIFICATION_HOURS": 72,
 }
 
 

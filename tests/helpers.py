@@ -78,3 +78,14 @@ def make_dossier(state: State, procedure_key: str = "tro-cap-xa-hoi-hang-thang",
     db.session.add(dossier)
     db.session.commit()
     return dossier
+
+
+def consent_to_push(user: User, *purposes: str) -> None:
+    """Record ``user``'s consent to push for ``purposes`` (default: every purpose), as the app's tap does."""
+    from server.consent import services as consent
+    from server.consent.purposes import PURPOSES
+    from server.consent.purposes import Channel
+
+    for key in purposes or PURPOSES:
+        consent.give(user, key, Channel.PUSH, PURPOSES[key].text_version)
+    db.session.commit()

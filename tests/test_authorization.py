@@ -153,6 +153,15 @@ MATRIX: dict[str, set[str]] = {
     "privacy.desk_step": {"staff", "leader"},
     "privacy.my_data": {"citizen"},
     "privacy.my_data_ask": {"citizen"},
+
+    # A revoked phone's breach report (server/breach): administrators only, JSON and printable page.
+    "breach_api.report": {"admin"},
+    "breach.report_page": {"admin"},
+    # Consents per purpose and channel (server/consent): each account its own.
+    "consent_api.my_consents": SIGNED_IN,
+    "consent_api.give": SIGNED_IN,
+    "consent_api.withdraw": SIGNED_IN,
+    "consent.my_consents": SIGNED_IN,
 }
 
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}

@@ -16,6 +16,7 @@ from server.push.models import PushSubscription
 from server.push.notify import notify_dossier
 from server.push.sender import PushSender
 from server.reference.models import Agency
+from tests.helpers import consent_to_push
 from tests.helpers import demo_user
 from tests.helpers import make_dossier
 from tests.helpers import make_user
@@ -34,6 +35,7 @@ def _followed_dossier(push, code: str, phones: int):
         db.session.add(PushSubscription(user_id=lan.id, endpoint=minted["endpoint"], p256dh=minted["keys"]["p256dh"],
                                         auth=minted["keys"]["auth"]))
     db.session.commit()
+    consent_to_push(lan)
     return dossier, lan
 
 

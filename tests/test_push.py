@@ -36,6 +36,7 @@ from server.push.sender import PushSender
 from server.push.sender import payload_of
 from server.types import utcnow
 from tests import push_service
+from tests.helpers import consent_to_push
 from tests.helpers import demo_user
 from tests.helpers import make_dossier
 from tests.helpers import make_user
@@ -52,6 +53,7 @@ def citizen(app):
     db.session.flush()
     db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.OWNER))
     db.session.commit()
+    consent_to_push(user)
     return user, dossier
 
 

@@ -29,6 +29,7 @@ from server.push.sender import topic_of
 from server.reference.models import Agency
 from server.reference.models import HomeReception
 from server.visits import services
+from tests.helpers import consent_to_push
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
 from tests.helpers import make_user
@@ -250,6 +251,7 @@ def test_scheduling_tells_the_citizen_in_the_same_transaction(app, staff_client)
     db.session.add(PushSubscription(user_id=citizen.id, endpoint="https://push.example.com/a", p256dh="A" * 87,
                                     auth="A" * 22))
     db.session.commit()
+    consent_to_push(citizen)
     day = services.offered_days()[1]
 
     response = _schedule(client, token, visit)

@@ -5,7 +5,7 @@ closed dossiers' photos and personal data, and when a dossier's were purged; a p
 and anonymisation. Existing rows: no restriction, nothing purged, retention from the configured default.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03 05:49:27.296430
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

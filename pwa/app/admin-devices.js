@@ -1,4 +1,5 @@
-// /admin/devices: every officer's device, with revocation (after confirming).
+// /admin/devices: every officer's device, with revocation (after confirming); a revoked one shows the deadline
+// to notify the authority of the breach and links its report.
 
 import { api, goToSignIn } from "./api.js";
 import { confirmDialog, el, focusStatus, setBusy, showStatus } from "./dom.js";
@@ -14,6 +15,15 @@ function refused(error) {
   else showStatus(status, error.message, "error");
 }
 
+/** A lost phone is a breach to report within the legal hours of its revocation (server/breach). */
+function deadlineText(report) {
+  return t("report_due", { moment: formatMoment(report.notification_due_at, "", { relative: false }), hours: report.hours });
+}
+
+function reportLink(report) {
+  return el("a", { href: report.url, class: "breach-report-link" }, t("report_link"));
+}
+
 function deviceRow(device) {
   const nameId = `device-${device.id}-name`;
   const owner = device.user ? device.user.name : "—";
@@ -25,9 +35,10 @@ function deviceRow(device) {
       if (!(await confirmDialog(t("revoke_confirm", names), t("revoke")))) return;
       setBusy(action, true);
       try {
-        await api(`/api/v1/admin/devices/${encodeURIComponent(device.id)}/revoke`, { method: "POST" });
-        showStatus(status, t("revoked", names), "success");
+        const revoked = await api(`/api/v1/admin/devices/${encodeURIComponent(device.id)}/revoke`, { method: "POST" });
         await load();
+        showStatus(status, `${t("revoked", names)} ${deadlineText(revoked.breach_report)}`, "success");
+        status.append(" ", reportLink(revoked.breach_report));
         focusStatus(status);
       } catch (error) {
         refused(error);
@@ -35,7 +46,10 @@ function deviceRow(device) {
       }
     });
   }
-  const state = device.revoked_at ? t("revoked_at", { moment: formatMoment(device.revoked_at) }) : t("active");
+  const state = device.revoked_at
+    ? el("span", {}, t("revoked_at", { moment: formatMoment(device.revoked_at) }), el("br"),
+      deadlineText(device.breach_report), " ", reportLink(device.breach_report))
+    : t("active");
   const [, , ua, registered, seen, stateLabel, actions] = COLUMNS.map((key) => t(key));
   return el(
     "tr",

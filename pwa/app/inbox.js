@@ -34,6 +34,18 @@ function markRead(message) {
   if (!message.read_at) api(`/api/v1/push/inbox/${message.id}/read`, { method: "POST" }).catch(() => undefined);
 }
 
+// The button both turns push on for this phone and gives the consent to dossier news by push (the notice next to
+// it, in the version it names). Push counts as on only with both: a phone subscribed after the consent was
+// withdrawn receives nothing (server/consent).
+const consentUrl = `/api/v1/me/consents/${encodeURIComponent(button.dataset.purpose)}/push`;
+
+async function consentInForce() {
+  const data = await api("/api/v1/me/consents");
+  const purpose = data.purposes.find((p) => p.purpose === button.dataset.purpose);
+  const push = purpose && purpose.channels.find((c) => c.channel === "push");
+  return Boolean(push && push.consent);
+}
+
 function showPushState() {
   if (!pushSupported()) {
     button.hidden = true;
@@ -42,10 +54,12 @@ function showPushState() {
     button.hidden = true;
     showStatus(status, t("push_denied"), "error");
   } else if (Notification.permission === "granted") {
-    recheckPush().then((on) => {
-      if (on) {
+    Promise.all([recheckPush(), consentInForce()]).then(([on, consented]) => {
+      if (on && consented) {
         button.hidden = true;
         showStatus(status, t("push_on"), "success");
+      } else if (on) {
+        showStatus(status, t("push_withdrawn"), "info");
       }
     }).catch(() => undefined);
   }
@@ -56,6 +70,7 @@ button.addEventListener("click", async () => {
   try {
     const permission = await enablePush();
     if (permission === "granted") {
+      await api(consentUrl, { method: "PUT", body: { text_version: button.dataset.textVersion } });
       button.hidden = true;
       showStatus(status, t("push_on"), "success");
     } else {

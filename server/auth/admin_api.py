@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint
+from flask import current_app
 from flask import request
+from flask import url_for
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy import select
@@ -30,6 +32,7 @@ from server.auth.models import InvitationKind
 from server.auth.models import PasskeyCredential
 from server.auth.models import Role
 from server.auth.models import User
+from server.breach.services import notification_deadline
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
@@ -187,17 +190,29 @@ def recovery_link(user_id: int):
     return {"link": link_url("recover", token), "expires_at": iso(invitation.expires_at)}, 201
 
 
+def admin_device_json(device: Device) -> dict:
+    """A device as the administrator sees it: a revoked one with its breach report and notification deadline."""
+    data = device_json(device)
+    if device.revoked_at is not None:
+        data["breach_report"] = {"notification_due_at": iso(notification_deadline(device.revoked_at)),
+                                 "hours": current_app.config["BREACH_NOTIFICATION_HOURS"],
+                                 "url": url_for("breach.report_page", device_id=device.id)}
+    return data
+
+
 @bp.get("/admin/devices")
 @roles_required("admin")
-@operation("Every officer's device", tags=TAGS, responses={200: DEVICE_LIST})
+@operation("Every officer's device (a revoked one with its breach report's link and notification deadline)",
+           tags=TAGS, responses={200: DEVICE_LIST})
 def list_devices():
     devices = db.session.scalars(select(Device).order_by(Device.registered_at.desc()))
-    return {"devices": [device_json(d) for d in devices]}
+    return {"devices": [admin_device_json(d) for d in devices]}
 
 
 @bp.post("/admin/devices/<device_id>/revoke")
 @roles_required("admin")
-@operation("Revoke a device: its sessions end now and it wipes its local data at its next contact", tags=TAGS,
+@operation("Revoke a device: its sessions end now and it wipes its local data at its next contact; the answer "
+           "links its breach report", tags=TAGS,
            responses={200: DEVICE})
 def revoke_device(device_id: str):
     try:
@@ -208,4 +223,4 @@ def revoke_device(device_id: str):
         raise _not_found("Không có thiết bị này.", "No such device.")
     services.revoke_device(device, current_user)
     db.session.commit()
-    return device_json(device)
+    return admin_device_json(device)

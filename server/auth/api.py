@@ -151,7 +151,12 @@ DEVICE = schema("Device", {
                    "user_agent": {"type": ["string", "null"]}, "user": USER_REF,
                    "browser": {"type": "string", "description": "the browser and system in words"},
                    "registered_at": {"type": "string"}, "last_seen_at": {"type": ["string", "null"]},
-                   "revoked_at": {"type": ["string", "null"]}, "current": {"type": "boolean"}},
+                   "revoked_at": {"type": ["string", "null"]}, "current": {"type": "boolean"},
+                   "breach_report": {"type": "object", "description": "administrators, a revoked device: the "
+                                     "notification deadline (BREACH_NOTIFICATION_HOURS after the revocation) and "
+                                     "the report's page", "properties": {
+                                         "notification_due_at": {"type": "string", "format": "date-time"},
+                                         "hours": {"type": "integer"}, "url": {"type": "string"}}}},
 })
 DEVICE_LIST = schema("DeviceList", {"type": "object", "required": ["devices"],
                                     "properties": {"devices": {"type": "array", "items": DEVICE}}})
@@ -421,7 +426,7 @@ def _user_for_registration(context: dict, user_id: int | None) -> User:
         db.session.add(user)
         db.session.flush()
         db.session.add(ConsentRecord(user_id=user.id, person_id=person.id, purpose="data_processing",
-                                     text_version=form["consent_version"]))
+                                     text_version=form["consent_version"], method="registration"))
         audit("registered", user, user, role="citizen", via="claim" if context.get("claim_token") else "self",
               consent_version=form["consent_version"])
         if context.get("claim_token"):

@@ -15,13 +15,16 @@ from flask_login import UserMixin
 from sqlalchemy import JSON
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from server.consent.purposes import Channel
 from server.enums import enum_type
 from server.extensions import db
 from server.people.models import Person
@@ -182,15 +185,30 @@ class AuthChallenge(db.Model):
 
 
 class ConsentRecord(db.Model):
-    """A data subject's consent, with the exact version of the notice they were shown (PDPL 91/2025)."""
+    """A data subject's consent, with the exact version of the notice they were shown (PDPL 91/2025).
+
+    One row per consent given: ``recorded_at`` is when, ``withdrawn_at`` when it ended. Giving it again after a
+    withdrawal adds a row, so the rows of a user are the history. Notification consents name a purpose and a
+    channel (server/consent/purposes.py); the account-creation notice ("data_processing") has no channel. At
+    most one consent per user, purpose and channel is in force at a time (a partial unique index).
+    """
 
     __tablename__ = "consent_record"
+    __table_args__ = (
+        Index("uq_consent_record_in_force", "user_id", "purpose", "channel", unique=True,
+              sqlite_where=text("withdrawn_at IS NULL AND channel IS NOT NULL"),
+              postgresql_where=text("withdrawn_at IS NULL AND channel IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     purpose: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[Channel | None] = mapped_column(enum_type(Channel, "consent_channel"))
     text_version: Mapped[str] = mapped_column(String(40))
+    #: How it was given: "registration", "citizen_app", or "before_consent_records" (migration 0015: a push
+    #: subscription made before consents were recorded per purpose).
+    method: Mapped[str | None] = mapped_column(String(32))
     granted: Mapped[bool] = mapped_column(default=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

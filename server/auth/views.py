@@ -75,8 +75,11 @@ def my_devices():
 @bp.get("/inbox")
 @roles_required("authenticated")
 def inbox():
-    """My notifications (the inbox behind every push), and turning push on for this phone."""
-    return render_template("inbox.html")
+    """My notifications (the inbox behind every push), and turning push on for this phone: the tap that does it
+    is also the consent to dossier news by push, given to the notice shown next to the button."""
+    from server.consent.purposes import PURPOSES
+
+    return render_template("inbox.html", purpose=PURPOSES["dossier_updates"])
 
 
 @bp.get("/admin/people")

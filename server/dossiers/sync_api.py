@@ -23,6 +23,7 @@ from server.auth.access import roles_required
 from server.auth.api import EMPTY
 from server.auth.models import Device
 from server.auth.sessions import current_device
+from server.breach.services import record_visits_sent
 from server.calendar import service as calendar
 from server.calendar.workdays import to_local
 from server.dossiers import codes
@@ -359,10 +360,13 @@ def officer_day():
                                                  device.id, current_user.id)
             blocks.append(_block_json(block))
     hours = calendar.office_hours(current_user.agency)
+    visits = list(_my_visits())
+    # Which people went to which phone, for the breach report if it is lost (the day replaces the phone's list).
+    record_visits_sent(device, visits, {v.id for v in visits}, now)
     result = {
         "server_time": now.isoformat(),
         "cursor": _cursor(now),
-        "visits": [visit_json(v) for v in _my_visits()],
+        "visits": [visit_json(v) for v in visits],
         "catalogue": catalogue_json(today),
         "calendar": {
             "from": today.isoformat(), "to": today.replace(year=today.year + 1).isoformat(),
@@ -401,18 +405,24 @@ def changes():
     today = to_local(now).date()
     dossiers = db.session.scalars(select(Dossier).where(Dossier.received_by_id == current_user.id,
                                                         Dossier.updated_at > since).order_by(Dossier.updated_at))
-    return {
+    visits = list(_my_visits(since))
+    open_visit_ids = list(db.session.scalars(select(HomeVisit.id).where(
+        HomeVisit.officer_id == current_user.id,
+        HomeVisit.status.in_([VisitStatus.REQUESTED, VisitStatus.SCHEDULED])).order_by(HomeVisit.id)))
+    result = {
         "server_time": now.isoformat(),
         "cursor": _cursor(now),
-        "visits": [visit_json(v) for v in _my_visits(since)],
-        "open_visit_ids": list(db.session.scalars(select(HomeVisit.id).where(
-            HomeVisit.officer_id == current_user.id,
-            HomeVisit.status.in_([VisitStatus.REQUESTED, VisitStatus.SCHEDULED])).order_by(HomeVisit.id))),
+        "visits": [visit_json(v) for v in visits],
+        "open_visit_ids": open_visit_ids,
         "dossiers": [{"client_uuid": str(d.client_uuid), "code": d.code, "state": d.state.value,
                       "national_status": d.national_status, "due_at": _iso_local(d.due_at)} for d in dossiers],
         "catalogue_version": catalogue_json(today)["version"],
         "calendar_version": calendar.calendar_version(),
     }
+    # The phone keeps the open visits and drops the others: remember which people it now holds.
+    record_visits_sent(current_device(), visits, set(open_visit_ids), now)
+    db.session.commit()
+    return result
 
 
 def _iso_local(moment) -> str | None:

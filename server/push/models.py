@@ -32,6 +32,7 @@ class DeliveryStatus(enum.Enum):
     SENT = "sent"  #: the push service accepted it (201)
     FAILED = "failed"  #: given up (too old, refused by the push service, or our own set-up is wrong)
     EXPIRED = "expired"  #: the subscription is gone (404/410): deleted, nothing more to try
+    WITHHELD = "withheld"  #: not sent: the recipient has no consent in force for its purpose on push
 
 
 class PushSubscription(db.Model):

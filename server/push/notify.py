@@ -1,7 +1,8 @@
 """Writing notifications, in the transaction of the event they announce (the transactional outbox).
 
 Who is told: the citizens whose account is the dossier's owner or submitter, and the followers the owner
-granted. Each gets an inbox message, and each of their push subscriptions a delivery row for the worker.
+granted. Each gets an inbox message, and, when they consent to push for the kind's purpose, each of their push
+subscriptions a delivery row for the worker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from sqlalchemy import select
 
 from server.auth.models import Role
 from server.auth.models import User
+from server.consent import services as consent
+from server.consent.purposes import Channel
+from server.consent.purposes import purpose_of
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierFollower
 from server.dossiers.models import HomeVisit
@@ -95,16 +99,20 @@ def notify_passkey_added(user: User, passkey_name: str) -> list[InboxMessage]:
 
 
 def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None) -> list[InboxMessage]:
-    """One inbox message per user, and one delivery per push subscription of theirs."""
+    """One inbox message per user, and one delivery per push subscription of those who consent to push for the
+    kind's purpose (server/consent/purposes.py). The inbox is the account's own page: it needs no consent."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
+    purpose = purpose_of(kind)
+    allowed = consent.consenting([user.id for user in users], Channel.PUSH)
     messages = []
     for user in users:
         message = InboxMessage(user_id=user.id, dossier_id=dossier_id, kind=kind, data=dict(data))
         db.session.add(message)
-        subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
-        for subscription in subscriptions:
-            message.deliveries.append(PushDelivery(subscription=subscription))
+        if (user.id, purpose) in allowed:
+            subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
+            for subscription in subscriptions:
+                message.deliveries.append(PushDelivery(subscription=subscription))
         messages.append(message)
     return messages
 

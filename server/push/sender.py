@@ -1,7 +1,8 @@
 """The push worker: claims due deliveries in batches, sends them with pywebpush, records what happened.
 
-A batch costs the database three statements whatever its size: one UPDATE claims up to ``PUSH_BATCH_SIZE`` rows
-(and says which), one SELECT reads their messages and subscriptions, and one executemany records every outcome,
+A batch costs the database four statements whatever its size: one UPDATE claims up to ``PUSH_BATCH_SIZE`` rows
+(and says which), one SELECT reads their messages and subscriptions, one reads which of their recipients consent to
+push for the message's purpose (server/consent: no consent, no send), and one executemany records every outcome,
 each phase in one commit. In between, the batch's HTTP requests go out ``PUSH_CONCURRENCY`` at a time over one
 keep-alive ``requests.Session``, so a worker spends its time encrypting rather than waiting for push services.
 
@@ -44,6 +45,9 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from server.consent import services as consent
+from server.consent.purposes import Channel
+from server.consent.purposes import purpose_of
 from server.extensions import db
 from server.push import keys
 from server.push import texts
@@ -218,13 +222,16 @@ class PushSender:
         """The batch's rows in one query, turned into requests; the outcomes of those that need none."""
         rows = db.session.execute(
             select(PushDelivery.id, PushDelivery.attempts, PushDelivery.created_at, PushDelivery.subscription_id,
-                   InboxMessage.id.label("message_id"), InboxMessage.kind, InboxMessage.data,
+                   InboxMessage.id.label("message_id"), InboxMessage.user_id, InboxMessage.kind, InboxMessage.data,
                    InboxMessage.dossier_id, PushSubscription.endpoint, PushSubscription.p256dh,
                    PushSubscription.auth, PushSubscription.lang)
             .join(InboxMessage, PushDelivery.message_id == InboxMessage.id)
             # An outer join: a deleted subscription leaves a row without one (SQLite does not null the key).
             .outerjoin(PushSubscription, PushDelivery.subscription_id == PushSubscription.id)
-            .where(PushDelivery.id.in_(ids)).order_by(PushDelivery.id))
+            .where(PushDelivery.id.in_(ids)).order_by(PushDelivery.id)).all()
+        # Consent is asked again here, after the claim, whatever it was when the message was queued: a citizen
+        # who withdrew it in between gets nothing (server/consent/services.py).
+        allowed = consent.consenting({row.user_id for row in rows}, Channel.PUSH)
         now = utcnow()
         outgoing, outcomes = [], {}
         for row in rows:
@@ -232,6 +239,10 @@ class PushSender:
             outgoing.append(item)
             if row.endpoint is None:
                 outcomes[row.id] = Outcome(DeliveryStatus.EXPIRED, "the subscription was deleted")
+                continue
+            purpose = purpose_of(row.kind)
+            if (row.user_id, purpose) not in allowed:
+                outcomes[row.id] = Outcome(DeliveryStatus.WITHHELD, f"no consent in force for {purpose} on push")
                 continue
             if now - row.created_at > self.max_age:
                 hours = current_app.config["PUSH_MAX_AGE_HOURS"]

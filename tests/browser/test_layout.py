@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from server.auth import services
+from server.auth.models import Device
 from server.auth.models import Role
 from server.auth.models import User
 from server.extensions import db
@@ -69,7 +70,7 @@ def test_citizen_pages(new_page, app, live_server, dossier):
     page = signed_in_page(new_page, app, live_server, citizen)
     walk = Walk()
     walk_paths(page, ["/my/dossiers", f"/my/dossiers/{dossier.id}", "/my/visits", "/my/visits/new", "/inbox",
-                      "/account/passkeys", "/account/devices", "/my/data"], walk)
+                      "/account/consents", "/account/passkeys", "/account/devices", "/my/data"], walk)
     assert_clean(walk)
 
 
@@ -101,11 +102,16 @@ def test_leader_pages(new_page, app, live_server, dossier):
 def test_admin_pages(new_page, app, live_server):
     admin = demo_user(Role.ADMIN)
     procedure = db.session.scalar(select(Procedure).order_by(Procedure.id))
+    # A revoked phone, for its breach report (issue 12 point 4).
+    device = db.session.scalar(select(Device).where(Device.user_id == demo_user(Role.OFFICER).id))
+    services.revoke_device(device, admin)
+    db.session.commit()
     page = signed_in_page(new_page, app, live_server, admin)
     walk = Walk()
     walk_paths(page, ["/admin/people", "/admin/devices", "/admin/procedures", f"/admin/procedures/{procedure.id}",
                       "/admin/calendar", "/admin/wards", f"/admin/wards/{demo_agency().id}",
-                      f"/admin/users/{demo_user(Role.OFFICER).id}"], walk)
+                      f"/admin/users/{demo_user(Role.OFFICER).id}", f"/admin/devices/{device.id}/breach-report"],
+               walk)
     assert_clean(walk)
 
 

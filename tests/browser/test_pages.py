@@ -14,7 +14,7 @@ from tests.helpers import demo_user
 from tests.helpers import sign_in
 
 PUBLIC_PAGES = ["/sign-in", "/register", "/invite/some-token", "/recover/some-token"]
-ACCOUNT_PAGES = ["/account/passkeys", "/account/devices"]
+ACCOUNT_PAGES = ["/account/passkeys", "/account/devices", "/account/consents"]
 ADMIN_PAGES = ["/admin/people", "/admin/devices"]
 
 

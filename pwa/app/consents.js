@@ -1,0 +1,103 @@
+// /account/consents: each purpose's notice and, per channel, whether the account consents, with a button to give
+// or withdraw it (withdrawal stops the channel at once, server/consent); then the history of every consent.
+
+import { api, goToSignIn } from "./api.js";
+import { confirmDialog, el, focusStatus, setBusy, showStatus } from "./dom.js";
+import { formatMoment, t } from "./i18n.js";
+import { enablePush, pushSupported } from "./push.js";
+
+const container = document.getElementById("purposes");
+const status = document.getElementById("consents-status");
+const history = document.getElementById("history-table");
+
+function refused(error) {
+  if (error.status === 401) goToSignIn();
+  else showStatus(status, error.message, "error");
+}
+
+/** Giving push consent also turns push on for this phone, from the same tap (the browser asks permission). */
+async function pushOnThisPhone() {
+  if (!pushSupported() || Notification.permission === "denied") return false;
+  try {
+    return (await enablePush()) === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function channelRow(purpose, channel) {
+  const id = `consent-${purpose.purpose}-${channel.channel}`;
+  const state = el("p", { class: "small", id: `${id}-state` });
+  const row = el("li", { class: "item", dataset: { purpose: purpose.purpose, channel: channel.channel } },
+    el("h3", { class: "item-title", id: `${id}-name` }, channel.name), state);
+  if (!channel.available) {
+    state.textContent = t("unavailable");
+    return row;
+  }
+  const given = channel.consent;
+  state.textContent = given
+    ? t("given", { moment: formatMoment(given.given_at), version: given.text_version })
+    : t("not_given");
+  const button = el("button", { type: "button", class: given ? "btn btn-danger" : "btn btn-primary",
+    "aria-describedby": `${id}-name ${id}-state` }, given ? t("withdraw") : t("give"));
+  button.addEventListener("click", async () => {
+    if (given && !(await confirmDialog(t("withdraw_confirm", { purpose: purpose.title, channel: channel.name }), t("withdraw")))) return;
+    setBusy(button, true);
+    try {
+      const url = `/api/v1/me/consents/${encodeURIComponent(purpose.purpose)}/${encodeURIComponent(channel.channel)}`;
+      let message = t("withdrawn_done");
+      if (given) {
+        await api(url, { method: "DELETE" });
+      } else {
+        const phoneOn = channel.channel === "push" ? await pushOnThisPhone() : true;
+        await api(url, { method: "PUT", body: { text_version: purpose.text_version } });
+        message = phoneOn ? t("given_done") : `${t("given_done")} ${t("push_off_here")}`;
+      }
+      await load();
+      showStatus(status, message, "success");
+      focusStatus(status);
+    } catch (error) {
+      refused(error);
+      setBusy(button, false);
+    }
+  });
+  row.append(button);
+  return row;
+}
+
+function purposeSection(purpose) {
+  const headingId = `purpose-${purpose.purpose}`;
+  return el("section", { class: "panel", "aria-labelledby": headingId, dataset: { purpose: purpose.purpose } },
+    el("h2", { id: headingId }, purpose.title),
+    el("p", {}, purpose.notice),
+    el("p", { class: "small" }, t("version", { version: purpose.text_version })),
+    el("ul", { class: "item-list" }, ...purpose.channels.map((channel) => channelRow(purpose, channel))));
+}
+
+function historyTable(data) {
+  const names = Object.fromEntries(data.purposes.flatMap((p) => p.channels.map((c) => [c.channel, c.name])));
+  const columns = ["col_purpose", "col_channel", "col_version", "col_given", "col_withdrawn"];
+  history.tHead.replaceChildren(el("tr", {}, ...columns.map((key) => el("th", { scope: "col" }, t(key)))));
+  const rows = data.history.map((item) => el("tr", { dataset: { purpose: item.purpose, channel: item.channel || "" } },
+    el("th", { scope: "row", "data-label": t("col_purpose") }, item.title),
+    el("td", { "data-label": t("col_channel") }, item.channel ? names[item.channel] || item.channel : "—"),
+    el("td", { "data-label": t("col_version") }, item.text_version),
+    el("td", { "data-label": t("col_given") }, formatMoment(item.given_at)),
+    el("td", { "data-label": t("col_withdrawn") }, item.withdrawn_at ? formatMoment(item.withdrawn_at) : t("in_force"))));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: String(columns.length) }, t("no_history"))));
+  history.tBodies[0].replaceChildren(...rows);
+}
+
+async function load() {
+  try {
+    const data = await api("/api/v1/me/consents");
+    container.replaceChildren(...data.purposes.map(purposeSection));
+    historyTable(data);
+    if (!["success", "error"].includes(status.dataset.kind)) showStatus(status, "");
+    container.dataset.loaded = "true";
+  } catch (error) {
+    refused(error);
+  }
+}
+
+load();
