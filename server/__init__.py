@@ -107,6 +107,7 @@ def _register_models() -> None:
     import server.people.models  # noqa: F401
     import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
+    import server.sealing.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.citizen.views import bp as citizen
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
+    from server.sealing.api import bp as sealing_api
     from server.forms.views import bp as forms
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
@@ -138,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_api)
     app.register_blueprint(dossiers_api)
     app.register_blueprint(sync_api)
+    app.register_blueprint(sealing_api)
     app.register_blueprint(follow)
     app.register_blueprint(push_api)
     app.register_blueprint(visits)

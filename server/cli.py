@@ -107,6 +107,7 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``flask``."""
     from server.auth.cli import users_cli
     from server.push.cli import push_cli
+    from server.sealing.cli import sealing_cli
 
-    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli):
+    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, sealing_cli):
         app.cli.add_command(group)
