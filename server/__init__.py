@@ -122,10 +122,10 @@ def _register_blueprints(app: Flask) -> None:
     from server.citizen.views import bp as citizen
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
-    from server.sealing.api import bp as sealing_api
     from server.forms.views import bp as forms
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
+    from server.sealing.api import bp as sealing_api
     from server.stats.views import bp as stats
     from server.visits.views import bp as visits
     from server.web.follow import bp as follow

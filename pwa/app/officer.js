@@ -133,9 +133,24 @@ async function refreshStatus() {
     ? t("last_sync", { when: formatMoment(new Date(summary.lastSync).toISOString()) })
     : t("never_synced");
   $("sync-bar").dataset.waiting = String(summary.waiting);
-  showQuarantine(summary.quarantined);
+  showQuarantine(await withLocalLabels(summary.quarantined));
   await showDossiers(officer.id);
   return summary;
+}
+
+/** A sealed dossier's outbox record names no one; the officer recognises a quarantined one by the citizen's name,
+ *  kept in its local copy (when that cannot be read, e.g. locked, the code and procedure do). */
+function withLocalLabels(items) {
+  return Promise.all(items.map(async (item) => {
+    const record = await get(state.db, STORES.dossiers, item.client_uuid);
+    if (!record || !record.local) return item;
+    try {
+      const { label } = await readLocal(state.db, record.user_id, record.local);
+      return label ? { ...item, label } : item;
+    } catch {
+      return item;
+    }
+  }));
 }
 
 function showQuarantine(items) {

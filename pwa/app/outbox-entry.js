@@ -10,7 +10,8 @@
 //   statutory time, times, the names of the document types, ward and officer); no name, ID, phone or address;
 // - sealed: the key id, the body's envelope, the photos' SHA-256 (the upload addresses; a hash reveals nothing of
 //   a page, and the server checks each photo against it after opening it).
-// The form itself (to fix the dossier if the server refuses it) is kept only through protectLocal().
+// The form itself (to fix the dossier if the server refuses it) and its label (code and owner's name, for the
+// quarantine's list) are kept only through protectLocal().
 
 import { STATUS, STORES, get, requestResult, withStores } from "../lib/outbox-db.js";
 import { getMeta, setMeta } from "../lib/outbox-flush.js";
@@ -60,7 +61,8 @@ export async function enterOutbox(db, record, keyInfo) {
   // A photo sealed for an earlier try of this dossier (it came back from quarantine) is sent as it is.
   const clear = rows.filter((row) => !row.sealed && row.blob).map((row) => ({ sha256: row.sha256, blob: row.blob }));
   const sealed = await sealDossier(server, record.client_uuid, record.payload, clear);
-  const local = await protectLocal(db, record.user_id, { form: record.form });
+  // The form to fix it if the server refuses it, and the name the quarantine shows it by.
+  const local = await protectLocal(db, record.user_id, { form: record.form, label: record.receipt.label });
   const stored = {
     client_uuid: record.client_uuid,
     user_id: record.user_id,

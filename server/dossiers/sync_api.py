@@ -17,11 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError
 
-
 from server.api.openapi import body
-from server.api.openapi import validate
 from server.api.openapi import operation
 from server.api.openapi import schema
+from server.api.openapi import validate
 from server.auth.access import roles_required
 from server.auth.api import EMPTY
 from server.auth.models import Device
@@ -43,12 +42,12 @@ from server.dossiers.sync import payload_digest
 from server.dossiers.sync import receive_from_device
 from server.errors import ApiProblem
 from server.errors import bad_request
+from server.errors import field_error
+from server.extensions import db
 from server.sealing import keys as sealing_keys
 from server.sealing.envelope import SEALED_MEDIA_TYPE
 from server.sealing.envelope import SealRefused
 from server.sealing.envelope import open_envelope
-from server.errors import field_error
-from server.extensions import db
 from server.types import utcnow
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
