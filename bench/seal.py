@@ -34,7 +34,8 @@ CPU_SLOWDOWN = 4
 PHOTO_BYTES = 182_000
 
 RUN_JS = """async ({photoBytes, runs}) => {
-    const { sealDossier, importServerKey } = await import("/pwa/lib/seal.js");
+    const { sealDossier, importServerKey, base64url } = await import("/pwa/lib/seal.js");
+    const bytesOf = async (blob) => base64url(new Uint8Array(await blob.arrayBuffer()));
     const { enterOutbox } = await import("/pwa/app/outbox-entry.js");
     const Db = await import("/pwa/lib/outbox-db.js");
     const info = await (await fetch("/api/v1/sealing-key")).json();
@@ -83,8 +84,7 @@ RUN_JS = """async ({photoBytes, runs}) => {
         const stored = await Db.get(db, "dossiers", uuid);
         const photo = await Db.get(db, "photos", photos[0].sha256);
         last = {uuid, body: stored.sealed.body, photoSha: photos[0].sha256,
-                photo: btoa(String.fromCharCode(...new Uint8Array(await photo.sealed.arrayBuffer()))),
-                clear: btoa(String.fromCharCode(...new Uint8Array(await photos[0].blob.arrayBuffer()))),
+                photo: await bytesOf(photo.sealed), clear: await bytesOf(photos[0].blob),
                 clearLeft: Boolean(photo.blob) || "payload" in stored || "form" in stored};
     }
     await Db.wipeAll(db);
@@ -92,6 +92,10 @@ RUN_JS = """async ({photoBytes, runs}) => {
     out.last = last;
     return out;
 }"""
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def main() -> int:
@@ -124,11 +128,11 @@ def main() -> int:
             from server.sealing.envelope import open_envelope
 
             last = out["last"]
-            body = base64.urlsafe_b64decode(last["body"] + "=" * (-len(last["body"]) % 4))
+            body = unb64url(last["body"])
             opened = json.loads(open_envelope(body, f"dossier:{last['uuid']}")[0])
-            photo = open_envelope(base64.b64decode(last["photo"]), f"photo:{last['photoSha']}")[0]
+            photo = open_envelope(unb64url(last["photo"]), f"photo:{last['photoSha']}")[0]
             assert opened["owner"]["full_name"] == "Nguyễn Thị Hồng Nhung"
-            assert photo == base64.b64decode(last["clear"]) and not last["clearLeft"]
+            assert photo == unb64url(last["clear"]) and not last["clearLeft"]
     finally:
         stop()
 
