@@ -14,8 +14,8 @@ the content). Each run times, in the page:
    photos by their envelopes.
 The server then opens the last run's envelopes (a check that the figures are of real, readable envelopes).
 
-Caveat: CDP's CPU throttling slows the renderer's main thread; Chromium may run WebCrypto's work on threads of its
-own, which the throttling may not reach. ``--cpu-slowdown 1`` gives the unthrottled figures to compare with.
+CDP's CPU throttling slows the renderer's main thread; ``--cpu-slowdown 1`` gives the unthrottled figures to compare
+with, which shows whether it reaches WebCrypto's work too (it did: 6 ms unthrottled, 35 to 53 ms at 4x, Dec 2026).
 """
 
 from __future__ import annotations
