@@ -110,6 +110,7 @@ def _register_models() -> None:
     import server.privacy.models  # noqa: F401
     import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
+    import server.sealing.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.privacy.views import bp as privacy_pages
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
+    from server.sealing.api import bp as sealing_api
     from server.stats.views import bp as stats
     from server.visits.views import bp as visits
     from server.web.follow import bp as follow
@@ -148,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_api)
     app.register_blueprint(dossiers_api)
     app.register_blueprint(sync_api)
+    app.register_blueprint(sealing_api)
     app.register_blueprint(follow)
     app.register_blueprint(push_api)
     app.register_blueprint(privacy_api)

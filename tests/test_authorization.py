@@ -67,6 +67,7 @@ MATRIX: dict[str, set[str]] = {
     "sync_api.put_dossier": WARD,
     "sync_api.reserve_code_blocks": {"officer"},
     "sync_api.officer_day": {"officer"},
+    "sealing_api.sealing_key": WARD,
     "sync_api.changes": {"officer"},
     # Web Push (server/push/api.py).
     "push_api.public_key": EVERYONE,

@@ -6,6 +6,7 @@
 import { el, clearFieldErrors, showFieldErrors } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { takeCode } from "./day.js";
+import { NoSealingKey, enterOutbox, sealingKey } from "./outbox-entry.js";
 import { STATUS, STORES, detachPhotos, get, put, requestResult, withStores } from "../lib/outbox-db.js";
 import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
 import {
@@ -229,7 +230,8 @@ export class CaptureForm {
     this.thumbnailUrls = [];
     for (const item of root.querySelectorAll(".photo-list li[data-sha]")) {
       const row = await get(this.context.db, STORES.photos, item.dataset.sha);
-      if (!row || !item.isConnected) continue;
+      // A photo sealed for the server (a dossier back from quarantine) has no clear image left to show.
+      if (!row || !item.isConnected || !(row.thumbnail || row.blob)) continue;
       const url = URL.createObjectURL(row.thumbnail || row.blob);
       this.thumbnailUrls.push(url);
       item.querySelector("img").src = url;
@@ -484,6 +486,14 @@ export class CaptureForm {
     const { db, officer } = this.context;
     const procedure = this.procedure();
     const record = this.record;
+    let keyInfo;
+    try {
+      keyInfo = await sealingKey(db, record.user_id);
+    } catch (error) {
+      if (!(error instanceof NoSealingKey)) throw error;
+      this.showErrors([{ field: "", message: t("error_no_sealing_key") }]);
+      return false;
+    }
     // A dossier sent back from quarantine keeps what the citizen already holds: its code and time of receipt.
     // Only when the officer had to change the procedure is the due date computed again (and a new slip given).
     let issued = record.issued || (await this.issue(procedure));
@@ -555,7 +565,7 @@ export class CaptureForm {
     record.status = STATUS.QUEUED;
     record.completed_at = record.completed_at || Date.now();
     record.problem = null;
-    await put(db, STORES.dossiers, record);
+    await enterOutbox(db, record, keyInfo); // sealed: the outbox never holds the clear body or photos
     this.context.onCompleted(record);
     return true;
   }
@@ -624,7 +634,8 @@ export function releasePhotos(db, clientUuid, hashes) {
 export async function discardDossier(db, clientUuid) {
   const record = await get(db, STORES.dossiers, clientUuid);
   if (!record) return;
-  const hashes = Object.values((record.form && record.form.documents) || {}).flatMap((doc) => doc.photos || []);
+  const hashes = Object.values((record.form && record.form.documents) || {}).flatMap((doc) => doc.photos || [])
+    .concat((record.sealed && record.sealed.photos) || []);
   await releasePhotos(db, clientUuid, hashes);
   await withStores(db, STORES.dossiers, "readwrite", (stores) => requestResult(stores.dossiers.delete(clientUuid)));
 }

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { STORES, allForUser, putAll, requestResult, withStores } from "../lib/outbox-db.js";
 import { getMeta, setMeta } from "../lib/outbox-flush.js";
 import { WorkCalendar } from "../lib/calendar.js";
+import { keepSealingKey } from "./outbox-entry.js";
 
 /** Download the whole day. Code blocks already on the phone keep their counter: a code is never issued twice. */
 export async function downloadDay(db, userId) {
@@ -33,6 +34,7 @@ async function storeDay(db, userId, day) {
       await requestResult(stores.code_blocks.put({ ...block, user_id: userId, next }));
     }
   });
+  await keepSealingKey(db, userId, day.sealing_key); // after a rotation, new dossiers seal to the new key
   await setMeta(db, userId, "day", {
     downloaded_at: Date.now(),
     cursor: day.cursor,

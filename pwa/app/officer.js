@@ -18,6 +18,7 @@ import { registerServiceWorker } from "./register-sw.js";
 import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
 import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
+import { readLocal } from "../lib/local-protect.js";
 
 const OFFICER_KEY = "motcua.officer";
 const SYNC_TAG = "motcua-outbox";
@@ -39,6 +40,7 @@ const state = {
   flushing: null,
   flushAgain: false, // a flush was asked for while one was in flight
   receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
+  completed: null, // the dossier just completed, clear, in memory only: its receipt shows the citizen's details
   shown: null, // the view and hash on screen, to tell a view change from a redraw
 };
 
@@ -131,9 +133,24 @@ async function refreshStatus() {
     ? t("last_sync", { when: formatMoment(new Date(summary.lastSync).toISOString()) })
     : t("never_synced");
   $("sync-bar").dataset.waiting = String(summary.waiting);
-  showQuarantine(summary.quarantined);
+  showQuarantine(await withLocalLabels(summary.quarantined));
   await showDossiers(officer.id);
   return summary;
+}
+
+/** A sealed dossier's outbox record names no one; the officer recognises a quarantined one by the citizen's name,
+ *  kept in its local copy (when that cannot be read, e.g. locked, the code and procedure do). */
+function withLocalLabels(items) {
+  return Promise.all(items.map(async (item) => {
+    const record = await get(state.db, STORES.dossiers, item.client_uuid);
+    if (!record || !record.local) return item;
+    try {
+      const { label } = await readLocal(state.db, record.user_id, record.local);
+      return label ? { ...item, label } : item;
+    } catch {
+      return item;
+    }
+  }));
 }
 
 function showQuarantine(items) {
@@ -159,6 +176,11 @@ function showQuarantine(items) {
 
 async function fixQuarantined(uuid) {
   const record = await get(state.db, STORES.dossiers, uuid);
+  if (record.local) {
+    // A sealed dossier: the phone cannot open what it sent; the form comes back from its local copy.
+    ({ form: record.form } = await readLocal(state.db, record.user_id, record.local));
+    delete record.local;
+  }
   record.status = STATUS.DRAFT;
   await put(state.db, STORES.dossiers, record);
   window.location.hash = `#/capture/${uuid}`;
@@ -359,13 +381,18 @@ async function route() {
     const record = await get(state.db, STORES.dossiers, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
       const hadFocus = $("receipt").contains(document.activeElement); // a redraw replaces the focused heading
-      renderReceipt($("receipt"), record);
-      state.receiptRecord = record;
+      // Just completed: the citizen is at the door, and the page still holds the names and address in memory
+      // (the outbox has only the sealed body). A reload or another view lets go of them.
+      const fresh = state.completed && state.completed.client_uuid === uuid ? state.completed : null;
+      const shown = fresh ? { ...record, payload: fresh.payload } : record;
+      renderReceipt($("receipt"), shown);
+      state.receiptRecord = shown;
       showView("receipt");
       if (hadFocus) focusHeading($("view-receipt"));
       return;
     }
   }
+  state.completed = null;
   showView("home");
   showDay();
   await refreshStatus();
@@ -532,6 +559,7 @@ async function start() {
       window.location.hash = `#/review/${record.client_uuid}`;
     },
     onCompleted: async (record) => {
+      state.completed = record;
       window.location.hash = `#/receipt/${record.client_uuid}`;
       askBackgroundSync();
       flush("completed");

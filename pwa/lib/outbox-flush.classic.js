@@ -20,6 +20,9 @@
  *   photo, a 4xx or 2xx to the body) ends the run.
  * - After the server confirms a dossier, its personal data and photos leave the phone; the code, the status and
  *   the receipt stay.
+ * - A dossier completed by this version is sealed to the server's key (pwa/app/outbox-entry.js): its body and
+ *   photos are sent as the envelopes they are, so sending needs no key and nothing unlocked. One queued by an
+ *   older version (clear `payload`, photo `blob`) is sent as before.
  */
 (function (scope) {
   "use strict";
@@ -28,6 +31,7 @@
   const { STATUS, STORES } = Db;
   const LOCK_NAME = "motcua-outbox-flush";
   const PROBLEM = "urn:motcua:problem:";
+  const SEALED_MEDIA_TYPE = "application/vnd.motcua.sealed"; // as pwa/lib/seal.js
 
   /** Back-off between automatic retries while items wait: 5 s doubling up to 5 min, with ±50 % jitter. */
   const BACKOFF = Object.freeze({ baseMs: 5000, capMs: 5 * 60 * 1000 });
@@ -136,6 +140,7 @@
 
   /** The distinct photo hashes a dossier refers to, in order. */
   function photoHashes(dossier) {
+    if (dossier.sealed) return dossier.sealed.photos;
     const hashes = (dossier.payload.documents || []).map((doc) => doc.sha256).filter(Boolean);
     return [...new Set(hashes)];
   }
@@ -215,8 +220,8 @@
   }
 
   /** A short fingerprint of a dossier's frozen body (FNV-1a over its JSON): "the same body" across flushes. */
-  function bodyFingerprint(payload) {
-    const text = JSON.stringify(payload || {});
+  function bodyFingerprint(dossier) {
+    const text = JSON.stringify((dossier.sealed && dossier.sealed.body) || dossier.payload || {});
     let hash = 0x811c9dc5;
     for (let i = 0; i < text.length; i += 1) {
       hash ^= text.charCodeAt(i);
@@ -230,7 +235,7 @@
    * body starts again at 1).
    */
   async function countServerError(db, dossier) {
-    const body = bodyFingerprint(dossier.payload);
+    const body = bodyFingerprint(dossier);
     const record = await updateDossier(db, dossier.client_uuid, (row) => {
       const previous = row.server_errors && row.server_errors.body === body ? row.server_errors.count : 0;
       row.server_errors = { body, count: previous + 1 };
@@ -286,7 +291,9 @@
     for (const sha256 of photoHashes(dossier)) {
       const photo = await Db.get(db, STORES.photos, sha256);
       if (!photo || photo.uploaded) continue; // confirmed earlier (shared photo, or a flush cut after it)
-      const answer = await ctx.write(`/api/v1/attachments/${sha256}`, "PUT", photo.blob, photo.media_type);
+      const answer = photo.sealed
+        ? await ctx.write(`/api/v1/attachments/${sha256}`, "PUT", photo.sealed, SEALED_MEDIA_TYPE)
+        : await ctx.write(`/api/v1/attachments/${sha256}`, "PUT", photo.blob, photo.media_type);
       if (answer.status === 200 || answer.status === 201) {
         await Db.withStores(db, STORES.photos, "readwrite", async (stores) => {
           const row = await Db.requestResult(stores.photos.get(sha256));
@@ -307,7 +314,10 @@
       await quarantine(db, dossier.client_uuid, keptProblem(answer.status, answer.data));
       return { stop: null, quarantined: true };
     }
-    const body = { ...dossier.payload, device_now: new Date(ctx.now()).toISOString() };
+    const deviceNow = new Date(ctx.now()).toISOString();
+    const body = dossier.sealed
+      ? { sealed: dossier.sealed.body, device_now: deviceNow }
+      : { ...dossier.payload, device_now: deviceNow };
     const answer = await ctx.write(
       `/api/v1/dossiers/${dossier.client_uuid}`,
       "PUT",
@@ -459,6 +469,12 @@
     });
   }
 
+  /** A dossier's name in lists: its code (a sealed dossier's receipt names no one; an older one's label does). */
+  function receiptLabel(receipt) {
+    if (!receipt) return "";
+    return receipt.label || [receipt.code || receipt.provisional_code, receipt.procedure_name].filter(Boolean).join(" — ");
+  }
+
   /**
    * What the status bar shows for one user: waiting dossiers and their megabytes, the oldest, the last
    * successful sync, drafts, and the quarantine with its reasons.
@@ -472,7 +488,9 @@
     for (const photo of photos) {
       if (!photo.uploaded && (photo.dossier_uuids || []).some((uuid) => waitingIds.has(uuid))) bytes += photo.size;
     }
-    for (const dossier of waiting) bytes += JSON.stringify(dossier.payload || {}).length;
+    for (const dossier of waiting) {
+      bytes += dossier.sealed ? dossier.sealed.body.length : JSON.stringify(dossier.payload || {}).length;
+    }
     const oldest = waiting.reduce((min, d) => Math.min(min, d.completed_at || Infinity), Infinity);
     return {
       waiting: waiting.length,
@@ -482,7 +500,7 @@
       synced: dossiers.filter((d) => d.status === STATUS.SYNCED).length,
       quarantined: dossiers
         .filter((d) => d.status === STATUS.QUARANTINED)
-        .map((d) => ({ client_uuid: d.client_uuid, label: (d.receipt && d.receipt.label) || "", problem: d.problem })),
+        .map((d) => ({ client_uuid: d.client_uuid, label: receiptLabel(d.receipt), problem: d.problem })),
       lastSync: (await getMeta(db, userId, "last_sync")) || null,
       nextAttemptAt: (await getMeta(db, userId, "next_attempt_at")) || null,
     };

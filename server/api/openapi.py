@@ -207,14 +207,15 @@ def _absolute(definition: dict) -> Any:
     return definition
 
 
-def body() -> dict:
-    """The request's JSON body, validated against the current view's declared request schema.
+def body(definition: dict | None = None) -> dict:
+    """The request's JSON body, validated against ``definition`` (default: the current view's declared request
+    schema; a view that accepts one of several shapes picks the one to check against, for clearer errors).
 
     :raises ApiProblem: 413 when the body is larger than ``MAX_JSON_BYTES`` (checked before it is read), 400 when
         it is not JSON, nests deeper than ``MAX_JSON_DEPTH`` or does not match.
     """
-    view = current_app.view_functions[request.endpoint]
-    definition = getattr(view, _OPERATION_ATTR)["request_body"]
+    if definition is None:
+        definition = getattr(current_app.view_functions[request.endpoint], _OPERATION_ATTR)["request_body"]
     limit = current_app.config["MAX_JSON_BYTES"]
     too_large = ApiProblem(413, "too-large", ("Nội dung quá lớn", "Payload too large"),
                            (f"Nội dung JSON tối đa {limit // 1000} KB.", f"A JSON body is at most {limit // 1000} KB."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from server.api.openapi import body
 from server.api.openapi import operation
 from server.api.openapi import schema
+from server.api.openapi import validate
 from server.auth.access import roles_required
 from server.auth.api import EMPTY
 from server.auth.models import Device
@@ -40,10 +42,15 @@ from server.dossiers.sync import find_replay
 from server.dossiers.sync import payload_digest
 from server.dossiers.sync import receive_from_device
 from server.errors import ApiProblem
+from server.errors import bad_request
 from server.errors import field_error
 from server.extensions import db
 from server.forms.catalogue import spec_for
 from server.forms.issue import issued_forms
+from server.sealing import keys as sealing_keys
+from server.sealing.envelope import SEALED_MEDIA_TYPE
+from server.sealing.envelope import SealRefused
+from server.sealing.envelope import open_envelope
 from server.types import utcnow
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
@@ -101,6 +108,17 @@ CAPTURED_DOSSIER = schema("CapturedDossier", {
                                               "QR code; the token itself never leaves the phone but on paper"},
     },
 })
+SEALED_DOSSIER = schema("SealedDossier", {
+    "type": "object", "additionalProperties": False, "required": ["sealed"],
+    "description": "A CapturedDossier sealed on the phone to the server's key (server/sealing/envelope.py, context "
+                   "`dossier:<client_uuid>`): only the server can read it. `device_now` stays outside: it changes "
+                   "with every try and is not personal.",
+    "properties": {
+        "sealed": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 300000,
+                   "description": "the envelope, base64url without padding"},
+        "device_now": {"type": "string", "format": "date-time", "description": "the phone's clock when sending"},
+    },
+})
 SYNCED_DOSSIER = schema("SyncedDossier", {
     "allOf": [DOSSIER, {"type": "object", "required": ["documents", "flags"], "properties": {
         "documents": {"type": "array", "items": {"type": "object"}},
@@ -143,6 +161,9 @@ def put_attachment(sha256: str):
         raise _problem(AttachmentError(413, "too_large", f"Tệp quá lớn (tối đa {limit // 1_000_000} MB).",
                                        f"The file is too large (at most {limit // 1_000_000} MB)."))
     data = request.stream.read(limit + 1)
+    if request.mimetype == SEALED_MEDIA_TYPE:
+        # A photo sealed on the phone: opened here, then checked like any upload (its SHA-256 first).
+        data = _opened(data, f"photo:{sha256}")
     device = current_device()
     try:
         attachment, created = store(sha256, data, current_user.id, device.id if device else None)
@@ -172,10 +193,11 @@ def synced_json(dossier) -> dict:
 @bp.put("/dossiers/<uuid:client_uuid>")
 @roles_required(*WARD_ROLES)
 @operation("Store a dossier captured offline, idempotently by the phone's UUID: 201 stored, 200 identical "
-           "replay, 409 different content under this UUID, 422 invalid", tags=TAGS, request_body=CAPTURED_DOSSIER,
+           "replay, 409 different content under this UUID, 422 invalid or a sealed body that cannot be opened",
+           tags=TAGS, request_body={"oneOf": [CAPTURED_DOSSIER, SEALED_DOSSIER]},
            responses={200: SYNCED_DOSSIER, 201: SYNCED_DOSSIER})
 def put_dossier(client_uuid: uuid.UUID):
-    payload = body()
+    payload = _dossier_body(client_uuid)
     if current_user.agency is None:
         raise ApiProblem(403, "forbidden", ("Không có quyền", "Forbidden"),
                          ("Tài khoản chưa gắn với phường.", "The account has no ward."))
@@ -202,6 +224,40 @@ def put_dossier(client_uuid: uuid.UUID):
                 raise _sync_problem(error) from None
             raise
     return synced_json(dossier), 201 if created else 200
+
+
+def _opened(envelope: bytes, context: str) -> bytes:
+    """The plaintext of a sealed envelope, or the 422 the phone quarantines the dossier with."""
+    try:
+        plaintext, _kid = open_envelope(envelope, context)
+    except SealRefused as refused:
+        raise ApiProblem(422, refused.slug, ("Không mở được dữ liệu niêm phong", "Sealed data cannot be opened"),
+                         (refused.vi, refused.en)) from None
+    return plaintext
+
+
+def _dossier_body(client_uuid: uuid.UUID) -> dict:
+    """The dossier as captured: the body itself, or what its sealed envelope holds (checked against the same
+    schema once opened, so a sealed dossier gets exactly the refusals a clear one gets). Clear bodies stay accepted:
+    a phone updated while dossiers waited still holds some, sealed by no one."""
+    data = body({"type": "object"})
+    if "sealed" not in data:
+        return body(CAPTURED_DOSSIER)
+    data = body(SEALED_DOSSIER)
+    try:
+        envelope = base64.urlsafe_b64decode(data["sealed"] + "=" * (-len(data["sealed"]) % 4))
+    except ValueError:
+        envelope = b""
+    try:
+        payload = json.loads(_opened(envelope, f"dossier:{client_uuid}"))
+    except ValueError:  # opened, yet not JSON: only a faulty phone seals that
+        payload = None
+    errors = validate(payload, CAPTURED_DOSSIER)
+    if errors:
+        raise bad_request("Dữ liệu gửi lên chưa đúng.", "The submitted data is invalid.", errors)
+    if "device_now" in data:
+        payload["device_now"] = data["device_now"]
+    return payload
 
 
 def _sync_problem(refused: SyncRefused) -> ApiProblem:
@@ -268,6 +324,8 @@ DAY = schema("OfficerDay", {
         "code_blocks": {"type": "array", "items": {"type": "object"}},
         "receipt_series": {"type": ["string", "null"], "description": "the series of the receipt's number "
                                                                        "(the \"TNHS\" of \"Số: 12/TNHS\")"},
+        "sealing_key": {"type": "object", "description": "the public key to seal finalised dossiers to "
+                                                         "(as GET /api/v1/sealing-key)"},
     },
 })
 CHANGES = schema("SyncChanges", {
@@ -380,6 +438,7 @@ def officer_day():
         "code_blocks": blocks,
         # The receipt printed at the door says "Số: …/TNHS": its number is given when the server issues it.
         "receipt_series": _receipt_series(today),
+        "sealing_key": sealing_keys.public_json(sealing_keys.current_key()),
     }
     db.session.commit()
     return result

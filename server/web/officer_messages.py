@@ -168,6 +168,8 @@ def officer_messages() -> dict[str, str]:
         "error_full_name": _("Hãy nhập họ và tên."),
         "error_document": _("Thiếu giấy tờ bắt buộc: {name}."),
         "error_no_calendar": _("Điện thoại chưa có lịch làm việc cho ngày này: hãy tải dữ liệu trong ngày."),
+        "error_no_sealing_key": _("Điện thoại chưa có khóa niêm phong của máy chủ: hãy kết nối mạng và tải dữ liệu "
+                                  "trong ngày."),
         # receipt
         "receipt_title": _("Giấy tiếp nhận hồ sơ và hẹn trả kết quả"),
         "receipt_recorded_title": _("Hồ sơ đã được ghi nhận"),

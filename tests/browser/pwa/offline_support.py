@@ -23,6 +23,7 @@ from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.reference.models import Procedure
+from server.sealing.envelope import open_envelope
 from server.types import utcnow
 from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import VirtualAuthenticator
@@ -223,7 +224,8 @@ PHOTO_BYTES_JS = """async (sha) => {
     const db = await openOutbox();
     const photo = await get(db, "photos", sha);
     db.close();
-    return Array.from(new Uint8Array(await photo.blob.arrayBuffer()));
+    return {sealed: Boolean(photo.sealed),
+            bytes: Array.from(new Uint8Array(await (photo.sealed || photo.blob).arrayBuffer()))};
 }"""
 
 
@@ -303,4 +305,12 @@ def assert_server_matches(receipts: list[dict], photos: dict[str, bytes]) -> Non
 
 
 def phone_photos(page) -> dict[str, bytes]:
-    return {p["sha256"]: bytes(page.evaluate(PHOTO_BYTES_JS, p["sha256"])) for p in outbox(page)["photos"]}
+    """The photos waiting on the phone, by hash. The phone keeps a completed dossier's photos sealed to the server:
+    the test opens them with the server's key, as the server will, to compare them byte for byte."""
+    photos = {}
+    fresh()
+    for row in outbox(page)["photos"]:
+        held = page.evaluate(PHOTO_BYTES_JS, row["sha256"])
+        data = bytes(held["bytes"])
+        photos[row["sha256"]] = open_envelope(data, f"photo:{row['sha256']}")[0] if held["sealed"] else data
+    return photos
