@@ -211,7 +211,7 @@ export class CaptureForm {
           el("label", { for: `${base}-camera`, class: "btn btn-secondary" }, t("take_photo")),
           el("input", { type: "file", id: `${base}-camera`, class: "visually-hidden", accept: "image/*",
             capture: "environment", multiple: true, dataset: { photoFor: doc.code },
-            "aria-describedby": `${base}-refused` })),
+            "aria-describedby": `${base}-refused`, onchange: (event) => this.photosChosen(doc.code, event.target) })),
         refusal,
         photos));
     });
@@ -247,12 +247,7 @@ export class CaptureForm {
   changed(event) {
     if (!this.record) return;
     const target = event.target;
-    if (target.dataset && target.dataset.photoFor) {
-      if (event.type === "change") this.addPhotos(target.dataset.photoFor, [...target.files]).finally(() => {
-        target.value = "";
-      });
-      return;
-    }
+    if (target.dataset && target.dataset.photoFor) return; // the camera input's own listener (photosChosen)
     if (target.name === "procedure_search") return;
     const form = this.record.form;
     if (target.name === "procedure_choice") {
@@ -290,6 +285,17 @@ export class CaptureForm {
       },
     );
     return this.saving;
+  }
+
+  /**
+   * Photos chosen with a document's camera. Listened to on the input itself, not through the form: the officer may
+   * open the camera again while an earlier photo is prepared, and when that one is ready the list is drawn again
+   * and the input replaced; the photo taken then arrives on the input no longer in the page, and must still count.
+   */
+  photosChosen(docCode, input) {
+    this.addPhotos(docCode, [...input.files]).finally(() => {
+      input.value = "";
+    });
   }
 
   /**

@@ -127,6 +127,21 @@ def test_a_pdf_or_an_unreadable_file_chosen_as_a_photo_is_refused_by_its_documen
     assert len(photo_rows(page)) == 1
 
 
+def test_a_photo_taken_while_the_list_is_drawn_again_is_not_lost(officer_phone):
+    """The officer opens the camera again while the first photo is still being prepared; when it is ready, the list
+    of photos is drawn again and the camera's input replaced. The second photo arrives on the input that was open,
+    no longer in the page: it must be kept all the same."""
+    page = officer_phone
+    document, camera = first_document(page, "Lò Văn Pằng")
+    opened = camera.element_handle()  # the camera opened before the list is drawn again
+    camera.set_input_files(as_file("trang-1.jpg", app.photo_bytes(61)))
+    expect(document.locator(".photo-list li")).to_have_count(1)
+    assert not opened.evaluate("(input) => input.isConnected")  # drawn again: the open camera's input is gone
+    opened.set_input_files(as_file("trang-2.jpg", app.photo_bytes(62)))
+    expect(page.locator("#documents .document").first.locator(".photo-list li")).to_have_count(2)
+    assert len(photo_rows(page)) == 2
+
+
 def test_photos_show_as_thumbnails_and_a_blurred_or_dark_one_is_to_be_taken_again(officer_phone):
     page = officer_phone
     document, camera = first_document(page, "Phùng Văn Nam")
