@@ -322,7 +322,12 @@ def test_a_revoked_device_loses_its_session_and_is_told_to_wipe(new_page, add_au
     dialog = admin_page.get_by_role("dialog")
     expect(dialog).to_contain_text("Thu hồi thiết bị “Máy của chị Lan” của Vũ Thị Lan?")
     dialog.get_by_role("button", name="Thu hồi").click()
-    expect(admin_page.locator("#devices-status")).to_have_text("Đã thu hồi thiết bị “Máy của chị Lan” của Vũ Thị Lan.")
+    status = admin_page.locator("#devices-status")
+    expect(status).to_contain_text("Đã thu hồi thiết bị “Máy của chị Lan” của Vũ Thị Lan.")
+    # A lost phone is a breach to report (issue 12 point 4): the deadline and the report are offered at once.
+    expect(status).to_contain_text("(72 giờ kể từ lúc thu hồi)")
+    expect(status.get_by_role("link", name="Xem báo cáo sự cố")).to_have_attribute(
+        "href", f"/admin/devices/{device_id}/breach-report")
     expect(row).to_contain_text("Đã thu hồi lúc")
     expect(row.get_by_role("button", name="Thu hồi")).to_have_count(0)
 

@@ -110,7 +110,8 @@ def test_a_tap_on_the_notification_opens_the_dossier_for_its_follower(new_page, 
         } catch (error) {
             // waitUntil() refuses an event the browser did not make; the handler has already started.
         }
-        for (let i = 0; i < 100 && !opened.length; i += 1) await new Promise((r) => setTimeout(r, 20));
+        // Until the handler has opened its window (bounded: 30 s on a busy machine, not a fixed wait).
+        for (let i = 0; i < 1500 && !opened.length; i += 1) await new Promise((r) => setTimeout(r, 20));
         return { opened, left: (await self.registration.getNotifications()).length };
     }""")
     assert tapped == {"opened": [f"{live_server}/follow/{code}"], "left": 0}
