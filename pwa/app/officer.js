@@ -4,6 +4,10 @@
 //
 // Who the officer is, offline: the last session seen on this phone (id, name, ward) is kept in localStorage. It
 // authenticates nothing (the session cookie does); it only says whose drafts and outbox to show.
+//
+// Issue 12 point 2: drafts and quarantined dossiers rest encrypted (lib/locked-store.js); until the officer unlocks
+// the vault (app/vault-screens.js) the app shows the lock screen and nothing of a citizen, while the outbox still
+// flushes. Locking clears every view before the key is forgotten.
 
 import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
@@ -15,7 +19,10 @@ import { signInWithPasskey } from "./passkeys.js";
 import { setUpReadAloud } from "./read-aloud.js";
 import { receiptSpeech, renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
-import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
+import { VaultGate, rememberPolicy } from "./vault-screens.js";
+import { STATUS, openOutbox, wipeAll } from "../lib/outbox-db.js";
+import { dossiersOf, getDossier, putDossier, relock } from "../lib/locked-store.js";
+import { isUnlocked, lock } from "../lib/vault.js";
 import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
 
@@ -40,7 +47,13 @@ const state = {
   flushAgain: false, // a flush was asked for while one was in flight
   receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
   shown: null, // the view and hash on screen, to tell a view change from a redraw
+  gate: null, // the vault's screens (vault-screens.js)
 };
+
+/** Whether the signed-in officer's vault is open: only then may a view show a citizen's data. */
+function unlocked() {
+  return Boolean(state.officer) && isUnlocked(state.officer.id);
+}
 
 function rememberedOfficer() {
   try {
@@ -69,8 +82,14 @@ async function checkSession() {
     const previous = state.officer;
     state.officer = remember(session);
     state.signedIn = true;
+    rememberPolicy(session.device_policy);
+    if (state.gate) state.gate.policyChanged();
     setConnection(CONNECTION.ONLINE);
-    if (previous && previous.id !== state.officer.id) await loadOfficerData();
+    if (previous && previous.id !== state.officer.id) {
+      // Another officer on this phone: their own vault, their own data.
+      await loadOfficerData();
+      if (state.gate) await state.gate.lock();
+    }
     return "signed_in";
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
@@ -131,12 +150,27 @@ async function refreshStatus() {
     ? t("last_sync", { when: formatMoment(new Date(summary.lastSync).toISOString()) })
     : t("never_synced");
   $("sync-bar").dataset.waiting = String(summary.waiting);
-  showQuarantine(summary.quarantined);
-  await showDossiers(officer.id);
+  if (unlocked()) {
+    const records = await dossiersOf(state.db, officer.id);
+    showQuarantine(summary.quarantined, records);
+    showDossiers(records);
+  }
   return summary;
 }
 
-function showQuarantine(items) {
+/** The quarantine's title of a dossier: its code and its owner (read from the locked record). */
+function quarantineLabel(record) {
+  const issued = record.issued || {};
+  const owner = record.form && record.form.owner ? record.form.owner.full_name.trim() : "";
+  return (record.receipt && record.receipt.label) || [issued.code || issued.provisional_code, owner].filter(Boolean).join(" — ");
+}
+
+function showQuarantine(summaryItems, records) {
+  const byUuid = new Map(records.map((record) => [record.client_uuid, record]));
+  const items = summaryItems.map((item) => {
+    const record = byUuid.get(item.client_uuid);
+    return record ? { ...item, label: quarantineLabel(record), problem: record.problem || item.problem } : item;
+  });
   $("quarantine").hidden = items.length === 0;
   $("quarantine-list").replaceChildren(
     ...items.map((item) => {
@@ -158,9 +192,9 @@ function showQuarantine(items) {
 }
 
 async function fixQuarantined(uuid) {
-  const record = await get(state.db, STORES.dossiers, uuid);
+  const record = await getDossier(state.db, uuid);
   record.status = STATUS.DRAFT;
-  await put(state.db, STORES.dossiers, record);
+  await putDossier(state.db, record);
   window.location.hash = `#/capture/${uuid}`;
 }
 
@@ -178,8 +212,8 @@ const STATUS_LABELS = {
   [STATUS.QUARANTINED]: "status_quarantined",
 };
 
-async function showDossiers(userId) {
-  const records = await allForUser(state.db, STORES.dossiers, userId);
+function showDossiers(all) {
+  const records = [...all];
   records.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
   $("dossier-list").replaceChildren(
     ...records.filter((r) => r.status !== STATUS.QUARANTINED).map((record) => {
@@ -203,6 +237,7 @@ function visitWhen(visit) {
 }
 
 function showDay() {
+  if (!unlocked()) return; // the visits name citizens
   const meta = state.day.meta;
   $("day-freshness").textContent = meta
     ? t("day_fresh", { when: formatMoment(new Date(meta.downloaded_at).toISOString()), age: age(Date.now() - meta.downloaded_at) })
@@ -269,7 +304,7 @@ async function afterFlush(outcome) {
   if (outcome.result === RESULT.DONE || outcome.result === RESULT.NOTHING) {
     state.failures = 0;
     try {
-      if (state.officer && (await pullChanges(state.db, state.officer.id))) {
+      if (state.officer && (await pullChanges(state.db, state.officer.id)) && unlocked()) {
         await loadOfficerData();
         showDay();
       }
@@ -279,6 +314,8 @@ async function afterFlush(outcome) {
   } else if (outcome.result !== RESULT.BUSY) {
     state.failures += 1;
   }
+  // A dossier the flush quarantined came back with its body and reason in clear: lock them at once.
+  if (unlocked() && outcome.quarantined) await relock(state.db, state.officer.id);
   const summary = await refreshStatus();
   if (outcome.sent) await redrawReceipt();
   document.body.dataset.lastFlush = outcome.result;
@@ -297,6 +334,7 @@ async function redrawReceipt() {
 }
 
 async function wiped() {
+  lock();
   if (state.db) await wipeAll(state.db);
   localStorage.removeItem(OFFICER_KEY);
   state.officer = null;
@@ -336,9 +374,10 @@ async function route() {
     showView("welcome");
     return;
   }
+  if (!unlocked()) return; // the lock screen stays; the hash is kept for after the unlock
   const [, view, uuid, step] = (window.location.hash || "#/").split("/");
   if ((view === "capture" || view === "review") && uuid) {
-    const record = await get(state.db, STORES.dossiers, uuid);
+    const record = await getDossier(state.db, uuid);
     if (record && record.user_id === officer.id && record.status === STATUS.DRAFT) {
       state.capture.open(record, (record.problem && record.problem.errors) || []);
       if (view === "review") {
@@ -354,7 +393,7 @@ async function route() {
     }
   }
   if (view === "receipt" && uuid) {
-    const record = await get(state.db, STORES.dossiers, uuid);
+    const record = await getDossier(state.db, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
       const hadFocus = $("receipt").contains(document.activeElement); // a redraw replaces the focused heading
       renderReceipt($("receipt"), record);
@@ -375,7 +414,7 @@ async function startDraft(visit = null) {
     return;
   }
   const draft = newDraft(state.officer.id, visit);
-  await put(state.db, STORES.dossiers, draft);
+  await putDossier(state.db, draft);
   window.location.hash = `#/capture/${draft.client_uuid}`;
 }
 
@@ -536,9 +575,30 @@ async function start() {
     },
   });
   wireEvents();
+  state.gate = new VaultGate({ db: state.db, showView, onUnlocked: vaultOpened, beforeLock: clearPersonalViews });
+  await state.gate.ask(state.officer.id);
+  session.then((result) => afterStartupProbe(result, shownId));
+}
+
+/** The vault is open: lock what an older version or the outbox left in clear, then show the app. */
+async function vaultOpened() {
+  await relock(state.db, state.officer.id);
+  await loadOfficerData();
   await route();
   document.body.dataset.ready = "true";
-  session.then((result) => afterStartupProbe(result, shownId));
+}
+
+/** Before the lock: save what is being typed, then remove every citizen's data from the page. */
+async function clearPersonalViews() {
+  if (state.capture) {
+    await state.capture.saving;
+    state.capture.close();
+  }
+  state.receiptRecord = null;
+  state.day = { ...state.day, visits: [] };
+  for (const id of ["review", "receipt", "dossier-list", "visit-list", "quarantine-list"]) $(id).replaceChildren();
+  $("quarantine").hidden = true;
+  showStatus($("app-status"), "", "info");
 }
 
 /** The start-up probe answered (or timed out): a revoked phone is wiped; another officer's session shows theirs

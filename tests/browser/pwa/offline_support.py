@@ -105,9 +105,63 @@ def go_online(context) -> None:
     context.set_offline(False)
 
 
+# --- the vault (issue 12 point 2) ------------------------------------------------------------------------------
+
+#: The app PIN the test officers choose (the vault needs 6 digits or more).
+TEST_PIN = "246810"
+
+
+def set_up_vault(page, method: str = "pin", pin: str = TEST_PIN) -> None:
+    """On the vault's set-up screen (first use of /app on this phone): protect the data with the passkey's PRF
+    (``method="passkey"``) or with ``pin``; returns once the app is open."""
+    expect(page.locator("body[data-vault='setup']")).to_have_count(1)
+    if method == "passkey":
+        page.get_by_role("button", name="Dùng khóa truy cập").click()
+    else:
+        page.get_by_label("Mã PIN mới (ít nhất 6 chữ số)").fill(pin)
+        page.get_by_label("Nhập lại mã PIN").fill(pin)
+        page.get_by_role("button", name="Đặt mã PIN").click()
+    expect(page.locator("body[data-vault='open'][data-ready='true']")).to_have_count(1)
+
+
+def unlock_vault(page, pin: str = TEST_PIN) -> None:
+    """On the lock screen: unlock with the PIN or the passkey, whichever this phone's vault uses."""
+    expect(page.locator("body[data-vault='locked']")).to_have_count(1)
+    if page.locator("#unlock-pin-form").is_visible():
+        page.get_by_label("Mã PIN", exact=True).fill(pin)
+        page.locator("#unlock-with-pin").click()
+    else:
+        page.locator("#unlock-passkey").click()
+    expect(page.locator("body[data-vault='open'][data-ready='true']")).to_have_count(1)
+
+
+def _set_up_with_test_pin(page) -> None:
+    set_up_vault(page)
+
+
+def type_pin_when_asked(page) -> None:
+    """The officer of most tests: whenever the app asks (first use, a reload, a relaunch, the idle lock), they set
+    up or unlock the vault with TEST_PIN. Playwright runs these handlers before each action and assertion that
+    meets the vault's screen, so tests written before the vault run with it on, unchanged."""
+    if getattr(page, "_types_test_pin", False):
+        return
+    page._types_test_pin = True
+    page.add_locator_handler(page.locator("#view-vault-setup"), lambda: _set_up_with_test_pin(page))
+    page.add_locator_handler(page.locator("#view-locked"), lambda: unlock_vault(page))
+
+
+def stop_typing_pin(page) -> None:
+    """Undo type_pin_when_asked (a test that drives the vault's screens itself)."""
+    page.remove_locator_handler(page.locator("#view-vault-setup"))
+    page.remove_locator_handler(page.locator("#view-locked"))
+    page._types_test_pin = False
+
+
 def set_up_officer(page) -> None:
-    """Give the page a passkey authenticator, enrol a new officer on it, open the app and download the day."""
+    """Give the page a passkey authenticator, enrol a new officer on it, open the app (setting up the vault with
+    TEST_PIN, then typing it whenever asked) and download the day."""
     VirtualAuthenticator(page)
+    type_pin_when_asked(page)
     enrol_officer(page, invite_officer())
     open_app(page)
     wait_for_controller(page)
@@ -126,6 +180,9 @@ def capture_several(page, owners: list[str], first_seed: int) -> list[dict]:
 
 
 def open_app(page) -> None:
+    """Open /app and wait until it is ready; the officer sets up or unlocks the vault with TEST_PIN when asked
+    (type_pin_when_asked)."""
+    type_pin_when_asked(page)
     page.goto("/app")
     expect(page.locator("body[data-ready='true']")).to_have_count(1)
 
