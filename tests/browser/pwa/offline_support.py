@@ -361,3 +361,91 @@ def assert_server_matches(receipts: list[dict], photos: dict[str, bytes]) -> Non
 
 def phone_photos(page) -> dict[str, bytes]:
     return {p["sha256"]: bytes(page.evaluate(PHOTO_BYTES_JS, p["sha256"])) for p in outbox(page)["photos"]}
+
+
+# --- what IndexedDB really holds (issue 12 point 3) --------------------------------------------------------------
+
+#: Run on a record read through CDP: the record with every Blob and binary value as {"blob"|"bytes": hex}.
+_SERIALIZE_RECORD_JS = """async function () {
+    const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const walk = async (value) => {
+        if (value instanceof Blob) return {blob: hex(new Uint8Array(await value.arrayBuffer()))};
+        if (value instanceof ArrayBuffer) return {bytes: hex(new Uint8Array(value))};
+        if (ArrayBuffer.isView(value)) return {bytes: hex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))};
+        if (Array.isArray(value)) return Promise.all(value.map(walk));
+        if (value && typeof value === "object") {
+            const out = {};
+            for (const [key, item] of Object.entries(value)) out[key] = await walk(item);
+            return out;
+        }
+        return value;
+    };
+    return walk(this);
+}"""
+
+
+def raw_records(page, store: str, database: str = "motcua-outbox") -> list[dict]:
+    """Every record of an object store as IndexedDB holds it, read by the browser's DevTools protocol
+    (``IndexedDB.requestData``), not by the app's code: what a thief copying the phone's profile would get."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("IndexedDB.enable")
+        origin = page.evaluate("location.origin")
+        entries = cdp.send("IndexedDB.requestData", {
+            "securityOrigin": origin, "databaseName": database, "objectStoreName": store,
+            "skipCount": 0, "pageSize": 1000,
+        })["objectStoreDataEntries"]
+        records = []
+        for entry in entries:
+            answer = cdp.send("Runtime.callFunctionOn", {
+                "objectId": entry["value"]["objectId"], "functionDeclaration": _SERIALIZE_RECORD_JS,
+                "awaitPromise": True, "returnByValue": True,
+            })
+            records.append(answer["result"]["value"])
+        return records
+    finally:
+        cdp.detach()
+
+
+def binary_values(value) -> list[str]:
+    """The hex of every binary value (Blob, ArrayBuffer, typed array) inside a raw_records record."""
+    if isinstance(value, dict):
+        if set(value) in ({"blob"}, {"bytes"}):
+            return [next(iter(value.values()))]
+        return [hexed for item in value.values() for hexed in binary_values(item)]
+    if isinstance(value, list):
+        return [hexed for item in value for hexed in binary_values(item)]
+    return []
+
+
+def without_binary(value):
+    """A raw_records record with each binary value replaced by its length (to search its text)."""
+    if isinstance(value, dict):
+        if set(value) in ({"blob"}, {"bytes"}):
+            return f"<{len(next(iter(value.values()))) // 2} bytes>"
+        return {key: without_binary(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_binary(item) for item in value]
+    return value
+
+
+CLEAR_PHOTOS_JS = """async () => {
+    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    const { openOutbox, allForUser } = await import("/pwa/lib/outbox-db.js");
+    const db = await openOutbox();
+    const officer = JSON.parse(localStorage.getItem("motcua.officer"));
+    const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const out = [];
+    for (const row of await allForUser(db, "photos", officer.id)) {
+        const photo = await getPhoto(db, row.sha256);
+        out.push({sha256: row.sha256, blob: hex(new Uint8Array(await photo.blob.arrayBuffer())),
+                  thumbnail: photo.thumbnail ? hex(new Uint8Array(await photo.thumbnail.arrayBuffer())) : ""});
+    }
+    db.close();
+    return out;
+}"""
+
+
+def clear_photos(page) -> list[dict]:
+    """The phone's photos as the unlocked app reads them ({sha256, blob, thumbnail} in hex)."""
+    return page.evaluate(CLEAR_PHOTOS_JS)
