@@ -511,7 +511,7 @@ function wireEvents() {
     if (!event.data || event.data.type !== "outbox-flushed") return;
     // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
     if (event.data.result === RESULT.WIPED) wiped();
-    else refreshStatus().then(redrawReceipt);
+    else (unlocked() ? relock(state.db, state.officer.id) : Promise.resolve()).then(refreshStatus).then(redrawReceipt);
   });
 }
 

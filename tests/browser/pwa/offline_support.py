@@ -371,7 +371,9 @@ _SERIALIZE_RECORD_JS = """async function () {
     const walk = async (value) => {
         if (value instanceof Blob) return {blob: hex(new Uint8Array(await value.arrayBuffer()))};
         if (value instanceof ArrayBuffer) return {bytes: hex(new Uint8Array(value))};
-        if (ArrayBuffer.isView(value)) return {bytes: hex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))};
+        if (ArrayBuffer.isView(value)) {
+            return {bytes: hex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))};
+        }
         if (Array.isArray(value)) return Promise.all(value.map(walk));
         if (value && typeof value === "object") {
             const out = {};
