@@ -264,7 +264,10 @@ OUTBOX_JS = """async () => {
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
     });
-    const dossiers = await read("dossiers");
+    // Read as the app reads them while unlocked (lib/locked-store.js); what the key locks stays hidden otherwise.
+    const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+    const readable = (record) => unlockDossier(record).catch(() => record);
+    const dossiers = await Promise.all((await read("dossiers")).map(readable));
     const photos = await read("photos");
     db.close();
     return {
@@ -278,7 +281,9 @@ OUTBOX_JS = """async () => {
 PHOTO_BYTES_JS = """async (sha) => {
     const { openOutbox, get } = await import("/pwa/lib/outbox-db.js");
     const db = await openOutbox();
-    const photo = await get(db, "photos", sha);
+    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    const stored = await get(db, "photos", sha);
+    const photo = stored.blob ? stored : await getPhoto(db, sha);  // the outbox's copy, or the locked one
     db.close();
     return Array.from(new Uint8Array(await photo.blob.arrayBuffer()));
 }"""
