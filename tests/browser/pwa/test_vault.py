@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from server import pwa_routes
+from tests.browser.layout_support import Walk
+from tests.browser.layout_support import walk_here
 from tests.browser.pwa import offline_support as phone
 from tests.browser.pwa.conftest import worker_version
 from tests.browser.support import VirtualAuthenticator
@@ -158,6 +160,8 @@ def test_a_passkey_without_prf_falls_back_to_a_pin(new_page):
     page.get_by_role("button", name="Dùng khóa truy cập").click()
     expect(page.locator("#vault-setup-status")).to_contain_text("không hỗ trợ")
     expect(page.get_by_label("Mã PIN mới (ít nhất 6 chữ số)")).to_be_focused()
+    walk = Walk()  # readable at 320 px and at 200 % text, nothing hidden that shows
+    walk_here(page, "vault set-up, PRF refused", walk)
     page.get_by_label("Mã PIN mới (ít nhất 6 chữ số)").fill("12345")
     page.get_by_label("Nhập lại mã PIN").fill("12345")
     page.get_by_role("button", name="Đặt mã PIN").click()
@@ -169,6 +173,8 @@ def test_a_passkey_without_prf_falls_back_to_a_pin(new_page):
     phone.go_offline(page.context)
     page.reload()
     expect(page.locator("#unlock-passkey")).to_be_hidden()
+    walk_here(page, "lock screen, PIN", walk)
+    assert (walk.layout, walk.hidden) == ({}, {})
     phone.unlock_vault(page, pin="135792")
     expect(page.locator("#dossier-list")).to_contain_text(OWNER)
 
