@@ -18,8 +18,9 @@ export const METHOD = Object.freeze({ PRF: "prf", PIN: "pin" });
 
 /**
  * PBKDF2-SHA-256 iterations for the PIN. OWASP's 2023 figure for PBKDF2-HMAC-SHA256; bench/unlock.py measured the
- * unlock at about 0.3 s on this machine's Chromium at 4x CPU throttling (WebCrypto runs it natively). Stored in
- * each vault record, so raising it later leaves older vaults readable.
+ * unlock at 0.29 s median (PBKDF2 and unwrap) on this machine's Chromium at 4x CPU throttling; WebCrypto runs it
+ * natively, so a low-end phone may take a few times that. Stored in each vault record, so raising it later leaves
+ * older vaults readable.
  */
 export const PIN_ITERATIONS = 600_000;
 export const PIN_MIN_DIGITS = 6;
