@@ -455,8 +455,10 @@ CLEAR_PHOTOS_JS = """async () => {
     const out = [];
     for (const row of await allForUser(db, "photos", officer.id)) {
         const photo = await getPhoto(db, row.sha256);
-        out.push({sha256: row.sha256, blob: hex(new Uint8Array(await photo.blob.arrayBuffer())),
-                  thumbnail: photo.thumbnail ? hex(new Uint8Array(await photo.thumbnail.arrayBuffer())) : ""});
+        out.push({sha256: row.sha256,
+                  blob: photo.blob ? hex(new Uint8Array(await photo.blob.arrayBuffer())) : "",
+                  thumbnail: photo.thumbnail ? hex(new Uint8Array(await photo.thumbnail.arrayBuffer())) : "",
+                  sealed: row.sealed ? hex(new Uint8Array(await row.sealed.arrayBuffer())) : ""});
     }
     db.close();
     return out;
@@ -464,5 +466,12 @@ CLEAR_PHOTOS_JS = """async () => {
 
 
 def clear_photos(page) -> list[dict]:
-    """The phone's photos as the unlocked app reads them ({sha256, blob, thumbnail} in hex)."""
-    return page.evaluate(CLEAR_PHOTOS_JS)
+    """The phone's photos in clear ({sha256, blob, thumbnail} in hex): a locked photo as the unlocked app reads it,
+    one sealed for the server (and no longer locked) opened with the server's key, as the server will."""
+    photos = page.evaluate(CLEAR_PHOTOS_JS)
+    fresh()
+    for photo in photos:
+        sealed = photo.pop("sealed")
+        if sealed and not photo["blob"]:
+            photo["blob"] = open_envelope(bytes.fromhex(sealed), f"photo:{photo['sha256']}")[0].hex()
+    return photos

@@ -79,26 +79,42 @@ def test_drafts_and_the_quarantine_rest_encrypted_and_read_back(officer_phone):
     expect(page.get_by_label("Số điện thoại").first).to_have_value(PHONE)
     expect(page.locator("#documents .photo-list li img[src^='blob:']")).to_have_count(2)
     leave_draft(page)
-    # A second dossier, completed offline, then refused by the server: the quarantine.
+    # A second dossier, completed offline: in the outbox, sealed.
     phone.go_offline(page.context)
     phone.capture_dossier(page, "Đỗ Văn Quang", (303,), personal_id="001089099876")
     phone.go_home(page)
+    others = ["Đỗ Văn Quang", "001089099876", "0912345678", "phố Lò Đúc"]
+    bookkeeping = {"client_uuid", "user_id", "status", "created_at", "updated_at", "completed_at", "quarantined_at",
+                   "attempts", "last_attempt_at", "server_errors"}
+    photos = phone.clear_photos(page)
+    assert len(photos) == 3
+    queued = assert_nothing_personal_in_clear(page, photos, [*PERSONAL, *others])
+    by_status = {record["status"]: record for record in queued["dossiers"]}
+    assert set(by_status) == {"draft", "queued"}
+    # The outbox record keeps in clear only what names no one (outbox-entry.js); its form is the local copy.
+    assert set(by_status["queued"]) <= bookkeeping | {"issued", "receipt", "sealed", "local", "problem"}
+
+    # Then refused by the server: the quarantine.
     phone.withdraw_today("tro-cap-huu-tri-xa-hoi")
     phone.go_online(page.context)
     expect(page.locator("#quarantine-list li")).to_have_count(1)
     expect(page.locator("#quarantine-list li")).to_contain_text("Đỗ Văn Quang")
-    photos = phone.clear_photos(page)
-    assert len(photos) == 3
-
-    dump = assert_nothing_personal_in_clear(page, photos, [*PERSONAL, "Đỗ Văn Quang", "001089099876"])
-    by_status = {record["status"]: record for record in dump["dossiers"]}
-    assert set(by_status) == {"draft", "quarantined"}
+    assert phone.clear_photos(page) == photos
+    dump = assert_nothing_personal_in_clear(page, photos, [*PERSONAL, *others])
+    by_status.update({record["status"]: record for record in dump["dossiers"]})
+    assert {record["status"] for record in dump["dossiers"]} == {"draft", "quarantined"}
+    # The draft is locked whole; the quarantined dossier too, but for its sealed envelope and its local copy,
+    # protected already (one layer each).
+    assert set(by_status["draft"]) <= bookkeeping | {"locked"}
+    assert set(by_status["quarantined"]) <= bookkeeping | {"locked", "sealed", "local"}
     for record in by_status.values():
-        assert set(record) <= {"client_uuid", "user_id", "status", "created_at", "updated_at", "completed_at",
-                               "quarantined_at", "attempts", "last_attempt_at", "server_errors", "locked"}
-        assert set(record["locked"]) == {"v", "iv", "data"}
-    for row in dump["photos"]:
+        assert set(record.get("locked") or {"v", "iv", "data"}) == {"v", "iv", "data"}
+    for record in (by_status["quarantined"], by_status["queued"]):
+        assert record["local"]["scheme"] == "vault-v1"  # the vault's key, not a stand-in
+        assert set(record["sealed"]) == {"kid", "body", "photos"}
+    for row in queued["photos"] + dump["photos"]:
         assert "blob" not in row and "thumbnail" not in row and "quality" not in row
+        assert ("locked" in row) != ("sealed" in row)  # a draft's photo locked, a completed one's sealed
 
     # The unlocked app reads the quarantined dossier back to fix it.
     page.locator("#quarantine-list li").get_by_role("button", name="Sửa và gửi lại").click()
@@ -203,11 +219,11 @@ def test_wrong_pins_erase_the_locked_data_at_the_limit(officer_phone):
 
     dossiers = phone.raw_records(page, "dossiers")
     assert [(d["client_uuid"], d["status"]) for d in dossiers] == [(queued["uuid"], "queued")]
-    assert "locked" not in dossiers[0]  # its form is gone; its body still goes to the server
+    assert "locked" not in dossiers[0] and "local" not in dossiers[0]  # its form is gone; its sealed body goes on
     meta = [row["name"] for row in phone.raw_records(page, "meta")]
     assert "vault" not in meta
     photos = phone.raw_records(page, "photos")
-    assert len(photos) == 1 and "blob" in photos[0]  # the queued dossier's photo, still to upload
+    assert len(photos) == 1 and "sealed" in photos[0]  # the queued dossier's photo, still to upload, sealed
 
     phone.set_up_vault(page, pin="111111")  # a new vault, a new key
     phone.go_online(page.context)
