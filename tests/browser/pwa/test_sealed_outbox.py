@@ -30,12 +30,15 @@ ADDRESS = "Số 5 ngõ 12 phố Lò Đúc, Hai Bà Trưng"
 
 RECORDS_JS = """async () => {
     const { openOutbox } = await import("/pwa/lib/outbox-db.js");
+    const { unlockDossier } = await import("/pwa/lib/locked-store.js");
     const db = await openOutbox();
-    const rows = await new Promise((resolve) => {
+    const stored = await new Promise((resolve) => {
         const request = db.transaction("dossiers").objectStore("dossiers").getAll();
         request.onsuccess = () => resolve(request.result);
     });
     db.close();
+    // As the unlocked app reads them: a quarantined dossier's reason is locked with the vault's key.
+    const rows = await Promise.all(stored.map(unlockDossier));
     return rows.map((row) => ({uuid: row.client_uuid, status: row.status, kid: row.sealed ? row.sealed.kid : null,
                                body: row.sealed ? row.sealed.body : null, problem: row.problem || null}));
 }"""
