@@ -332,7 +332,7 @@ async function afterFlush(outcome) {
   } else if (outcome.result !== RESULT.BUSY) {
     state.failures += 1;
   }
-  // A dossier the flush quarantined came back with its body and reason in clear: lock them at once.
+  // A dossier the flush quarantined came back with its receipt and reason in clear: lock them at once.
   if (unlocked() && outcome.quarantined) await relock(state.db, state.officer.id);
   const summary = await refreshStatus();
   if (outcome.sent) await redrawReceipt();

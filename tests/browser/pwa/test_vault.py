@@ -7,6 +7,7 @@ vault is unlocked with the virtual authenticator's PRF (``hasPrf``) or, without 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,7 @@ from tests.browser.layout_support import Walk
 from tests.browser.layout_support import walk_here
 from tests.browser.pwa import offline_support as phone
 from tests.browser.pwa.conftest import worker_version
+from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import VirtualAuthenticator
 
 pytestmark = pytest.mark.browser
@@ -143,6 +145,28 @@ def test_the_locked_app_shows_nothing_and_locks_itself_when_idle(officer_phone, 
     page_shows_nothing_personal(page)
     phone.unlock_vault(page)
     expect(page.get_by_label("Họ và tên").first).to_have_value(OWNER)  # back where the officer was
+
+
+def test_the_sealed_outbox_is_sent_while_the_app_is_locked(officer_phone):
+    """Sending needs nothing the vault holds: the lock screen stays, and the server gets the dossier and photos."""
+    page = officer_phone
+    phone.go_offline(page.context)
+    receipt = phone.capture_dossier(page, "Trần Văn Hải", (321, 322), personal_id="001090044556")
+    phone.go_home(page)
+    photos = phone.phone_photos(page)  # sealed: opened with the server's key
+    phone.stop_typing_pin(page)
+    page.reload()
+    expect(page.locator("body[data-vault='locked']")).to_have_count(1)
+
+    phone.go_online(page.context)
+    deadline = time.monotonic() + SLOW_MACHINE_TIMEOUT_S
+    while len(phone.server_dossiers()) < 1:
+        assert time.monotonic() < deadline, "the locked app sent nothing"
+        page.wait_for_timeout(250)
+    phone.wait_until_synced(page, 1)
+    expect(page.locator("body[data-vault='locked']")).to_have_count(1)  # nobody unlocked it
+    page_shows_nothing_personal(page)
+    phone.assert_server_matches([receipt], photos)
 
 
 def test_unlock_with_the_passkey_prf_offline(new_page):
