@@ -116,12 +116,12 @@ def set_up_vault(page, method: str = "pin", pin: str = TEST_PIN) -> None:
     """On the vault's set-up screen (first use of /app on this phone): protect the data with the passkey's PRF
     (``method="passkey"``) or with ``pin``; returns once the app is open."""
     expect(page.locator("body[data-vault='setup']")).to_have_count(1)
-    if method == "passkey":
-        page.get_by_role("button", name="Dùng khóa truy cập").click()
+    if method == "passkey":  # by ids: the handler also runs on English pages
+        page.locator("#vault-use-passkey").click()
     else:
-        page.get_by_label("Mã PIN mới (ít nhất 6 chữ số)").fill(pin)
-        page.get_by_label("Nhập lại mã PIN").fill(pin)
-        page.get_by_role("button", name="Đặt mã PIN").click()
+        page.locator("#vault-new-pin").fill(pin)
+        page.locator("#vault-new-pin-again").fill(pin)
+        page.locator("#vault-set-pin").click()
     expect(page.locator("body[data-vault='open'][data-ready='true']")).to_have_count(1)
 
 
@@ -129,7 +129,7 @@ def unlock_vault(page, pin: str = TEST_PIN) -> None:
     """On the lock screen: unlock with the PIN or the passkey, whichever this phone's vault uses."""
     expect(page.locator("body[data-vault='locked']")).to_have_count(1)
     if page.locator("#unlock-pin-form").is_visible():
-        page.get_by_label("Mã PIN", exact=True).fill(pin)
+        page.locator("#unlock-pin").fill(pin)  # by id: the handler also runs on English pages
         page.locator("#unlock-with-pin").click()
     else:
         page.locator("#unlock-passkey").click()
