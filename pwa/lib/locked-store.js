@@ -41,7 +41,7 @@ const PROTECTED_FIELDS = new Set(["sealed", "local"]);
 /** Statuses where the officer reads and changes the whole dossier (nothing of it is needed to send it). */
 export const OFFICER_ONLY = new Set([STATUS.DRAFT, STATUS.QUARANTINED]);
 
-/** Statuses in which the outbox sends the dossier (its photos need an uploadable copy). */
+/** Statuses in which the outbox sends the dossier (one queued before sealing is sent with its clear photos). */
 const WAITING = new Set([STATUS.QUEUED, STATUS.SENDING]);
 
 const encoder = new TextEncoder();
