@@ -9,9 +9,9 @@ The dossier: a body of about 850 bytes of JSON (as the photo pipeline's dossiers
 of 182,000 bytes each (the pipeline's average at JPEG quality 0.5; random bytes: AES-GCM's cost does not depend on
 the content). Each run times, in the page:
 1. seal: pwa/lib/seal.js sealDossier (3 + 1 envelopes: ephemeral ECDH P-256, HKDF-SHA-256, AES-256-GCM each);
-2. enter the outbox: pwa/app/outbox-entry.js enterOutbox, what "Hoàn tất" waits for: the seal, the local copy of
-   the form (local-protect.js, its stand-in device key) and the one IndexedDB transaction that replaces the clear
-   photos by their envelopes.
+2. enter the outbox: pwa/app/outbox-entry.js enterOutbox, what "Hoàn tất" waits for: opening the photos locked
+   with the vault's data key, the seal, the local copy of the form (local-protect.js, the vault's key) and the one
+   IndexedDB transaction that replaces the locked photos by their envelopes.
 The server then opens the last run's envelopes (a check that the figures are of real, readable envelopes).
 
 CDP's CPU throttling slows the renderer's main thread; ``--cpu-slowdown 1`` gives the unthrottled figures to compare
@@ -41,9 +41,13 @@ RUN_JS = """async ({photoBytes, runs}) => {
     const bytesOf = async (blob) => base64url(new Uint8Array(await blob.arrayBuffer()));
     const { enterOutbox } = await import("/pwa/app/outbox-entry.js");
     const Db = await import("/pwa/lib/outbox-db.js");
+    const { storePhoto } = await import("/pwa/lib/locked-store.js");
+    const { setUpWithPin } = await import("/pwa/lib/vault.js");
     const info = await (await fetch("/api/v1/sealing-key")).json();
     const server = await importServerKey(info);
     const db = await Db.openOutbox();
+    // The vault's data key, in memory as after an unlock (a low PBKDF2 count: the unlock is bench/unlock.py's).
+    await setUpWithPin(db, 1, "135792", {iterations: 1000});
     const person = {full_name: "Nguyễn Thị Hồng Nhung", personal_id: "001089012345", date_of_birth: "1941-05-02",
                     gender: "female", phone: "+84912345678", address: "Số 5 ngõ 12 phố Lò Đúc, Hai Bà Trưng"};
     const randomPhoto = () => {
@@ -74,10 +78,11 @@ RUN_JS = """async ({photoBytes, runs}) => {
         out.seal.push(performance.now() - started);
         out.sealedBytes = sealed.body.length + Object.values(sealed.photos).reduce((s, b) => s + b.size, 0);
 
-        // The real path: photo rows as capture.js stores them, then enterOutbox.
-        await Db.withStores(db, "photos", "readwrite", (stores) => Promise.all(photos.map((p) =>
-            Db.requestResult(stores.photos.put({sha256: p.sha256, user_id: 1, blob: p.blob, media_type: "image/jpeg",
-                size: p.blob.size, dossier_uuids: [uuid], uploaded: false, thumbnail: p.blob.slice(0, 8000)})))));
+        // The real path: photo rows locked as capture.js stores them, then enterOutbox.
+        for (const p of photos) {
+            await storePhoto(db, 1, uuid, {sha256: p.sha256, blob: p.blob, size: p.blob.size, width: 1600,
+                                           height: 1200, thumbnail: p.blob.slice(0, 8000), quality: null});
+        }
         const record = {client_uuid: uuid, user_id: 1, status: "queued", created_at: Date.now(),
             completed_at: Date.now(), payload, issued: {code: payload.code}, receipt: {label: "x", code: payload.code},
             form: {owner: person, documents: {}}};
@@ -88,7 +93,7 @@ RUN_JS = """async ({photoBytes, runs}) => {
         const photo = await Db.get(db, "photos", photos[0].sha256);
         last = {uuid, body: stored.sealed.body, photoSha: photos[0].sha256,
                 photo: await bytesOf(photo.sealed), clear: await bytesOf(photos[0].blob),
-                clearLeft: Boolean(photo.blob) || "payload" in stored || "form" in stored};
+                clearLeft: Boolean(photo.blob || photo.locked) || "payload" in stored || "form" in stored};
     }
     await Db.wipeAll(db);
     db.close();

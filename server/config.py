@@ -55,6 +55,11 @@ DEFAULTS: dict[str, object] = {
     "WEBAUTHN_RP_ID": None,
     "WEBAUTHN_ORIGINS": None,
     "WEBAUTHN_TIMEOUT_SECONDS": 300,
+    # The officer's vault on the phone (issue 12 point 2, pwa/lib/vault.js): the app locks after this many seconds
+    # without use (or that long in the background), and erases its locked data after this many wrong PINs in a row.
+    # Sent to the phone with the session (device_policy) and remembered there for offline starts.
+    "VAULT_LOCK_AFTER_SECONDS": 300,
+    "VAULT_PIN_TRIES": 5,
     "INVITATION_TTL_HOURS": 72,
     "RECOVERY_TTL_HOURS": 24,
     # Session lifetimes (issue #3): officers on a registered phone slide; desk roles expire after a working day.

@@ -7,7 +7,8 @@ import { el, clearFieldErrors, showFieldErrors } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { takeCode } from "./day.js";
 import { NoSealingKey, enterOutbox, sealingKey } from "./outbox-entry.js";
-import { STATUS, STORES, detachPhotos, get, put, requestResult, withStores } from "../lib/outbox-db.js";
+import { STATUS, STORES, detachPhotos, requestResult, withStores } from "../lib/outbox-db.js";
+import { getDossier, getPhoto, putDossier, storePhoto } from "../lib/locked-store.js";
 import { computeDue, formatLocal, isoDay, toLocal } from "../lib/calendar.js";
 import {
   checkDateOfBirth, checkFullName, checkPersonalId, checkPhone, message as findingMessage,
@@ -143,6 +144,22 @@ export class CaptureForm {
     if (serverErrors.length) this.showErrors(serverErrors);
   }
 
+  /** Forget the dossier on screen and empty the form (the app is locking: nothing of the citizen stays). */
+  close() {
+    this.record = null;
+    this.form.reset();
+    this.refusals = {};
+    for (const url of this.thumbnailUrls) URL.revokeObjectURL(url);
+    this.thumbnailUrls = [];
+    clearFieldErrors(this.form);
+    this.errors.replaceChildren();
+    this.errors.hidden = true;
+    this.documents.replaceChildren();
+    this.results.replaceChildren();
+    this.chosen.textContent = "";
+    this.savedNote.textContent = "";
+  }
+
   /** The submitter's fields exist only when the submitter is someone else: hidden, and disabled so that they are
    * neither reached with the Tab key nor part of the form's data. */
   showSubmitter(shown) {
@@ -229,8 +246,8 @@ export class CaptureForm {
     for (const url of this.thumbnailUrls) URL.revokeObjectURL(url);
     this.thumbnailUrls = [];
     for (const item of root.querySelectorAll(".photo-list li[data-sha]")) {
-      const row = await get(this.context.db, STORES.photos, item.dataset.sha);
-      // A photo sealed for the server (a dossier back from quarantine) has no clear image left to show.
+      const row = await getPhoto(this.context.db, item.dataset.sha);
+      // A photo sealed for the server (a dossier back from quarantine) has no image left the phone can show.
       if (!row || !item.isConnected || !(row.thumbnail || row.blob)) continue;
       const url = URL.createObjectURL(row.thumbnail || row.blob);
       this.thumbnailUrls.push(url);
@@ -276,7 +293,7 @@ export class CaptureForm {
   save() {
     const snapshot = structuredClone(this.record);
     snapshot.updated_at = Date.now();
-    this.saving = this.saving.then(() => put(this.context.db, STORES.dossiers, snapshot)).then(
+    this.saving = this.saving.then(() => putDossier(this.context.db, snapshot)).then(
       () => {
         this.savedNote.textContent = t("draft_saved");
       },
@@ -340,20 +357,9 @@ export class CaptureForm {
     }
   }
 
-  /** Keep a prepared photo under its hash; a photo already stored (the same page twice) gains this dossier. */
+  /** Keep a prepared photo under its hash, locked (locked-store.js); the same page twice gains this dossier. */
   storePhoto(prepared) {
-    const uuid = this.record.client_uuid;
-    const userId = this.record.user_id;
-    return withStores(this.context.db, STORES.photos, "readwrite", async (stores) => {
-      const existing = await requestResult(stores.photos.get(prepared.sha256));
-      const row = existing || {
-        sha256: prepared.sha256, user_id: userId, blob: prepared.blob, media_type: "image/jpeg",
-        size: prepared.size, width: prepared.width, height: prepared.height, dossier_uuids: [], uploaded: false,
-        created_at: Date.now(), thumbnail: prepared.thumbnail, quality: prepared.quality,
-      };
-      if (!row.dossier_uuids.includes(uuid)) row.dossier_uuids.push(uuid);
-      await requestResult(stores.photos.put(row));
-    });
+    return storePhoto(this.context.db, this.record.user_id, this.record.client_uuid, prepared);
   }
 
   async removePhoto(docCode, sha256) {
@@ -638,7 +644,7 @@ export function releasePhotos(db, clientUuid, hashes) {
 
 /** Delete a dossier and the photos only it used (a discarded draft or quarantined dossier). */
 export async function discardDossier(db, clientUuid) {
-  const record = await get(db, STORES.dossiers, clientUuid);
+  const record = await getDossier(db, clientUuid);
   if (!record) return;
   const hashes = Object.values((record.form && record.form.documents) || {}).flatMap((doc) => doc.photos || [])
     .concat((record.sealed && record.sealed.photos) || []);

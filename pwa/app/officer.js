@@ -4,6 +4,10 @@
 //
 // Who the officer is, offline: the last session seen on this phone (id, name, ward) is kept in localStorage. It
 // authenticates nothing (the session cookie does); it only says whose drafts and outbox to show.
+//
+// Issue 12 point 2: drafts and quarantined dossiers rest encrypted (lib/locked-store.js); until the officer unlocks
+// the vault (app/vault-screens.js) the app shows the lock screen and nothing of a citizen, while the outbox still
+// flushes. Locking clears every view before the key is forgotten.
 
 import { ApiError, api, forgetCsrfToken } from "./api.js";
 import { CaptureForm, discardDossier, newDraft } from "./capture.js";
@@ -15,7 +19,10 @@ import { signInWithPasskey } from "./passkeys.js";
 import { setUpReadAloud } from "./read-aloud.js";
 import { receiptSpeech, renderReceipt } from "./receipt.js";
 import { registerServiceWorker } from "./register-sw.js";
-import { STATUS, STORES, allForUser, get, openOutbox, put, wipeAll } from "../lib/outbox-db.js";
+import { VaultGate, rememberPolicy } from "./vault-screens.js";
+import { STATUS, openOutbox, wipeAll } from "../lib/outbox-db.js";
+import { dossiersOf, getDossier, putDossier, relock } from "../lib/locked-store.js";
+import { isUnlocked, lock } from "../lib/vault.js";
 import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
 import { readLocal } from "../lib/local-protect.js";
@@ -42,7 +49,13 @@ const state = {
   receiptRecord: null, // the dossier whose receipt is on screen, for "Đọc to"
   completed: null, // the dossier just completed, clear, in memory only: its receipt shows the citizen's details
   shown: null, // the view and hash on screen, to tell a view change from a redraw
+  gate: null, // the vault's screens (vault-screens.js)
 };
+
+/** Whether the signed-in officer's vault is open: only then may a view show a citizen's data. */
+function unlocked() {
+  return Boolean(state.officer) && isUnlocked(state.officer.id);
+}
 
 function rememberedOfficer() {
   try {
@@ -71,8 +84,14 @@ async function checkSession() {
     const previous = state.officer;
     state.officer = remember(session);
     state.signedIn = true;
+    rememberPolicy(session.device_policy);
+    if (state.gate) state.gate.policyChanged();
     setConnection(CONNECTION.ONLINE);
-    if (previous && previous.id !== state.officer.id) await loadOfficerData();
+    if (previous && previous.id !== state.officer.id) {
+      // Another officer on this phone: their own vault, their own data.
+      await loadOfficerData();
+      if (state.gate) await state.gate.lock();
+    }
     return "signed_in";
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
@@ -133,27 +152,36 @@ async function refreshStatus() {
     ? t("last_sync", { when: formatMoment(new Date(summary.lastSync).toISOString()) })
     : t("never_synced");
   $("sync-bar").dataset.waiting = String(summary.waiting);
-  showQuarantine(await withLocalLabels(summary.quarantined));
-  await showDossiers(officer.id);
+  if (unlocked()) {
+    const records = await dossiersOf(state.db, officer.id);
+    await showQuarantine(summary.quarantined, records);
+    showDossiers(records);
+  }
   return summary;
 }
 
-/** A sealed dossier's outbox record names no one; the officer recognises a quarantined one by the citizen's name,
- *  kept in its local copy (when that cannot be read, e.g. locked, the code and procedure do). */
-function withLocalLabels(items) {
-  return Promise.all(items.map(async (item) => {
-    const record = await get(state.db, STORES.dossiers, item.client_uuid);
-    if (!record || !record.local) return item;
+/** The quarantine's title of a dossier: its code and its owner. A sealed dossier's outbox record names no one:
+ *  the owner's name comes from its local copy (readLocal, the vault's key). */
+async function quarantineLabel(record) {
+  if (record.local) {
     try {
       const { label } = await readLocal(state.db, record.user_id, record.local);
-      return label ? { ...item, label } : item;
+      if (label) return label;
     } catch {
-      return item;
+      // unreadable (erased key): the code and procedure still name it
     }
-  }));
+  }
+  const issued = record.issued || {};
+  const owner = record.form && record.form.owner ? record.form.owner.full_name.trim() : "";
+  return (record.receipt && record.receipt.label) || [issued.code || issued.provisional_code, owner].filter(Boolean).join(" — ");
 }
 
-function showQuarantine(items) {
+async function showQuarantine(summaryItems, records) {
+  const byUuid = new Map(records.map((record) => [record.client_uuid, record]));
+  const items = await Promise.all(summaryItems.map(async (item) => {
+    const record = byUuid.get(item.client_uuid);
+    return record ? { ...item, label: await quarantineLabel(record), problem: record.problem || item.problem } : item;
+  }));
   $("quarantine").hidden = items.length === 0;
   $("quarantine-list").replaceChildren(
     ...items.map((item) => {
@@ -175,14 +203,14 @@ function showQuarantine(items) {
 }
 
 async function fixQuarantined(uuid) {
-  const record = await get(state.db, STORES.dossiers, uuid);
+  const record = await getDossier(state.db, uuid);
   if (record.local) {
     // A sealed dossier: the phone cannot open what it sent; the form comes back from its local copy.
     ({ form: record.form } = await readLocal(state.db, record.user_id, record.local));
     delete record.local;
   }
   record.status = STATUS.DRAFT;
-  await put(state.db, STORES.dossiers, record);
+  await putDossier(state.db, record);
   window.location.hash = `#/capture/${uuid}`;
 }
 
@@ -200,8 +228,8 @@ const STATUS_LABELS = {
   [STATUS.QUARANTINED]: "status_quarantined",
 };
 
-async function showDossiers(userId) {
-  const records = await allForUser(state.db, STORES.dossiers, userId);
+function showDossiers(all) {
+  const records = [...all];
   records.sort((a, b) => (b.updated_at || 0) - (a.updated_at || 0));
   $("dossier-list").replaceChildren(
     ...records.filter((r) => r.status !== STATUS.QUARANTINED).map((record) => {
@@ -227,6 +255,7 @@ function visitWhen(visit) {
 }
 
 function showDay() {
+  if (!unlocked()) return; // the visits name citizens
   const meta = state.day.meta;
   $("day-freshness").textContent = meta
     ? t("day_fresh", { when: formatMoment(new Date(meta.downloaded_at).toISOString()), age: age(Date.now() - meta.downloaded_at) })
@@ -293,7 +322,7 @@ async function afterFlush(outcome) {
   if (outcome.result === RESULT.DONE || outcome.result === RESULT.NOTHING) {
     state.failures = 0;
     try {
-      if (state.officer && (await pullChanges(state.db, state.officer.id))) {
+      if (state.officer && (await pullChanges(state.db, state.officer.id)) && unlocked()) {
         await loadOfficerData();
         showDay();
       }
@@ -303,6 +332,8 @@ async function afterFlush(outcome) {
   } else if (outcome.result !== RESULT.BUSY) {
     state.failures += 1;
   }
+  // A dossier the flush quarantined came back with its receipt and reason in clear: lock them at once.
+  if (unlocked() && outcome.quarantined) await relock(state.db, state.officer.id);
   const summary = await refreshStatus();
   if (outcome.sent) await redrawReceipt();
   document.body.dataset.lastFlush = outcome.result;
@@ -321,6 +352,7 @@ async function redrawReceipt() {
 }
 
 async function wiped() {
+  lock();
   if (state.db) await wipeAll(state.db);
   localStorage.removeItem(OFFICER_KEY);
   state.officer = null;
@@ -360,9 +392,10 @@ async function route() {
     showView("welcome");
     return;
   }
+  if (!unlocked()) return; // the lock screen stays; the hash is kept for after the unlock
   const [, view, uuid, step] = (window.location.hash || "#/").split("/");
   if ((view === "capture" || view === "review") && uuid) {
-    const record = await get(state.db, STORES.dossiers, uuid);
+    const record = await getDossier(state.db, uuid);
     if (record && record.user_id === officer.id && record.status === STATUS.DRAFT) {
       state.capture.open(record, (record.problem && record.problem.errors) || []);
       if (view === "review") {
@@ -378,7 +411,7 @@ async function route() {
     }
   }
   if (view === "receipt" && uuid) {
-    const record = await get(state.db, STORES.dossiers, uuid);
+    const record = await getDossier(state.db, uuid);
     if (record && record.user_id === officer.id && record.receipt) {
       const hadFocus = $("receipt").contains(document.activeElement); // a redraw replaces the focused heading
       // Just completed: the citizen is at the door, and the page still holds the names and address in memory
@@ -404,7 +437,7 @@ async function startDraft(visit = null) {
     return;
   }
   const draft = newDraft(state.officer.id, visit);
-  await put(state.db, STORES.dossiers, draft);
+  await putDossier(state.db, draft);
   window.location.hash = `#/capture/${draft.client_uuid}`;
 }
 
@@ -501,7 +534,7 @@ function wireEvents() {
     if (!event.data || event.data.type !== "outbox-flushed") return;
     // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
     if (event.data.result === RESULT.WIPED) wiped();
-    else refreshStatus().then(redrawReceipt);
+    else (unlocked() ? relock(state.db, state.officer.id) : Promise.resolve()).then(refreshStatus).then(redrawReceipt);
   });
 }
 
@@ -566,9 +599,31 @@ async function start() {
     },
   });
   wireEvents();
+  state.gate = new VaultGate({ db: state.db, showView, onUnlocked: vaultOpened, beforeLock: clearPersonalViews });
+  await state.gate.ask(state.officer.id);
+  session.then((result) => afterStartupProbe(result, shownId));
+}
+
+/** The vault is open: lock what an older version or the outbox left in clear, then show the app. */
+async function vaultOpened() {
+  await relock(state.db, state.officer.id);
+  await loadOfficerData();
   await route();
   document.body.dataset.ready = "true";
-  session.then((result) => afterStartupProbe(result, shownId));
+}
+
+/** Before the lock: save what is being typed, then remove every citizen's data from the page. */
+async function clearPersonalViews() {
+  if (state.capture) {
+    await state.capture.saving;
+    state.capture.close();
+  }
+  state.receiptRecord = null;
+  state.completed = null; // the just-completed dossier's clear copy
+  state.day = { ...state.day, visits: [] };
+  for (const id of ["review", "receipt", "dossier-list", "visit-list", "quarantine-list"]) $(id).replaceChildren();
+  $("quarantine").hidden = true;
+  showStatus($("app-status"), "", "info");
 }
 
 /** The start-up probe answered (or timed out): a revoked phone is wiped; another officer's session shows theirs

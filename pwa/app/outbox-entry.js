@@ -11,9 +11,10 @@
 // - sealed: the key id, the body's envelope, the photos' SHA-256 (the upload addresses; a hash reveals nothing of
 //   a page, and the server checks each photo against it after opening it).
 // The form itself (to fix the dossier if the server refuses it) and its label (code and owner's name, for the
-// quarantine's list) are kept only through protectLocal().
+// quarantine's list) are kept only through protectLocal(), i.e. locked with the vault's data key.
 
-import { STATUS, STORES, get, requestResult, withStores } from "../lib/outbox-db.js";
+import { STATUS, STORES, requestResult, withStores } from "../lib/outbox-db.js";
+import { OFFICER_ONLY, getPhoto } from "../lib/locked-store.js";
 import { getMeta, setMeta } from "../lib/outbox-flush.js";
 import { protectLocal } from "../lib/local-protect.js";
 import { importServerKey, sealDossier } from "../lib/seal.js";
@@ -57,7 +58,8 @@ function impersonalReceipt(receipt) {
 export async function enterOutbox(db, record, keyInfo) {
   const server = await importServerKey(keyInfo);
   const hashes = [...new Set(record.payload.documents.map((doc) => doc.sha256).filter(Boolean))];
-  const rows = (await Promise.all(hashes.map((sha) => get(db, STORES.photos, sha)))).filter(Boolean);
+  // The photos as the unlocked app reads them (locked-store.js opens the locked bytes).
+  const rows = (await Promise.all(hashes.map((sha) => getPhoto(db, sha)))).filter(Boolean);
   // A photo sealed for an earlier try of this dossier (it came back from quarantine) is sent as it is.
   const clear = rows.filter((row) => !row.sealed && row.blob).map((row) => ({ sha256: row.sha256, blob: row.blob }));
   const sealed = await sealDossier(server, record.client_uuid, record.payload, clear);
@@ -82,14 +84,14 @@ export async function enterOutbox(db, record, keyInfo) {
       if (!row) continue;
       row.sealed = envelope;
       row.size = envelope.size;
-      // The clear bytes go, unless another dossier still being drafted shows the same photo (drafts are the
-      // local key's to protect, see local-protect.js).
+      // The sealed copy replaces the locked one, unless another dossier the officer still works on (a draft, or a
+      // quarantined one to fix) shows the same page: that one keeps it, locked. Clear bytes (written by a version
+      // before the vault) go in any case.
       const others = await Promise.all(row.dossier_uuids.filter((uuid) => uuid !== record.client_uuid)
         .map((uuid) => requestResult(stores.dossiers.get(uuid))));
-      if (!others.some((other) => other && other.status === STATUS.DRAFT)) {
-        delete row.blob;
-        delete row.thumbnail;
-      }
+      if (!others.some((other) => other && OFFICER_ONLY.has(other.status))) delete row.locked;
+      delete row.blob;
+      delete row.thumbnail;
       await requestResult(stores.photos.put(row));
     }
     await requestResult(stores.dossiers.put(stored));

@@ -113,7 +113,11 @@ export async function registerPasskey(start, { passkeyName, deviceName } = {}) {
   const { publicKey } = await api("/api/v1/auth/register/options", { method: "POST", body: start });
   let credential;
   try {
-    credential = await navigator.credentials.create({ publicKey: creationOptions(publicKey) });
+    const options = creationOptions(publicKey);
+    // Ask the authenticator to enable its PRF for this passkey (CTAP2 hmac-secret is decided at creation): the
+    // officer's vault derives its key from it (lib/vault.js). An authenticator without PRF simply ignores it.
+    options.extensions = { ...(options.extensions || {}), prf: {} };
+    credential = await navigator.credentials.create({ publicKey: options });
   } catch (error) {
     throw ceremonyFailure(error);
   }

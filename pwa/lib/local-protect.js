@@ -1,45 +1,22 @@
-// The seam where a local-at-rest key plugs in (issue 12 point 2, "the vault"): what the officer must still read
-// on this phone after a dossier is sealed (the form, to fix it if the server refuses it) goes through
-// protectLocal() and comes back through readLocal(). Nothing else in the app knows how it is protected.
+// The seam where the local-at-rest key plugs in: what the officer must still read on this phone after a dossier
+// is sealed for the server (its form, to fix it if the server refuses it, and the name the quarantine shows it by)
+// goes through protectLocal() and comes back through readLocal(). Nothing else in the app knows how it is
+// protected.
 //
-// The vault registers its key with useLocalKey({scheme, encrypt, decrypt}) (a data key unwrapped by the passkey's
-// PRF or the app PIN, held in memory while the app is unlocked). Until then, the stand-in below is a device key:
-// a non-extractable AES-GCM key made once per officer and kept in the outbox database's meta store. It keeps
-// personal data out of a dump of IndexedDB's records, but its key material lies in the same browser profile, so
-// it does NOT protect a lost phone's disk: the vault's key does.
+// The key is the vault's (issue 12 point 2): ./locked-store.js registers it with useLocalKey({scheme, encrypt,
+// decrypt}) when it loads, so protectLocal() encrypts with the officer's data key (held in memory only while the
+// app is unlocked) exactly as the drafts and the quarantine are. There is no stand-in key: a dossier can only be
+// completed with the app unlocked (the lock screen stands in front of the capture pages), and protectLocal() with no
+// key registered or the app locked rejects instead of writing anything in clear.
 
-import { getMeta, setMeta } from "./outbox-flush.js";
-
-const DEVICE_KEY = "local_device_key";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function deviceKey(db, userId) {
-  let key = await getMeta(db, userId, DEVICE_KEY);
-  if (!key) {
-    key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-    await setMeta(db, userId, DEVICE_KEY, key);
-  }
-  return key;
-}
+const schemes = new Map();
+let current = null;
 
-const deviceKeyProtection = Object.freeze({
-  scheme: "device-key-v1",
-  async encrypt(db, userId, bytes) {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await deviceKey(db, userId), bytes);
-    return { iv, data };
-  },
-  async decrypt(db, userId, sealed) {
-    return crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, await deviceKey(db, userId), sealed.data);
-  },
-});
-
-const schemes = new Map([[deviceKeyProtection.scheme, deviceKeyProtection]]);
-let current = deviceKeyProtection;
-
-/** Protect what is written from now on with `protection` ({scheme, encrypt, decrypt}); older records stay
- *  readable by the scheme they name. */
+/** Protect what is written from now on with `protection` ({scheme, encrypt(db, userId, bytes) → {…},
+ *  decrypt(db, userId, protected) → bytes}); records written under another registered scheme stay readable. */
 export function useLocalKey(protection) {
   schemes.set(protection.scheme, protection);
   current = protection;
@@ -47,6 +24,7 @@ export function useLocalKey(protection) {
 
 /** `value` (JSON-compatible) protected at rest for `userId`: `{scheme, ...}` to store in place of it. */
 export async function protectLocal(db, userId, value) {
+  if (!current) throw new Error("no local key registered (pwa/lib/locked-store.js not loaded)");
   const bytes = encoder.encode(JSON.stringify(value));
   return { scheme: current.scheme, ...(await current.encrypt(db, userId, bytes)) };
 }

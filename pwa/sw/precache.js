@@ -44,6 +44,9 @@ const OFFICER_URLS = Object.freeze([
   "/pwa/app/dom.js",
   "/pwa/app/i18n.js",
   "/pwa/app/passkeys.js",
+  "/pwa/app/vault-screens.js", // issue 12 point 2: the vault and its locked store
+  "/pwa/lib/vault.js",
+  "/pwa/lib/locked-store.js",
   "/pwa/lib/outbox-flush.js",
   "/pwa/lib/outbox-flush.classic.js",
   "/pwa/vendor/qrcode.mjs",

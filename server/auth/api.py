@@ -129,7 +129,11 @@ EMPTY = schema("Empty", {"type": "object", "maxProperties": 0})
 SESSION = schema("Session", {
     "type": "object", "required": ["user", "role", "ward", "csrf_token", "device"],
     "properties": {"user": USER_REF, "role": ROLE, "ward": WARD, "csrf_token": {"type": "string"},
-                   "device": {"type": ["object", "null"]}},
+                   "device": {"type": ["object", "null"]},
+                   "device_policy": {"type": "object", "properties": {
+                       "lock_after_seconds": {"type": "integer", "minimum": 1},
+                       "pin_tries": {"type": "integer", "minimum": 1},
+                       "rp_id": {"type": ["string", "null"]}}}},
 })
 CSRF = schema("CsrfToken", {"type": "object", "required": ["csrf_token"],
                             "properties": {"csrf_token": {"type": "string"}}})
@@ -257,6 +261,11 @@ def session_info():
         "ward": ward_json(user.agency),
         "csrf_token": generate_csrf(),
         "device": {"id": str(device.id), "name": device.name} if device else None,
+        # What the phone's vault follows (pwa/app/vault-screens.js); rp_id lets the PRF assertion name the same
+        # relying party as the sign-in when the server's RP id is a parent domain.
+        "device_policy": {"lock_after_seconds": int(current_app.config["VAULT_LOCK_AFTER_SECONDS"]),
+                          "pin_tries": int(current_app.config["VAULT_PIN_TRIES"]),
+                          "rp_id": current_app.config.get("WEBAUTHN_RP_ID")},
     }
 
 

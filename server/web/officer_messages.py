@@ -58,6 +58,17 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 def officer_messages() -> dict[str, str]:
     return {
+        # the vault (issue 12 point 2): pwa/app/vault-screens.js
+        "vault_prf_unavailable": _("Khóa truy cập trên điện thoại này không hỗ trợ mở khóa dữ liệu. Hãy đặt mã PIN."),
+        "vault_passkey_cancelled": _("Chưa xác nhận bằng khóa truy cập. Hãy thử lại."),
+        "vault_pin_too_short": _("Mã PIN phải có ít nhất 6 chữ số, chỉ gồm chữ số."),
+        "vault_pin_mismatch": _("Hai lần nhập mã PIN không giống nhau."),
+        "vault_working": _("Đang mở khóa…"),
+        "vault_pin_wrong": _("Mã PIN không đúng. Còn {n} lần thử; sau đó hồ sơ nháp và hồ sơ bị trả lại trên "
+                             "điện thoại sẽ bị xóa."),
+        "vault_erased": _("Nhập sai mã PIN quá số lần cho phép: hồ sơ nháp, hồ sơ bị trả lại và khóa dữ liệu trên "
+                          "điện thoại đã bị xóa. Hồ sơ đã hoàn tất vẫn được gửi. Hãy đặt lại cách mở khóa."),
+        "vault_locked_idle": _("Ứng dụng đã tự khóa vì không dùng một lúc."),
         # status bar and flush
         "waiting_summary": _("Chờ gửi: {n} hồ sơ ({mb} MB), lâu nhất {age}."),
         "nothing_waiting": _("Không có hồ sơ chờ gửi."),

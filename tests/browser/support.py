@@ -27,10 +27,12 @@ class VirtualAuthenticator:
         "automaticPresenceSimulation": True,
     }
 
-    def __init__(self, page) -> None:
+    def __init__(self, page, **options) -> None:
+        """``options`` add to OPTIONS, e.g. ``hasPrf=True`` for an authenticator with the PRF extension."""
         self.cdp = page.context.new_cdp_session(page)
         self.cdp.send("WebAuthn.enable", {"enableUI": False})
-        self.id = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": self.OPTIONS})["authenticatorId"]
+        self.id = self.cdp.send("WebAuthn.addVirtualAuthenticator",
+                                {"options": {**self.OPTIONS, **options}})["authenticatorId"]
 
     def credentials(self) -> list[dict]:
         """The credentials it holds; ``credentialId``, ``privateKey`` and ``userHandle`` are standard base64."""

@@ -106,9 +106,63 @@ def go_online(context) -> None:
     context.set_offline(False)
 
 
+# --- the vault (issue 12 point 2) ------------------------------------------------------------------------------
+
+#: The app PIN the test officers choose (the vault needs 6 digits or more).
+TEST_PIN = "246810"
+
+
+def set_up_vault(page, method: str = "pin", pin: str = TEST_PIN) -> None:
+    """On the vault's set-up screen (first use of /app on this phone): protect the data with the passkey's PRF
+    (``method="passkey"``) or with ``pin``; returns once the app is open."""
+    expect(page.locator("body[data-vault='setup']")).to_have_count(1)
+    if method == "passkey":  # by ids: the handler also runs on English pages
+        page.locator("#vault-use-passkey").click()
+    else:
+        page.locator("#vault-new-pin").fill(pin)
+        page.locator("#vault-new-pin-again").fill(pin)
+        page.locator("#vault-set-pin").click()
+    expect(page.locator("body[data-vault='open'][data-ready='true']")).to_have_count(1)
+
+
+def unlock_vault(page, pin: str = TEST_PIN) -> None:
+    """On the lock screen: unlock with the PIN or the passkey, whichever this phone's vault uses."""
+    expect(page.locator("body[data-vault='locked']")).to_have_count(1)
+    if page.locator("#unlock-pin-form").is_visible():
+        page.locator("#unlock-pin").fill(pin)  # by id: the handler also runs on English pages
+        page.locator("#unlock-with-pin").click()
+    else:
+        page.locator("#unlock-passkey").click()
+    expect(page.locator("body[data-vault='open'][data-ready='true']")).to_have_count(1)
+
+
+def _set_up_with_test_pin(page) -> None:
+    set_up_vault(page)
+
+
+def type_pin_when_asked(page) -> None:
+    """The officer of most tests: whenever the app asks (first use, a reload, a relaunch, the idle lock), they set
+    up or unlock the vault with TEST_PIN. Playwright runs these handlers before each action and assertion that
+    meets the vault's screen, so tests written before the vault run with it on, unchanged."""
+    if getattr(page, "_types_test_pin", False):
+        return
+    page._types_test_pin = True
+    page.add_locator_handler(page.locator("#view-vault-setup"), lambda: _set_up_with_test_pin(page))
+    page.add_locator_handler(page.locator("#view-locked"), lambda: unlock_vault(page))
+
+
+def stop_typing_pin(page) -> None:
+    """Undo type_pin_when_asked (a test that drives the vault's screens itself)."""
+    page.remove_locator_handler(page.locator("#view-vault-setup"))
+    page.remove_locator_handler(page.locator("#view-locked"))
+    page._types_test_pin = False
+
+
 def set_up_officer(page) -> None:
-    """Give the page a passkey authenticator, enrol a new officer on it, open the app and download the day."""
+    """Give the page a passkey authenticator, enrol a new officer on it, open the app (setting up the vault with
+    TEST_PIN, then typing it whenever asked) and download the day."""
     VirtualAuthenticator(page)
+    type_pin_when_asked(page)
     enrol_officer(page, invite_officer())
     open_app(page)
     wait_for_controller(page)
@@ -127,6 +181,9 @@ def capture_several(page, owners: list[str], first_seed: int) -> list[dict]:
 
 
 def open_app(page) -> None:
+    """Open /app and wait until it is ready; the officer sets up or unlocks the vault with TEST_PIN when asked
+    (type_pin_when_asked)."""
+    type_pin_when_asked(page)
     page.goto("/app")
     expect(page.locator("body[data-ready='true']")).to_have_count(1)
 
@@ -208,7 +265,10 @@ OUTBOX_JS = """async () => {
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
     });
-    const dossiers = await read("dossiers");
+    // Read as the app reads them while unlocked (lib/locked-store.js); what the key locks stays hidden otherwise.
+    const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+    const readable = (record) => unlockDossier(record).catch(() => record);
+    const dossiers = await Promise.all((await read("dossiers")).map(readable));
     const photos = await read("photos");
     db.close();
     return {
@@ -222,7 +282,9 @@ OUTBOX_JS = """async () => {
 PHOTO_BYTES_JS = """async (sha) => {
     const { openOutbox, get } = await import("/pwa/lib/outbox-db.js");
     const db = await openOutbox();
-    const photo = await get(db, "photos", sha);
+    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    const stored = await get(db, "photos", sha);
+    const photo = stored.sealed || stored.blob ? stored : await getPhoto(db, sha);  // the outbox's, or the locked one
     db.close();
     return {sealed: Boolean(photo.sealed),
             bytes: Array.from(new Uint8Array(await (photo.sealed || photo.blob).arrayBuffer()))};
@@ -313,4 +375,103 @@ def phone_photos(page) -> dict[str, bytes]:
         held = page.evaluate(PHOTO_BYTES_JS, row["sha256"])
         data = bytes(held["bytes"])
         photos[row["sha256"]] = open_envelope(data, f"photo:{row['sha256']}")[0] if held["sealed"] else data
+    return photos
+
+
+# --- what IndexedDB really holds (issue 12 point 3) --------------------------------------------------------------
+
+#: Run on a record read through CDP: the record with every Blob and binary value as {"blob"|"bytes": hex}.
+_SERIALIZE_RECORD_JS = """async function () {
+    const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const walk = async (value) => {
+        if (value instanceof Blob) return {blob: hex(new Uint8Array(await value.arrayBuffer()))};
+        if (value instanceof ArrayBuffer) return {bytes: hex(new Uint8Array(value))};
+        if (ArrayBuffer.isView(value)) {
+            return {bytes: hex(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))};
+        }
+        if (Array.isArray(value)) return Promise.all(value.map(walk));
+        if (value && typeof value === "object") {
+            const out = {};
+            for (const [key, item] of Object.entries(value)) out[key] = await walk(item);
+            return out;
+        }
+        return value;
+    };
+    return walk(this);
+}"""
+
+
+def raw_records(page, store: str, database: str = "motcua-outbox") -> list[dict]:
+    """Every record of an object store as IndexedDB holds it, read by the browser's DevTools protocol
+    (``IndexedDB.requestData``), not by the app's code: what a thief copying the phone's profile would get."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("IndexedDB.enable")
+        origin = page.evaluate("location.origin")
+        entries = cdp.send("IndexedDB.requestData", {
+            "securityOrigin": origin, "databaseName": database, "objectStoreName": store,
+            "skipCount": 0, "pageSize": 1000,
+        })["objectStoreDataEntries"]
+        records = []
+        for entry in entries:
+            answer = cdp.send("Runtime.callFunctionOn", {
+                "objectId": entry["value"]["objectId"], "functionDeclaration": _SERIALIZE_RECORD_JS,
+                "awaitPromise": True, "returnByValue": True,
+            })
+            records.append(answer["result"]["value"])
+        return records
+    finally:
+        cdp.detach()
+
+
+def binary_values(value) -> list[str]:
+    """The hex of every binary value (Blob, ArrayBuffer, typed array) inside a raw_records record."""
+    if isinstance(value, dict):
+        if set(value) in ({"blob"}, {"bytes"}):
+            return [next(iter(value.values()))]
+        return [hexed for item in value.values() for hexed in binary_values(item)]
+    if isinstance(value, list):
+        return [hexed for item in value for hexed in binary_values(item)]
+    return []
+
+
+def without_binary(value):
+    """A raw_records record with each binary value replaced by its length (to search its text)."""
+    if isinstance(value, dict):
+        if set(value) in ({"blob"}, {"bytes"}):
+            return f"<{len(next(iter(value.values()))) // 2} bytes>"
+        return {key: without_binary(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_binary(item) for item in value]
+    return value
+
+
+CLEAR_PHOTOS_JS = """async () => {
+    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    const { openOutbox, allForUser } = await import("/pwa/lib/outbox-db.js");
+    const db = await openOutbox();
+    const officer = JSON.parse(localStorage.getItem("motcua.officer"));
+    const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const out = [];
+    for (const row of await allForUser(db, "photos", officer.id)) {
+        const photo = await getPhoto(db, row.sha256);
+        out.push({sha256: row.sha256,
+                  blob: photo.blob ? hex(new Uint8Array(await photo.blob.arrayBuffer())) : "",
+                  thumbnail: photo.thumbnail ? hex(new Uint8Array(await photo.thumbnail.arrayBuffer())) : "",
+                  sealed: row.sealed ? hex(new Uint8Array(await row.sealed.arrayBuffer())) : ""});
+    }
+    db.close();
+    return out;
+}"""
+
+
+def clear_photos(page) -> list[dict]:
+    """The phone's photos in clear ({sha256, blob, thumbnail} in hex): a locked photo as the unlocked app reads it,
+    one sealed for the server (and no longer locked) opened with the server's key, as the server will."""
+    photos = page.evaluate(CLEAR_PHOTOS_JS)
+    fresh()
+    for photo in photos:
+        sealed = photo.pop("sealed")
+        if sealed and not photo["blob"]:
+            photo["blob"] = open_envelope(bytes.fromhex(sealed), f"photo:{photo['sha256']}")[0].hex()
     return photos

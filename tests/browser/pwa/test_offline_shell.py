@@ -53,7 +53,11 @@ def test_precache_holds_the_shell_and_no_api_response(shell_page):
     # offline receipt needs (pwa/vendor/qrcode.mjs, unminified); 323 KB in Dec 2026 with issue 11 (the photo worker
     # and checks, the review step, the connection line, read aloud). Only an officer's phone downloads it now
     # (a citizen's gets the common files: tests/browser/pwa/test_citizen_precache.py). Compressing it is next.
-    assert total < 350_000
+    # 359 KB with issue 12's vault (vault.js, locked-store.js, vault-screens.js and its two screens: 36 KB of
+    # commented source, no library); 379 KB with issue 12's sealing on top (seal.js, outbox-entry.js,
+    # local-protect.js and the flush's sealed path: 20 KB of commented source, no library). The budget rose by
+    # 15 KB for it (375 to 390 KB).
+    assert total < 390_000
 
 
 def test_offline_reload_is_answered_by_the_worker(shell_page):

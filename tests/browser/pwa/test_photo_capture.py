@@ -62,8 +62,11 @@ def photo_rows(page) -> list[dict]:
             request.onsuccess = () => resolve(request.result);
             request.onerror = () => reject(request.error);
         });
+        // As the unlocked app reads them (the thumbnail and the checks rest encrypted: lib/locked-store.js).
+        const { getPhoto } = await import("/pwa/lib/locked-store.js");
+        const read = await Promise.all(rows.map((row) => getPhoto(db, row.sha256)));
         db.close();
-        return rows.map((row) => ({sha256: row.sha256, quality: row.quality || null,
+        return read.map((row) => ({sha256: row.sha256, quality: row.quality || null,
                                    thumbnail: row.thumbnail ? row.thumbnail.size : 0, size: row.size}));
     }""")
 
@@ -77,8 +80,10 @@ def dossier_rows(page) -> list[dict]:
             const request = db.transaction("dossiers").objectStore("dossiers").getAll();
             request.onsuccess = () => resolve(request.result);
         });
+        const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+        const read = await Promise.all(rows.map(unlockDossier));
         db.close();
-        return rows.map((row) => ({status: row.status, documents: row.form.documents, issued: Boolean(row.issued)}));
+        return read.map((row) => ({status: row.status, documents: row.form.documents, issued: Boolean(row.issued)}));
     }""")
 
 
