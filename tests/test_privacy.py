@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from server.access_log.models import AccessEvent
 from server.auth.models import AuditEvent
 from server.auth.models import Role
 from server.auth.models import User
@@ -192,6 +193,10 @@ def test_access_and_export_give_json_and_a_readable_pdf(app):
         assert expected in text, expected
     audited = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "DataSubjectRequest"))
     assert {"data_request_received", "data_request_answered", "data_request_exported"} <= set(audited)
+    # Each download is in the access log too, as a view of the subject's data (point 8).
+    subject = db.session.get(DataSubjectRequest, request_id).subject_id
+    exports = db.session.scalars(select(AccessEvent).where(AccessEvent.kind == "export")).all()
+    assert [(e.object_id, e.person_id) for e in exports] == [(str(request_id), subject)] * 2
 
 
 def test_the_citizen_asks_from_their_account_and_downloads_once_answered(app):

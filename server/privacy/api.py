@@ -17,6 +17,7 @@ from flask import request as http_request
 from flask_login import current_user
 from sqlalchemy import select
 
+from server.access_log.record import record_view
 from server.api.openapi import body
 from server.api.openapi import operation
 from server.api.openapi import schema
@@ -235,6 +236,9 @@ def _exportable(request_id: int) -> DataSubjectRequest:
                           "The export is available once the desk has answered."))
     audit("data_request_exported", current_user, found, format=http_request.path.rsplit(".", 1)[-1])
     db.session.commit()
+    # Who looked at whom (issue 12 point 8): an export shows the subject's data like the desk's pages do.
+    record_view("export", object_type="DataSubjectRequest", object_id=found.id, person_ids=(found.subject_id,),
+                agency_id=found.agency_id)
     return found
 
 
