@@ -22,6 +22,8 @@ from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.sender import beat
+from tests.conftest import DATABASE_URL
+from tests.conftest import ON_POSTGRES
 from tests.helpers import demo_user
 from tests.test_config import _production_needs
 from tests.test_sync_api import captured
@@ -283,3 +285,53 @@ def test_text_logs_elsewhere_and_an_unknown_format_is_refused(tmp_path):
     assert log_format({"APP_ENV": "production", "LOG_FORMAT": "text"}) == "text"
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         create_app({"INSTANCE_PATH": str(tmp_path), "LOG_FORMAT": "xml"})
+
+
+# --- backups: a tested restore ------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="pg_dump and pg_restore: PostgreSQL only")
+def test_a_nightly_dump_restores_into_a_scratch_database_and_checks(app, tmp_path):
+    from sqlalchemy import func
+    from sqlalchemy import select
+    from sqlalchemy import update
+
+    from server.auth.audit import audit
+    from server.auth.models import AuditEvent
+    from server.auth.models import User
+
+    first = audit("role_changed", demo_user(Role.ADMIN), demo_user(Role.STAFF), role=["staff"])
+    audit("role_changed", demo_user(Role.ADMIN), demo_user(Role.LEADER), role=["leader"])
+    db.session.commit()
+    accounts = db.session.scalar(select(func.count()).select_from(User))
+    source = DATABASE_URL.split("?")[0]
+    scratch = f"{source}_restore_check"
+
+    def dump_and_check() -> subprocess.CompletedProcess:
+        dump = tmp_path / "motcua.dump"
+        subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", source], check=True)
+        return subprocess.run([str(ROOT / "deploy" / "restore-check.sh"), str(dump), scratch],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+    try:
+        restored = dump_and_check()
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert restored.stdout.rstrip().endswith("RESTORE OK")
+        assert "(head)" in restored.stdout and "audit_event: 2 entries" in restored.stdout
+        assert f"    user_account {accounts}\n" in restored.stdout
+
+        # A row changed after it was written: the restore is refused, at the chains' step.
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == first.id).values(data={"role": ["admin"]}))
+        db.session.commit()
+        tampered = dump_and_check()
+        assert tampered.returncode == 1 and "BROKEN" in tampered.stderr, tampered.stdout + tampered.stderr
+        assert "RESTORE OK" not in tampered.stdout
+    finally:
+        name = scratch.rsplit("/", 1)[1]
+        subprocess.run(["psql", "-X", "-q", source.rsplit("/", 1)[0] + "/postgres", "-c",
+                        f'DROP DATABASE IF EXISTS "{name}"'], check=True)
+
+
+def test_the_restore_check_drops_only_a_scratch_database(tmp_path):
+    result = subprocess.run([str(ROOT / "deploy" / "restore-check.sh"), str(tmp_path / "x.dump"),
+                             "postgresql://postgres@127.0.0.1:5432/motcua"], capture_output=True, text=True)
+    assert result.returncode == 1 and "_restore_check" in result.stderr
