@@ -168,6 +168,10 @@ def metrics():
 
 def configure_metrics(app) -> None:
     """Register ``/metrics`` and the per-request observation."""
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    if folder:
+        # prometheus_client writes there at a request's first count: a missing directory would fail that request.
+        Path(folder).mkdir(parents=True, exist_ok=True)
     app.register_blueprint(bp)
     app.after_request(observe)
 
