@@ -378,3 +378,21 @@ def test_the_guides_nginx_block_is_valid_and_takes_the_largest_body(tmp_path):
     megabytes = int(re.search(r"client_max_body_size (\d+)m;", block).group(1))
     assert megabytes * 1024 * 1024 >= max_body_bytes(DEFAULTS)
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in block  # one trusted hop: TRUSTED_PROXY_HOPS=1
+
+
+_GUNICORN_LOGGING = """
+import logging, logging.config
+from server.ops.logs import gunicorn_logconfig
+logging.config.dictConfig(gunicorn_logconfig())
+logging.getLogger("gunicorn.error").info("Booting worker with pid: %s", 4242)
+logging.getLogger("server.push.sender").warning("push worker: drain failed")
+"""
+
+
+def test_gunicorns_own_lines_are_the_same_json(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _GUNICORN_LOGGING], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(line["logger"], line["level"], line["message"]) for line in lines] == [
+        ("gunicorn.error", "INFO", "Booting worker with pid: 4242"),
+        ("server.push.sender", "WARNING", "push worker: drain failed")]

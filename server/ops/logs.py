@@ -132,3 +132,18 @@ def _finish(response):
                   "duration_ms": duration}
         request_log.info("%(method)s %(endpoint)s %(status)s %(duration_ms)s ms", fields, extra=fields)
     return response
+
+
+def gunicorn_logconfig() -> dict:
+    """gunicorn's ``logconfig_dict``: its own lines (a worker booting, a timeout) and every other record as the
+    same JSON on standard error. The root handler set here is the one the app then finds (``basicConfig`` leaves
+    it alone). No ``gunicorn.access`` logger: its lines hold paths and query strings (the request line replaces
+    them)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+    }
