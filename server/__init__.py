@@ -7,7 +7,6 @@ code.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -59,6 +58,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     _register_models()
     app.url_map.converters["int"] = _DatabaseInt
     _register_blueprints(app)
+    _register_metrics(app)
     _register_error_handlers(app)
     _register_security_headers(app)
     _register_cli(app)
@@ -76,10 +76,9 @@ def _instance_path(config_override: dict | None) -> str:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The font subsetter (server/forms/pdf.py) writes a line per table at INFO: noise, and nothing to act on.
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    from server.ops.logs import configure_logging
+
+    configure_logging(app)
 
 
 def _configure_extensions(app: Flask) -> None:
@@ -167,6 +166,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(breach_pages)
     app.register_blueprint(consent_api)
     app.register_blueprint(consent_pages)
+
+
+def _register_metrics(app: Flask) -> None:
+    from server.ops.metrics import configure_metrics
+
+    configure_metrics(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

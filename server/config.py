@@ -148,6 +148,13 @@ DEFAULTS: dict[str, object] = {
     # How often the push worker runs the retention purge (hours); 0 turns it off (then run `flask retention purge`).
     "RETENTION_PURGE_INTERVAL_HOURS": 24,
 
+    # Operating it (docs/deploy.md). The operators' /metrics answers only with "Authorization: Bearer <this>"
+    # (MOTCUA_METRICS_TOKEN); unset, the endpoint does not exist (404).
+    "METRICS_TOKEN": None,
+    # Log lines (MOTCUA_LOG_FORMAT): "json" (one object per line, for a log collector) or "text"; None means json
+    # in production and text elsewhere. Either way no path, query string, body or personal data is written.
+    "LOG_FORMAT": None,
+
     # A lost or stolen officer's phone is a personal-data breach to report to the specialised authority (A05,
     # Ministry of Public Security) within 72 hours: Personal Data Protection Law 91/2025/QH15 Art. 23(1), Decree
     # 356/2025/ND-CP. The deadline on the breach report counts from the moment the administrator revokes the phone.

@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask
 from flask import Response
+from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
@@ -66,6 +67,7 @@ class ApiProblem(Exception):
             body["detail"] = self.detail[lang]
         body["instance"] = request.path
         body.update(self.extra)
+        g.problem_slug = self.slug  # the reason the metrics count a refusal under (server/ops/metrics.py)
         response = jsonify(body)
         response.status_code = self.status
         response.mimetype = PROBLEM_JSON
@@ -128,7 +130,8 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         # Roll back so that a half-done transaction cannot leak into the next request on this connection.
         db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The endpoint, not the path: paths hold recovery and claim tokens (/recover/<token>).
+        log.exception("unhandled error on %s %s", request.method, request.endpoint)
         if not _wants_json():
             return _html(500)
         return _generic(500).to_response()

@@ -30,6 +30,7 @@ MATRIX: dict[str, set[str]] = {
     "web.index": EVERYONE,
     "web.choose_language": EVERYONE,
     "web.healthz": EVERYONE,
+    "ops.metrics": EVERYONE,  # no session rule: its own bearer token (METRICS_TOKEN; unset here, so 404)
     "pwa.pwa_file": EVERYONE,
     "pwa.service_worker": EVERYONE,
     "pwa.manifest": EVERYONE,

@@ -114,7 +114,7 @@ def _check_request() -> None:
     if rule == "public":
         return
     if rule is None:
-        log.warning("refused %s: endpoint %s declares no access rule", request.path, endpoint)
+        log.warning("refused: endpoint %s declares no access rule", endpoint)
         raise forbidden()
     if not current_user.is_authenticated:
         raise unauthorized()
