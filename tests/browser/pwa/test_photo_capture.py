@@ -63,7 +63,9 @@ def photo_rows(page) -> list[dict]:
             request.onerror = () => reject(request.error);
         });
         // As the unlocked app reads them (the thumbnail and the checks rest encrypted: lib/locked-store.js).
-        const { getPhoto } = await import("/pwa/lib/locked-store.js");
+        // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+        const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+        const { getPhoto } = await import(new URL("../lib/locked-store.js", pageModules));
         const read = await Promise.all(rows.map((row) => getPhoto(db, row.sha256)));
         db.close();
         return read.map((row) => ({sha256: row.sha256, quality: row.quality || null,
@@ -80,7 +82,9 @@ def dossier_rows(page) -> list[dict]:
             const request = db.transaction("dossiers").objectStore("dossiers").getAll();
             request.onsuccess = () => resolve(request.result);
         });
-        const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+        // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+        const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+        const { unlockDossier } = await import(new URL("../lib/locked-store.js", pageModules));
         const read = await Promise.all(rows.map(unlockDossier));
         db.close();
         return read.map((row) => ({status: row.status, documents: row.form.documents, issued: Boolean(row.issued)}));
