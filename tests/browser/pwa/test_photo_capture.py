@@ -73,6 +73,13 @@ def photo_rows(page) -> list[dict]:
     }""")
 
 
+#: How the page's own copy of lib/images.js prepared its photos (its counters; another URL is another copy).
+PREPARED_BY_JS = """async () => {
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    return {...(await import(new URL("../lib/images.js", pageModules))).preparedBy};
+}"""
+
+
 def dossier_rows(page) -> list[dict]:
     """The phone's dossiers as stored: status, the form's documents, whether a code was issued."""
     return page.evaluate("""async () => {
@@ -184,8 +191,7 @@ def test_photos_show_as_thumbnails_and_a_blurred_or_dark_one_is_to_be_taken_agai
               f"thumbnail {rows[sha]['thumbnail']} B")
         assert 0 < rows[sha]["thumbnail"] < min(25_000, rows[sha]["size"] / 2)  # small, for the screen only
     # The capture form prepared them in the photo worker, not on the page's thread.
-    assert page.evaluate("async () => ({...(await import('/pwa/lib/images.js')).preparedBy})") == {
-        "worker": 3, "mainThread": 0}
+    assert page.evaluate(PREPARED_BY_JS) == {"worker": 3, "mainThread": 0}
     # The pages every other capture test photographs are judged good too.
     camera = page.locator("#documents .document").nth(1).locator("input[type=file]")
     camera.set_input_files(as_file("page.jpg", app.photo_bytes(9)))
