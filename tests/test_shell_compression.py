@@ -125,9 +125,12 @@ def test_another_versions_url_is_404_not_todays_bytes(client):
 
 
 @pytest.mark.parametrize("path", ["/pwa/sw/config.js", "/pwa/sw/precache.js", "/static/sw.js",
-                                  "/pwa/../server/config.py", "/pwa/app/nothing.js"])
+                                  "/pwa/%2e%2e/server/config.py", "/static/%2e%2e/server/config.py",
+                                  "/pwa/app/a%00b.js", "/pwa/app/nothing.js"])
 def test_the_worker_is_only_at_its_plain_urls_and_nothing_leaves_the_trees(client, path):
     assert _get(client, _versioned(path)).status_code == 404
+    if not path.startswith(("/pwa/sw/", "/static/sw.js")):
+        assert _get(client, path).status_code == 404
 
 
 def test_pages_name_their_scripts_and_styles_at_this_versions_urls(client):
