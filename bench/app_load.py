@@ -177,8 +177,9 @@ def print_officer(all_runs: list[dict]) -> None:
 
 
 def print_downloads(label: str, downloads) -> None:
-    officer = sorted(path for path in downloads.files if path in {"/app", "/pwa/app/officer.js",
-                                                                   "/pwa/app/capture.js", "/pwa/vendor/qrcode.mjs"})
+    # Modules are loaded at the shell version's URLs (/pwa/v/<version>/app/officer.js): matched by their ending.
+    officer = sorted(path for path in downloads.files
+                     if path == "/app" or path.endswith(("/app/officer.js", "/app/capture.js", "/vendor/qrcode.mjs")))
     print(f"  {label}: {len(downloads.files)} files, {downloads.total:,} bytes"
           f" (officer's app among them: {', '.join(officer) or 'none'})")
 

@@ -49,8 +49,8 @@ def create_app(config_override: dict | None = None) -> Flask:
         __name__,
         instance_path=_instance_path(config_override),
         template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        static_url_path="/static",
+        # /static is served by server/pwa_routes.py (compressed, and at versioned URLs): not by Flask's own route.
+        static_folder=None,
     )
     load_config(app, config_override)
     _configure_logging(app)

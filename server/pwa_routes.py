@@ -1,6 +1,8 @@
 """Serving the installable app: the client modules, the service worker, the manifest and the pages it caches.
 
 * ``/pwa/<path>``: plain JavaScript modules, icons and the manifest source (no build step).
+* ``/pwa/v/<version>/<path>`` and ``/static/v/<version>/<path>``: the same files at a URL that names the shell
+  version (content-addressed, see :func:`asset_url`), cached for a year by any cache.
 * ``/sw.js``: the service worker, at the root so that its scope is the whole site.
 * ``/pwa/sw/config.js``: the worker's configuration, with ``VERSION`` stamped at request time from a digest of the
   files the cached app shell is made of, so that any deploy that changes one of them installs a new worker (and a
@@ -10,13 +12,25 @@
   request time so that the two can never drift apart.
 
 The pages served here are cached by the service worker and shown to whoever uses the phone next: they must never
-carry user data or a CSRF token. Everything here is public for the same reason: none of it is personal.
+carry user data or a CSRF token. Everything here is public for the same reason: none of it is personal, which is
+also why all of it may be compressed (server/compression.py).
+
+Content-addressed URLs without a build step: the version is a prefix, ``/pwa/v/<version>/app/officer.js``, so the
+modules' relative imports (``./api.js``, ``../lib/calendar.js``) stay inside the same version with no rewriting.
+A version in the URL that is not the one being served answers 404: serving today's bytes under an older
+version's URL would break the promise that the URL's content never changes, and an old worker that asks for
+its files while a deploy replaces them must fail its install (it keeps the running version and tries again at
+the next update check, when it gets the new configuration) rather than cache a mix of two versions. The
+unversioned URLs stay, revalidated on every use: the worker, its modules and the manifest must be (the browser
+compares them to find an update), and older pages or workers may still name them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
+import os
 import re
 from functools import lru_cache
 
@@ -24,20 +38,26 @@ import phonenumbers
 from flask import Blueprint
 from flask import Response
 from flask import abort
+from flask import g
 from flask import render_template
-from flask import send_from_directory
 from flask_babel import get_locale
 from phonenumbers import PhoneMetadata
 from phonenumbers import PhoneNumberType
+from werkzeug.security import safe_join
 
 from server import ROOT
 from server.auth.access import public
+from server.auth.access import public_file
+from server.compression import IMMUTABLE
+from server.compression import REVALIDATE
+from server.compression import shell_response
 from server.people import identity
 from server.web.officer_messages import officer_messages
 
 bp = Blueprint("pwa", __name__)
 
 PWA_DIR = ROOT / "pwa"
+STATIC_DIR = ROOT / "static"
 PEOPLE_DATA_DIR = ROOT / "server" / "people" / "data"
 
 #: The worker's configuration module; its ``VERSION`` line is replaced when served.
@@ -80,14 +100,57 @@ def shell_version() -> str:
     return _digest(_shell_files(), phonenumbers.__version__)
 
 
-def _javascript(text: str) -> Response:
-    response = Response(text, mimetype="text/javascript")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+def current_version() -> str:
+    """:func:`shell_version` once per request: a page names many files, and the version walks the shell's tree."""
+    if "shell_version" not in g:
+        g.shell_version = shell_version()
+    return g.shell_version
+
+
+#: Unversioned URL prefixes and their versioned form (the same rule as ``versioned()`` in pwa/sw/precache.js).
+_VERSIONED_TREES = ("/pwa/", "/static/")
+
+
+@bp.app_template_global()
+def asset_url(url: str) -> str:
+    """The content-addressed URL of a script, module or stylesheet: ``/pwa/app/x.js`` → ``/pwa/v/<version>/app/x.js``.
+
+    Pages name their files through this so that a browser (or a proxy) keeps them for a year and asks again only
+    after a deploy changed the version. Icons and data files keep their plain URLs: the manifest and push
+    notifications name them, and the worker precaches them under those names.
+    """
+    for tree in _VERSIONED_TREES:
+        if url.startswith(tree):
+            return f"{tree}v/{current_version()}/{url[len(tree):]}"
+    raise ValueError(f"{url} is not under {' or '.join(_VERSIONED_TREES)}")
+
+
+def _media_type(filename: str) -> str:
+    if filename.endswith((".js", ".mjs")):
+        return "text/javascript"  # RFC 9239; what module scripts need, whatever the system's mime.types says
+    if filename.endswith(".webmanifest"):
+        return MANIFEST_MEDIA_TYPE
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _file(directory, filename: str, *, cache_control: str) -> Response:
+    """One shell file, compressed when it is text (server/compression.py); 404 when it is not there."""
+    path = safe_join(str(directory), filename)  # None for "..", absolute paths and the like
+    if path is None or not os.path.isfile(path):
+        abort(404)
+    with open(path, "rb") as file:
+        data = file.read()
+    return shell_response(data, _media_type(filename), cache_control=cache_control)
+
+
+def _this_version(version: str) -> None:
+    """404 for a version that is not the one served (see the module's docstring for why not the current bytes)."""
+    if version != current_version():
+        abort(404)
 
 
 @bp.get("/pwa/<path:filename>")
-@public
+@public_file
 def pwa_file(filename: str):
     """A client module or asset (plain JavaScript modules, no build step)."""
     if filename == SW_CONFIG:
@@ -95,33 +158,52 @@ def pwa_file(filename: str):
         stamped, count = _VERSION_LINE.subn(f'const VERSION = "{shell_version()}";', source, count=1)
         if count != 1:  # a broken config must fail the worker's install loudly, not run with a stale version
             raise RuntimeError(f"{SW_CONFIG} has no 'const VERSION = \"...\";' line")
-        return _javascript(stamped)
-    response = send_from_directory(PWA_DIR, filename, max_age=0)
-    if filename.endswith(".js"):
-        response.mimetype = "text/javascript"
-    return response
+        return shell_response(stamped.encode(), "text/javascript", cache_control=REVALIDATE)
+    return _file(PWA_DIR, filename, cache_control=REVALIDATE)
+
+
+@bp.get("/pwa/v/<version>/<path:filename>")
+@public_file
+def versioned_pwa_file(version: str, filename: str):
+    """A client module at this version's URL (:func:`asset_url`): its content never changes, caches keep it."""
+    _this_version(version)
+    if filename.startswith("sw/"):
+        abort(404)  # the worker's modules are loaded by /sw.js at their plain URLs only (the update check)
+    return _file(PWA_DIR, filename, cache_control=IMMUTABLE)
+
+
+@bp.get("/static/<path:filename>")
+@public_file
+def static_file(filename: str):
+    """A stylesheet at its plain URL (create_app turns Flask's own static route off for this one)."""
+    return _file(STATIC_DIR, filename, cache_control=REVALIDATE)
+
+
+@bp.get("/static/v/<version>/<path:filename>")
+@public_file
+def versioned_static_file(version: str, filename: str):
+    """A stylesheet at this version's URL (:func:`asset_url`)."""
+    _this_version(version)
+    if filename == "sw.js":
+        abort(404)  # the worker is served at /sw.js only: its scope is the whole site
+    return _file(STATIC_DIR, filename, cache_control=IMMUTABLE)
 
 
 @bp.get("/sw.js")
-@public
+@public_file
 def service_worker():
     """The service worker, at the root so that its scope is the whole app; never cached by HTTP."""
-    response = send_from_directory(ROOT / "static", "sw.js", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
+    response = _file(STATIC_DIR, "sw.js", cache_control=REVALIDATE)
     # Redundant while the worker lives at the root, but it keeps the scope "/" if the file ever moves.
     response.headers["Service-Worker-Allowed"] = "/"
-    response.mimetype = "text/javascript"
     return response
 
 
 @bp.get("/manifest.webmanifest")
-@public
+@public_file
 def manifest():
     """The web app manifest (what makes the site installable to the home screen)."""
-    response = send_from_directory(PWA_DIR, "manifest.webmanifest", max_age=0)
-    response.mimetype = MANIFEST_MEDIA_TYPE
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _file(PWA_DIR, "manifest.webmanifest", cache_control=REVALIDATE)
 
 
 @bp.get("/offline")
@@ -142,25 +224,23 @@ def _shell_page(html: str) -> Response:
     """A page the worker caches and serves at once on the next launch (pwa/sw/strategies.js). Two headers tell it
     whether its cached copy is still the right one: the language the page was rendered in (the visitor may have
     chosen another since) and the shell version it belongs to (a copy refreshed from a newer deploy must not be
-    stored among an older version's files)."""
-    response = Response(html, mimetype="text/html")
+    stored among an older version's files). Revalidated on every use: the page is the entry point that names
+    this version's files (:func:`asset_url`)."""
+    response = shell_response(html.encode(), "text/html", cache_control=REVALIDATE)
     response.headers["Content-Language"] = str(get_locale())
-    response.headers["X-Shell-Version"] = shell_version()
+    response.headers["X-Shell-Version"] = current_version()
     return response
 
 
 @bp.get("/pwa-data/<name>")
-@public
+@public_file
 def pwa_data(name: str):
     """Data shared by the server's checks and their JavaScript mirror (``pwa/lib/identity.js``)."""
     if name == "id_place_codes.json":
-        response = send_from_directory(PEOPLE_DATA_DIR, name, max_age=0)
-        response.mimetype = "application/json"
-        return response
+        return _file(PEOPLE_DATA_DIR, name, cache_control=REVALIDATE)
     if name == "phone_vn.json":
-        response = Response(json.dumps(phone_rules(), ensure_ascii=False), mimetype="application/json")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        body = json.dumps(phone_rules(), ensure_ascii=False).encode()
+        return shell_response(body, "application/json", cache_control=REVALIDATE)
     abort(404)
 
 

@@ -32,6 +32,9 @@ MATRIX: dict[str, set[str]] = {
     "web.healthz": EVERYONE,
     "ops.metrics": EVERYONE,  # no session rule: its own bearer token (METRICS_TOKEN; unset here, so 404)
     "pwa.pwa_file": EVERYONE,
+    "pwa.versioned_pwa_file": EVERYONE,
+    "pwa.static_file": EVERYONE,
+    "pwa.versioned_static_file": EVERYONE,
     "pwa.service_worker": EVERYONE,
     "pwa.manifest": EVERYONE,
     "pwa.offline": EVERYONE,

@@ -31,9 +31,15 @@ def _get(client, url):
 
 
 def _precache_list(name: str) -> list[str]:
-    """The quoted URLs of one list in the worker module (the pages are named by constants, see _shell_urls)."""
+    """The URLs of one list in the worker module (the pages are named by constants, see _shell_urls), with
+    ``versioned("/pwa/x.js")`` read as precache.js's versioned() makes it: at this shell version's URL."""
     source = PRECACHE_JS.read_text(encoding="utf-8")
-    return re.findall(r'"([^"]+)"', re.search(rf"const {name} = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1))
+    body = re.search(rf"const {name} = Object\.freeze\(\[(.*?)\]\)", source, re.S).group(1)
+    version = pwa_routes.shell_version()
+    return [
+        re.sub(r"^/(pwa|static)/(?!v/)", rf"/\1/v/{version}/", url) if wrapped else url
+        for wrapped, url in re.findall(r'(versioned\()?"([^"]+)"', body)
+    ]
 
 
 def _shell_urls() -> list[str]:
@@ -166,7 +172,8 @@ def test_worker_config_without_a_version_line_is_refused(client, tmp_path, monke
 
 def test_every_precached_url_answers_200_without_a_redirect(client):
     urls = _shell_urls()
-    assert {"/offline", "/app", "/manifest.webmanifest", "/static/css/app.css"} <= set(urls)
+    version = pwa_routes.shell_version()
+    assert {"/offline", "/app", "/manifest.webmanifest", f"/static/v/{version}/css/app.css"} <= set(urls)
     assert len(urls) == len(set(urls))
     for url in urls:
         response = _get(client, url)
@@ -176,8 +183,9 @@ def test_every_precached_url_answers_200_without_a_redirect(client):
 
 def test_every_shared_library_is_precached():
     urls = set(_shell_urls())
+    version = pwa_routes.shell_version()
     for path in sorted((ROOT / "pwa" / "lib").glob("*.js")):
-        assert f"/pwa/lib/{path.name}" in urls, path.name
+        assert f"/pwa/v/{version}/lib/{path.name}" in urls, path.name
 
 
 class _PageScan(HTMLParser):

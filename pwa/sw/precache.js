@@ -14,6 +14,16 @@ const OFFLINE_URL = "/offline";
 /** The officer's app: the page whose visit makes this phone an officer's phone (see wantsOfficerShell). */
 const OFFICER_APP_URL = "/app";
 
+/**
+ * The URL under which this version's pages load a script, module or stylesheet: "/pwa/app/x.js" becomes
+ * "/pwa/v/<VERSION>/app/x.js" (the same rule as asset_url() in server/pwa_routes.py). Such a URL names content
+ * that never changes, so HTTP caches keep it for a year; the modules' relative imports stay in the same version.
+ * Icons and data keep their plain URLs (the manifest and the notifications name them).
+ */
+function versioned(url) {
+  return url.replace(/^\/(pwa|static)\/(?!v\/)/, `/$1/v/${VERSION}/`);
+}
+
 /*
  * What is precached depends on whose phone this is (issue 11, point 9). Every page registers the same worker (one
  * scope, one version, one update flow), but a citizen who scans the QR code on a receipt must not download the
@@ -26,46 +36,46 @@ const OFFICER_APP_URL = "/app";
 const COMMON_URLS = Object.freeze([
   OFFLINE_URL,
   "/manifest.webmanifest",
-  "/static/css/app.css",
-  "/pwa/app/register-sw.js",
+  versioned("/static/css/app.css"),
+  versioned("/pwa/app/register-sw.js"),
   "/pwa/icons/icon-192.png",
 ]);
 
 const OFFICER_URLS = Object.freeze([
   OFFICER_APP_URL,
-  "/pwa/app/officer.js",
-  "/pwa/app/connection.js",
-  "/pwa/app/capture.js",
-  "/pwa/app/outbox-entry.js",
-  "/pwa/app/day.js",
-  "/pwa/app/receipt.js",
-  "/pwa/app/read-aloud.js",
-  "/pwa/app/api.js",
-  "/pwa/app/dom.js",
-  "/pwa/app/i18n.js",
-  "/pwa/app/passkeys.js",
-  "/pwa/app/vault-screens.js", // issue 12 point 2: the vault and its locked store
-  "/pwa/lib/vault.js",
-  "/pwa/lib/locked-store.js",
-  "/pwa/lib/outbox-flush.js",
-  "/pwa/lib/outbox-flush.classic.js",
-  "/pwa/vendor/qrcode.mjs",
-  "/pwa/lib/calendar.js",
-  "/pwa/lib/identity.js",
-  "/pwa/lib/images.js",
-  "/pwa/lib/photo-worker.js", // images.js starts it to prepare photos off the main thread (issue 11.5)
-  "/pwa/lib/outbox-db.js",
-  "/pwa/lib/outbox-db.classic.js",
-  "/pwa/lib/search.js",
-  "/pwa/lib/seal.js",
-  "/pwa/lib/local-protect.js",
+  versioned("/pwa/app/officer.js"),
+  versioned("/pwa/app/connection.js"),
+  versioned("/pwa/app/capture.js"),
+  versioned("/pwa/app/outbox-entry.js"),
+  versioned("/pwa/app/day.js"),
+  versioned("/pwa/app/receipt.js"),
+  versioned("/pwa/app/read-aloud.js"),
+  versioned("/pwa/app/api.js"),
+  versioned("/pwa/app/dom.js"),
+  versioned("/pwa/app/i18n.js"),
+  versioned("/pwa/app/passkeys.js"),
+  versioned("/pwa/app/vault-screens.js"), // issue 12 point 2: the vault and its locked store
+  versioned("/pwa/lib/vault.js"),
+  versioned("/pwa/lib/locked-store.js"),
+  versioned("/pwa/lib/outbox-flush.js"),
+  versioned("/pwa/lib/outbox-flush.classic.js"),
+  versioned("/pwa/vendor/qrcode.mjs"),
+  versioned("/pwa/lib/calendar.js"),
+  versioned("/pwa/lib/identity.js"),
+  versioned("/pwa/lib/images.js"),
+  versioned("/pwa/lib/photo-worker.js"), // images.js starts it to prepare photos off the main thread (issue 11.5)
+  versioned("/pwa/lib/outbox-db.js"),
+  versioned("/pwa/lib/outbox-db.classic.js"),
+  versioned("/pwa/lib/search.js"),
+  versioned("/pwa/lib/seal.js"),
+  versioned("/pwa/lib/local-protect.js"),
   "/pwa/icons/icon-512.png",
   "/pwa/icons/maskable-512.png",
   "/pwa-data/id_place_codes.json",
   "/pwa-data/phone_vn.json",
 ]);
 
-/** Everything the worker may precache (for the fetch handler: these are versioned assets). */
+/** Everything the worker may precache. */
 const SHELL_URLS = Object.freeze([...COMMON_URLS, ...OFFICER_URLS]);
 
 /**

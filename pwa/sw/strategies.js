@@ -9,7 +9,10 @@
  *   stored: they may show a name or a dossier, and the next person to pick up the phone must not see them. The
  *   shell pages hold no user data (server/pwa_routes.py), which is why they alone may be kept.
  * - Static assets (/static/, /pwa/, /pwa-data/, the manifest): cache first. They are versioned by construction:
- *   the version is a digest of these very files, and each version has its own caches.
+ *   the version is a digest of these very files, and each version has its own caches. Pages load scripts and
+ *   styles at this version's URLs (/pwa/v/<VERSION>/..., precache.js's versioned()); a request for a plain
+ *   /pwa/... or /static/... URL is answered with this version's copy of the same file, which is what the server
+ *   would send for it while this version is the one deployed.
  * - /api/ and anything not same-origin or not GET: left to the browser. API data the phone keeps offline goes to
  *   IndexedDB (pwa/lib/outbox-db.js), where it belongs to one user and can be wiped.
  */
@@ -48,7 +51,9 @@ async function matchOwn(request, options = {}) {
 
 /** Cache first: a cached copy if any, else the network, kept for next time when it is a plain 200. */
 async function cacheFirst(event) {
-  const cached = await matchOwn(event.request);
+  const { pathname } = new URL(event.request.url);
+  const ours = versioned(pathname); // the same file at this version's URL, for a plain /pwa/ or /static/ URL
+  const cached = (await matchOwn(event.request)) || (ours !== pathname ? await matchOwn(ours) : undefined);
   if (cached) return cached;
   const response = await fetch(event.request);
   if (response.status === 200 && response.type === "basic") {

@@ -15,6 +15,7 @@ from flask import Flask
 from flask import current_app
 from flask import g
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from server.errors import ApiProblem
@@ -24,7 +25,8 @@ from server.extensions import login_manager
 log = logging.getLogger(__name__)
 
 _ACCESS_ATTR = "_access_rule"
-#: Flask's own static route serves public files only.
+_SESSIONLESS_ATTR = "_sessionless"
+#: Flask's own static route serves public files only (the app turns it off: server/pwa_routes.py serves /static).
 _BUILTIN_PUBLIC = frozenset({"static"})
 
 
@@ -32,6 +34,38 @@ def public(view: Callable) -> Callable:
     """Mark a view as open to anonymous visitors."""
     setattr(view, _ACCESS_ATTR, "public")
     return view
+
+
+def public_file(view: Callable) -> Callable:
+    """Mark a view as public and the same for everyone: the session is not even read for it.
+
+    For the app's own scripts, styles and icons. Reading the session makes the answer say ``Vary: Cookie``, and
+    a cache that honours it keeps one copy per cookie, which defeats the year-long caching of versioned files;
+    and a file fetched by the service worker in the background is no sign that the officer is still there (it
+    must not extend an idle session).
+    """
+    setattr(view, _SESSIONLESS_ATTR, True)
+    return public(view)
+
+
+def _is_public_file(app: Flask) -> bool:
+    view = app.view_functions.get(request.endpoint) if request.endpoint else None
+    return view is not None and getattr(view, _SESSIONLESS_ATTR, False)
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's cookie sessions, except that a public file's answer does not say ``Vary: Cookie`` (see
+    :func:`public_file`): Flask-Login peeks at the session after every request, which alone would add it."""
+
+    def save_session(self, app, session, response):
+        super().save_session(app, session, response)
+        if _is_public_file(app) and not session.modified:
+            # Rebuilt rather than HeaderSet.discard(), which leaves a capitalised "Cookie" in place (werkzeug 3.1).
+            kept = [name for name in response.vary if name.lower() != "cookie"]
+            if kept:
+                response.headers["Vary"] = ", ".join(kept)
+            else:
+                response.headers.pop("Vary", None)
 
 
 def roles_required(*roles: str) -> Callable[[Callable], Callable]:
@@ -106,6 +140,8 @@ def forbidden(vi: str = "Bạn không có quyền thực hiện việc này.", e
 def _check_request() -> None:
     from server.auth.sessions import enforce_session
 
+    if _is_public_file(current_app):
+        return
     enforce_session()
     endpoint = request.endpoint
     if endpoint is None or endpoint in _BUILTIN_PUBLIC:
@@ -139,6 +175,7 @@ def configure_access(app: Flask) -> None:
     # precaching the app) then writes back an older cookie and the pending challenge is lost. We use no "fresh
     # login" logic, and our own checks (session version, device, lifetime) cover what protection would.
     login_manager.session_protection = None
+    app.session_interface = _SessionInterface()
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -78,7 +78,7 @@ def test_pages_carry_no_inline_code_and_no_token(client, role, paths):
         parser.feed(html)
         assert parser.found == [], (path, parser.found)
         assert "csrf" not in html.lower(), path  # tokens are fetched by the modules, never baked into a page
-        assert re.search(r'<script type="module" src="/pwa/app/[\w-]+\.js"></script>', html), path
+        assert re.search(r'<script type="module" src="/pwa/v/[0-9a-f]{16}/app/[\w-]+\.js"></script>', html), path
 
 
 def test_navigation_follows_the_signed_in_user(client):

@@ -266,7 +266,9 @@ OUTBOX_JS = """async () => {
         request.onerror = () => reject(request.error);
     });
     // Read as the app reads them while unlocked (lib/locked-store.js); what the key locks stays hidden otherwise.
-    const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+    // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    const { unlockDossier } = await import(new URL("../lib/locked-store.js", pageModules));
     const readable = (record) => unlockDossier(record).catch(() => record);
     const dossiers = await Promise.all((await read("dossiers")).map(readable));
     const photos = await read("photos");
@@ -282,7 +284,9 @@ OUTBOX_JS = """async () => {
 PHOTO_BYTES_JS = """async (sha) => {
     const { openOutbox, get } = await import("/pwa/lib/outbox-db.js");
     const db = await openOutbox();
-    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    const { getPhoto } = await import(new URL("../lib/locked-store.js", pageModules));
     const stored = await get(db, "photos", sha);
     const photo = stored.sealed || stored.blob ? stored : await getPhoto(db, sha);  // the outbox's, or the locked one
     db.close();
@@ -447,7 +451,9 @@ def without_binary(value):
 
 
 CLEAR_PHOTOS_JS = """async () => {
-    const { getPhoto } = await import("/pwa/lib/locked-store.js");
+    // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    const { getPhoto } = await import(new URL("../lib/locked-store.js", pageModules));
     const { openOutbox, allForUser } = await import("/pwa/lib/outbox-db.js");
     const db = await openOutbox();
     const officer = JSON.parse(localStorage.getItem("motcua.officer"));

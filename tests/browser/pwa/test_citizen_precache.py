@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from server import pwa_routes
 from server.dossiers.workflow import State
 from tests.browser.pwa.conftest import wait_for_controller
 from tests.browser.pwa.conftest import wait_for_offline_shell
@@ -17,12 +18,16 @@ pytestmark = pytest.mark.browser
 
 CODE = "000.20.26.H26-261127-0042"
 
-#: Files only the officer's app uses: the page itself, its modules, the QR encoder and the ID/phone data.
-OFFICER_ONLY = frozenset({
-    "/app", "/pwa/app/officer.js", "/pwa/app/capture.js", "/pwa/app/receipt.js", "/pwa/app/day.js",
-    "/pwa/vendor/qrcode.mjs", "/pwa/lib/identity.js", "/pwa/lib/search.js", "/pwa-data/id_place_codes.json",
-    "/pwa-data/phone_vn.json",
-})
+#: Modules only the officer's app uses (under /pwa/v/<version>/, as pages load them).
+_OFFICER_MODULES = ("app/officer.js", "app/capture.js", "app/receipt.js", "app/day.js", "vendor/qrcode.mjs",
+                    "lib/identity.js", "lib/search.js")
+
+
+def officer_only(version: str | None = None) -> frozenset[str]:
+    """Files only the officer's app uses: the page itself, its modules, the QR encoder and the ID/phone data."""
+    version = version or pwa_routes.shell_version()
+    return frozenset({"/app", "/pwa-data/id_place_codes.json", "/pwa-data/phone_vn.json"}
+                     | {f"/pwa/v/{version}/{module}" for module in _OFFICER_MODULES})
 
 
 def test_a_citizen_who_scans_the_qr_code_does_not_download_the_officers_app(new_page):
@@ -37,8 +42,8 @@ def test_a_citizen_who_scans_the_qr_code_does_not_download_the_officers_app(new_
     print(f"\n/follow/<code> on a fresh phone: {len(downloads.files)} files, {downloads.total} bytes downloaded; "
           f"cached: {sorted(cached)}")
     assert "/offline" in cached  # the citizen still gets the offline page rather than the browser's error
-    assert not OFFICER_ONLY & cached
-    assert not OFFICER_ONLY & set(downloads.files), sorted(OFFICER_ONLY & set(downloads.files))
+    assert not officer_only() & cached
+    assert not officer_only() & set(downloads.files), sorted(officer_only() & set(downloads.files))
     # The worker's own fetches are counted: its scripts are among the downloads (else this measures nothing).
     assert "/pwa/sw/precache.js" in downloads.files
 
@@ -54,7 +59,7 @@ def test_a_phone_that_opens_the_officers_app_later_gets_its_offline_shell(new_pa
     page.goto("/app")
     wait_for_offline_shell(page)
     cached = {entry["url"] for entry in page.evaluate(CACHED_JS)}
-    assert OFFICER_ONLY <= cached
+    assert officer_only() <= cached
 
     page.context.set_offline(True)
     response = page.reload()
@@ -87,8 +92,6 @@ UPDATE_JS = """async () => {
 
 
 def _deploy_and_wait_for_the_new_version(page, monkeypatch) -> set[str]:
-    from server import pwa_routes
-
     monkeypatch.setattr(pwa_routes, "shell_version", lambda: NEW_VERSION)
     assert page.evaluate(UPDATE_JS) == "installed"
     return set(page.evaluate(CACHE_PATHS_JS, f"motcua-shell-{NEW_VERSION}"))
@@ -107,6 +110,6 @@ def test_an_update_keeps_each_phone_to_its_own_files(new_page, monkeypatch):
 
     on_the_citizens = _deploy_and_wait_for_the_new_version(citizen, monkeypatch)
     assert "/offline" in on_the_citizens
-    assert not OFFICER_ONLY & on_the_citizens
+    assert not officer_only(NEW_VERSION) & on_the_citizens
     on_the_officers = _deploy_and_wait_for_the_new_version(officer, monkeypatch)
-    assert OFFICER_ONLY <= on_the_officers
+    assert officer_only(NEW_VERSION) <= on_the_officers

@@ -63,12 +63,21 @@ def photo_rows(page) -> list[dict]:
             request.onerror = () => reject(request.error);
         });
         // As the unlocked app reads them (the thumbnail and the checks rest encrypted: lib/locked-store.js).
-        const { getPhoto } = await import("/pwa/lib/locked-store.js");
+        // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+        const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+        const { getPhoto } = await import(new URL("../lib/locked-store.js", pageModules));
         const read = await Promise.all(rows.map((row) => getPhoto(db, row.sha256)));
         db.close();
         return read.map((row) => ({sha256: row.sha256, quality: row.quality || null,
                                    thumbnail: row.thumbnail ? row.thumbnail.size : 0, size: row.size}));
     }""")
+
+
+#: How the page's own copy of lib/images.js prepared its photos (its counters; another URL is another copy).
+PREPARED_BY_JS = """async () => {
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    return {...(await import(new URL("../lib/images.js", pageModules))).preparedBy};
+}"""
 
 
 def dossier_rows(page) -> list[dict]:
@@ -80,7 +89,9 @@ def dossier_rows(page) -> list[dict]:
             const request = db.transaction("dossiers").objectStore("dossiers").getAll();
             request.onsuccess = () => resolve(request.result);
         });
-        const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+        // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+        const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+        const { unlockDossier } = await import(new URL("../lib/locked-store.js", pageModules));
         const read = await Promise.all(rows.map(unlockDossier));
         db.close();
         return read.map((row) => ({status: row.status, documents: row.form.documents, issued: Boolean(row.issued)}));
@@ -180,8 +191,7 @@ def test_photos_show_as_thumbnails_and_a_blurred_or_dark_one_is_to_be_taken_agai
               f"thumbnail {rows[sha]['thumbnail']} B")
         assert 0 < rows[sha]["thumbnail"] < min(25_000, rows[sha]["size"] / 2)  # small, for the screen only
     # The capture form prepared them in the photo worker, not on the page's thread.
-    assert page.evaluate("async () => ({...(await import('/pwa/lib/images.js')).preparedBy})") == {
-        "worker": 3, "mainThread": 0}
+    assert page.evaluate(PREPARED_BY_JS) == {"worker": 3, "mainThread": 0}
     # The pages every other capture test photographs are judged good too.
     camera = page.locator("#documents .document").nth(1).locator("input[type=file]")
     camera.set_input_files(as_file("page.jpg", app.photo_bytes(9)))

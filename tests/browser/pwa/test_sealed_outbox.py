@@ -30,7 +30,9 @@ ADDRESS = "Số 5 ngõ 12 phố Lò Đúc, Hai Bà Trưng"
 
 RECORDS_JS = """async () => {
     const { openOutbox } = await import("/pwa/lib/outbox-db.js");
-    const { unlockDossier } = await import("/pwa/lib/locked-store.js");
+    // The page's own copy (it loads /pwa/v/<version>/...): another copy would hold another, locked vault.
+    const pageModules = document.querySelector("script[src$='/app/register-sw.js']").src;
+    const { unlockDossier } = await import(new URL("../lib/locked-store.js", pageModules));
     const db = await openOutbox();
     const stored = await new Promise((resolve) => {
         const request = db.transaction("dossiers").objectStore("dossiers").getAll();

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from server import pwa_routes
 from tests.browser.pwa.conftest import cache_names
 from tests.browser.pwa.conftest import worker_version
+from tests.browser.pwa.test_citizen_precache import UPDATE_JS
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +84,41 @@ def test_new_version_waits_for_the_tap_then_replaces_only_our_old_caches(
     # The other origin's cache was not touched.
     assert other_origin.evaluate(f"caches.has('{old_shell}')") is True
     expect(page.locator("main[data-app-shell]")).to_be_visible()
+    # Offline, the new version opens from its own cache: the page names the new version's module URLs
+    # (/pwa/v/<version>/...) and the modules ran (nobody signed in on this phone: the app asks to sign in).
+    page.context.set_offline(True)
+    response = page.reload()
+    assert response.from_service_worker
+    assert page.evaluate(MODULE_URL_JS).endswith(f"/pwa/v/{NEW_VERSION}/app/officer.js")
+    expect(page.locator("#view-welcome").get_by_role("link", name="Đăng nhập")).to_be_visible()
+
+
+MODULE_URL_JS = """document.querySelector("script[src$='/app/officer.js']").src"""
+
+
+def test_a_version_whose_files_are_gone_is_not_installed_and_the_phone_keeps_its_own(shell_page, monkeypatch):
+    """A worker that read one deploy's configuration while the server already serves the next gets 404 for its
+    version's files (server/pwa_routes.py: never today's bytes under another version's URL). Its install fails
+    whole, so no cache mixes two versions; the phone keeps running its version, offline too; the next update
+    check installs the version the server really serves."""
+    page = shell_page
+    old_version = worker_version(page)
+    monkeypatch.setattr(pwa_routes, "shell_version", lambda: NEW_VERSION)  # the configuration the worker reads...
+    monkeypatch.setattr(pwa_routes, "current_version", lambda: "deployed-since")  # ...and the files served since
+    assert page.evaluate(UPDATE_JS) == "redundant"
+    assert worker_version(page) == old_version
+    assert f"motcua-shell-{NEW_VERSION}" not in cache_names(page)
+    page.context.set_offline(True)
+    response = page.reload()
+    assert response.from_service_worker
+    assert page.evaluate(MODULE_URL_JS).endswith(f"/pwa/v/{old_version}/app/officer.js")
+    expect(page.locator("#view-welcome").get_by_role("link", name="Đăng nhập")).to_be_visible()
+
+    page.context.set_offline(False)
+    monkeypatch.undo()
+    monkeypatch.setattr(pwa_routes, "shell_version", lambda: NEW_VERSION)  # a consistent deploy: installed
+    assert page.evaluate(UPDATE_JS) == "installed"
+    assert worker_version(page, "waiting") == NEW_VERSION
 
 
 def test_an_update_waiting_from_an_earlier_visit_is_offered_again(shell_page, monkeypatch):
