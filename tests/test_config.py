@@ -126,6 +126,9 @@ def _production(monkeypatch, instance, **settings):
 def test_production_refuses_the_embedded_push_worker(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="PUSH_EMBEDDED_WORKER must be off in production.*flask push worker"):
         _production(monkeypatch, tmp_path, MOTCUA_PUSH_EMBEDDED_WORKER="true")
+
+
+def test_production_starts_without_the_embedded_push_worker(tmp_path, monkeypatch):
     assert _production(monkeypatch, tmp_path, MOTCUA_PUSH_EMBEDDED_WORKER="false").config["APP_ENV"] == "production"
 
 
@@ -213,7 +216,7 @@ def test_the_database_pool_is_sized_by_the_settings_on_postgresql_only(tmp_path,
     assert options["hide_parameters"] is True  # merged into the defaults, not replacing them
     with postgres.app_context():  # the engine is made (it connects only when first used)
         assert (db.engine.pool.size(), db.engine.pool._max_overflow, db.engine.pool._timeout) == (7, 3, 4)
-    sqlite = create_app({"INSTANCE_PATH": str(tmp_path)})
+    sqlite = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
     assert "pool_size" not in sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
