@@ -71,9 +71,13 @@ DEFAULTS: dict[str, object] = {
     "CONSENT_TEXT_VERSION": "2026-11-22",
     # Abuse limits (Flask-Limiter syntax). Storage: memory:// by default, e.g. redis://127.0.0.1:6379/0.
     # In production memory:// is refused (each process would count on its own, so N processes allow N times the
-    # limit) unless PROCESSES says exactly one process serves (MOTCUA_PROCESSES=1, or WEB_CONCURRENCY=1).
+    # limit) unless exactly one process serves, as declared by MOTCUA_PROCESSES=1 or WEB_CONCURRENCY=1 (gunicorn's
+    # workers, which deploy/gunicorn.conf.py exports), and neither says more.
     "RATELIMIT_STORAGE_URI": "memory://",
     "PROCESSES": None,
+    # Passed to the Redis client: a Redis host that does not answer (down, or a network that drops packets) costs
+    # a request at most this long before the fallback below takes over, not the operating system's minutes.
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     # When the shared store (Redis) does not answer, requests are served and counted in this process's memory
     # until it answers again (flask-limiter checks it at growing intervals), with a warning in the log; an error
     # the fallback cannot absorb is logged and the request served. Fail open, not 503: these limits slow down
