@@ -131,6 +131,9 @@ def test_the_limit_is_counted_in_redis_per_client(behind, redis_server):
     assert statuses == [404, 404, 404, 429]
     assert len(redis_server.client().keys(f"*/{address}/auth_api.invitation_info/*")) == 1
     assert redis_server.client().keys(f"*/{PROXY}/*") == []  # nothing counted for the proxy
+    # An unanswering Redis costs a request a second, not the operating system's connect timeout.
+    connection = limiter.storage.storage.connection_pool.connection_kwargs
+    assert (connection["socket_connect_timeout"], connection["socket_timeout"]) == (1, 1)
 
 
 @pytest.fixture
