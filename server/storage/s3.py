@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -54,14 +55,19 @@ def checksum_of(sha256: str) -> str:
     return base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
 
 
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
 def client_for(app: Flask):
-    """The boto3 client for the app's settings, made once (clients are thread-safe; making one takes ~50 ms)."""
+    """The boto3 client for the app's settings, made once per process (clients are thread-safe; making one costs
+    about half a second of CPU, which a request should not pay, nor each test app)."""
     settings = (app.config.get("S3_ENDPOINT_URL") or None, app.config["S3_REGION"])
-    clients = app.extensions.setdefault("storage_s3_clients", {})
-    if settings not in clients:
-        clients[settings] = boto3.session.Session().client(
-            "s3", endpoint_url=settings[0], region_name=settings[1], config=_CLIENT_CONFIG)
-    return clients[settings]
+    with _clients_lock:
+        if settings not in _clients:
+            _clients[settings] = boto3.session.Session().client(
+                "s3", endpoint_url=settings[0], region_name=settings[1], config=_CLIENT_CONFIG)
+        return _clients[settings]
 
 
 def public_origin(config) -> str:
