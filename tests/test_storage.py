@@ -283,6 +283,23 @@ def test_an_unreachable_s3_store_is_a_503_problem_document_everywhere(app):
 
 
 @pytest.mark.parametrize("storage_settings", [S3], indirect=True)
+def test_a_desk_step_that_issues_a_form_while_s3_is_down_is_a_503_and_changes_nothing(app):
+    from server.dossiers.models import Dossier
+    from server.dossiers.workflow import State
+
+    dossier, _ = synced_dossier(app)
+    client = app.test_client()
+    token = sign_in(client, demo_user(Role.STAFF))
+    assert client.post(f"/staff/dossiers/{dossier.id}/actions/transfer", data={"csrf_token": token}).status_code == 302
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    response = client.post(f"/staff/dossiers/{dossier.id}/actions/request_supplement", data={
+        "csrf_token": token, "items": "Sổ hộ nghèo", "reason": "Thiếu giấy tờ"})  # issues Mẫu 02 (a stored PDF)
+    assert response.status_code == 503 and "Kho lưu tệp" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).state is State.IN_PROCESS  # the step was rolled back whole
+
+
+@pytest.mark.parametrize("storage_settings", [S3], indirect=True)
 def test_a_missing_bucket_is_a_503_and_healthz_says_so(app):
     client, token = officer_client(app)
     app.config["S3_BUCKET"] = f"motcua-gone-{uuid.uuid4().hex[:12]}"
