@@ -46,7 +46,7 @@ class ServerProcess:
         self.port = port
         self.url = f"http://localhost:{port}"
         keys = ("APP_ENV", "TESTING", "SECRET_KEY", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "RATELIMIT_KEY_PREFIX",
-                "ATTACHMENT_DIR")
+                "ATTACHMENT_DIR", "STORAGE_BACKEND", "S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION")
         self.config = {key: app.config[key] for key in keys if key in app.config}
         self.config.update(WEBAUTHN_RP_ID="localhost", WEBAUTHN_ORIGINS=[self.url])
         self.process = None
