@@ -14,10 +14,10 @@ Environment read here (the app's own settings, MOTCUA_*, DATABASE_URL, SECRET_KE
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-from gunicorn import glogging
+from server.ops import metrics
+from server.ops.logs import gunicorn_logconfig
 
 # The app factory, imported from the repository's root.
 wsgi_app = "server:create_app()"
@@ -70,26 +70,20 @@ proc_name = "motcua-web"
 control_socket_disable = True
 
 
-class AccessLogWithoutPersonalData(glogging.Logger):
-    """The access log's path with its secrets blanked out.
-
-    Link tokens travel in paths (/recover/<token>, /api/v1/invitations/<token>): a log reader must not be able to
-    redeem a link. Any path segment of 20 or more URL-safe characters (tokens are 43) becomes ``…``.
-    """
-
-    SECRET = re.compile(r"(?<=/)[A-Za-z0-9_-]{20,}(?=/|$)")
-
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        atoms["U"] = self.SECRET.sub("…", atoms["U"])
-        return atoms
-
-
-logger_class = AccessLogWithoutPersonalData
-# One line per request, on standard output (the service manager keeps it): the path without its query string
-# (searches, a follow link's check digits) and without the client's address or user agent (personal data; the
-# proxy's own log has the address when an investigation needs it, and the audit trail records it).
-accesslog = "-"
-access_log_format = '%(t)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s duration_ms=%(M)s'
-errorlog = "-"
+# Logs: every line as JSON on standard error (server/ops/logs.py), gunicorn's own (a worker booting, a timeout) and
+# the app's. No gunicorn access log: its lines hold paths and query strings (link tokens, a follow link's check
+# digits, searches); the app writes one line per request by endpoint name instead, with its request id, status and
+# duration, and the proxy's own log has the client's address when an investigation needs it.
+logconfig_dict = gunicorn_logconfig()
+accesslog = None
 loglevel = "info"
+
+
+# Metrics (server/ops/metrics.py): each worker counts in files of PROMETHEUS_MULTIPROC_DIR, which must be set in
+# the environment before gunicorn starts; the master empties it at start and marks each dead worker's files.
+def on_starting(server):
+    metrics.gunicorn_on_starting(server)
+
+
+def child_exit(server, worker):
+    metrics.gunicorn_child_exit(server, worker)
