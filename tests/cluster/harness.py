@@ -198,7 +198,8 @@ def recreate_database(url: str) -> None:
 # --- photos -----------------------------------------------------------------------------------------------------
 
 def make_photos(count: int, folder: Path, seed: int = 13) -> list[dict]:
-    """``count`` distinct JPEG photos of a page-like scene (about 60-90 KB each), saved as <sha256>.jpg."""
+    """``count`` distinct JPEG photos of a page-like scene, saved as <sha256>.jpg (about 200 KB each, as a phone
+    sends a prepared photo)."""
     from PIL import Image
     from PIL import ImageDraw
 
@@ -541,7 +542,9 @@ class Cluster:
                 plan["citizens"].append({"user_id": citizen.id, "dossier_id": dossier.id, "code": dossier.code,
                                          "cookie": cookie_of(citizen)})
             leader = demo_user(Role.LEADER)
+            # Four clerks share the leader's account (one session), so that the desk keeps pace with the load.
             plan["desk"] = {"user_id": leader.id, "cookie": cookie_of(leader)}
+            plan["desk_clerks"] = 4 if citizens else 0
             plan["cookie_name"] = cookie_name
             db.session.remove()
         return plan
@@ -585,7 +588,8 @@ class Cluster:
         plan_file = self.workdir / f"plan-{uuid.uuid4().hex[:8]}.json"
         result_file = plan_file.with_name(plan_file.stem + "-result.json")
         plan_file.write_text(json.dumps(plan))
-        users = len(plan["phones"]) + len(plan.get("citizens", [])) + (1 if plan.get("desk") else 0)
+        clerks = plan.get("desk_clerks", 0) if plan.get("desk") else 0
+        users = len(plan["phones"]) + len(plan.get("citizens", [])) + clerks
         argv = [str(VENV_BIN / "locust"), "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
                 "--users", str(users), "--spawn-rate", str(max(users, 1)), "--host", self.url,
                 "--run-time", f"{int(timeout)}s", "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING"]

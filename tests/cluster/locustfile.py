@@ -80,7 +80,7 @@ def backoff(attempt: int) -> float:
 def _check_done(environment) -> None:
     if PLAN["mode"] != "count":
         return
-    if _finished["phones"] == len(PLAN["phones"]) and _finished["desk"] == (1 if PLAN.get("desk") else 0):
+    if _finished["phones"] == len(PLAN["phones"]) and _finished["desk"] == DESK_CLERKS:
         gevent.spawn(environment.runner.quit)
 
 
@@ -172,7 +172,7 @@ class Phone(SignedIn):
 
 class Citizen(SignedIn):
     fixed_count = len(PLAN.get("citizens", []))
-    wait_time = between(0.5, 1.5)
+    wait_time = between(3, 8)  # a citizen glancing at their dossiers, not a crawler
 
     def on_start(self):
         self.me = PLAN["citizens"][next(_citizen_numbers)]
@@ -199,24 +199,27 @@ class Citizen(SignedIn):
         self._read(f"/api/v1/dossiers/{self.me['dossier_id']}", "/api/v1/dossiers/[id]", "application/json")
 
 
-class Desk(SignedIn):
-    """A leader stopping each citizen's dossier in turn: each stop queues the citizen's push notification."""
+DESK_CLERKS = PLAN.get("desk_clerks", 0) if PLAN.get("desk") else 0
+_desk_todo = list(PLAN.get("citizens", []))
 
-    fixed_count = 1 if PLAN.get("desk") else 0
+
+class Desk(SignedIn):
+    """Leaders at the desk taking the citizens' dossiers in turn: each stop queues the citizen's notification."""
+
+    fixed_count = DESK_CLERKS
     wait_time = constant(0.1)
 
     def on_start(self):
         self.sign_in(PLAN["desk"]["cookie"])
-        self.todo = list(PLAN.get("citizens", []))
         self.probe()
 
     @task
     def stop_one(self):
-        if not self.todo:
+        if not _desk_todo:
             _finished["desk"] += 1
             _check_done(self.environment)
             raise StopUser()
-        citizen = self.todo.pop(0)
+        citizen = _desk_todo.pop(0)
         outcome = RESULT["desk"][str(citizen["dossier_id"])] = {}
         # Handed to processing (no notification), then stopped with a reason (the citizen is notified).
         for action, body in (("transfer", {}), ("stop", {"reason": "Người yêu cầu xin dừng giải quyết"})):
