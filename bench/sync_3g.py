@@ -431,11 +431,11 @@ def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from server.dossiers.attachments import path_of
     from server.dossiers.models import Attachment
     from server.dossiers.models import Dossier
     from server.dossiers.models import DossierDocument
     from server.extensions import db
+    from server.storage import backend
 
     problems = []
     with app.app_context():
@@ -453,7 +453,7 @@ def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
         if len(attachments) != len(hashes):
             problems.append(f"{len(attachments)} photos stored, {len(hashes)} sent")
         for attachment in attachments:
-            data = path_of(attachment.sha256).read_bytes()
+            data = backend().read(attachment.sha256)
             if hashlib.sha256(data).hexdigest() != attachment.sha256 or len(data) != attachment.size_bytes:
                 problems.append(f"photo {attachment.sha256}: stored bytes do not match their hash")
         linked = db.session.scalar(select(func.count()).select_from(DossierDocument).where(

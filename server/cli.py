@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask demo``, ``flask catalogue``, ``flask calendar``.
+"""Command-line tools: ``flask demo``, ``flask catalogue``, ``flask calendar`` (and the groups registered below).
 
 Each command commits once at the end, like a request.
 """
@@ -110,6 +110,8 @@ def register_cli(app: Flask) -> None:
     from server.privacy.cli import retention_cli
     from server.push.cli import push_cli
     from server.sealing.cli import sealing_cli
+    from server.storage.cli import storage_cli
 
-    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli, sealing_cli):
+    for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli, sealing_cli,
+                  storage_cli):
         app.cli.add_command(group)

@@ -83,6 +83,18 @@ DEFAULTS: dict[str, object] = {
     "FOLLOW_LOCK_SECONDS": 15 * 60,
     # Offline sync (issue #4).
     "ATTACHMENT_DIR": None,  # default: <instance>/attachments
+    # Where attachments and issued PDFs are kept (issue 13, server/storage/): "local" (the folder above, the
+    # embedded default: one machine) or "s3" (an S3-compatible bucket every app server shares: MOTCUA_STORAGE_BACKEND).
+    # Credentials the boto3 way (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment).
+    "STORAGE_BACKEND": "local",
+    "S3_BUCKET": None,  # MOTCUA_S3_BUCKET, required with "s3"
+    "S3_ENDPOINT_URL": None,  # MOTCUA_S3_ENDPOINT_URL: MinIO's or the cloud's address; none means AWS itself
+    "S3_REGION": "us-east-1",  # MOTCUA_S3_REGION: the signing region (MinIO and Ceph accept the default)
+    # MOTCUA_S3_PRESIGN_SECONDS: 0 (default) streams the desk's photos through the app, after its access check;
+    # above 0 the desk's photo URL answers, after the same check, with a redirect to a URL the bucket serves for
+    # that many seconds (the app then carries no photo bytes, but the bucket must be reachable from the desk's
+    # browsers and whoever holds the URL can read it until it expires: keep it short, e.g. 60).
+    "S3_PRESIGN_SECONDS": 0,
     # The largest upload; MAX_CONTENT_LENGTH (every request body, Flask) and waitress's max_request_body_size
     # (./dev run) follow it, so that a larger body is refused before it is read.
     "MAX_ATTACHMENT_BYTES": 10_000_000,
@@ -183,8 +195,19 @@ def load_config(app: Flask, config_override: dict | None) -> None:
     app.config.setdefault("MAX_CONTENT_LENGTH", None)
     if app.config["MAX_CONTENT_LENGTH"] is None:
         app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
+    _check_storage(app)
     if env == "production":
         _check_production(app)
+
+
+def _check_storage(app: Flask) -> None:
+    backend = app.config["STORAGE_BACKEND"]
+    if backend not in ("local", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND must be local or s3, not {backend!r}")
+    if backend == "s3" and not app.config.get("S3_BUCKET"):
+        raise ConfigError("STORAGE_BACKEND is s3 but S3_BUCKET is not set (MOTCUA_S3_BUCKET)")
+    if int(app.config["S3_PRESIGN_SECONDS"]) < 0:
+        raise ConfigError("S3_PRESIGN_SECONDS must be 0 (stream) or a number of seconds")
 
 
 def _check_production(app: Flask) -> None:

@@ -18,6 +18,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
+from server.storage import PROBLEMS
+from server.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,8 @@ def _generic(status: int, detail: tuple[str, str] | None = None, **extra) -> Api
     return ApiProblem(status, slug, (vi, en), detail, **extra)
 
 
-def _html(status: int) -> tuple[str, int]:
-    _, vi, en = _GENERIC.get(status, (None, "Lỗi", "Error"))
+def _html(status: int, title: tuple[str, str] | None = None) -> tuple[str, int]:
+    vi, en = title or _GENERIC.get(status, (None, "Lỗi", "Error"))[1:]
     return render_template("error.html", status=status, title=en if locale_code() == "en" else vi), status
 
 
@@ -123,6 +125,16 @@ def register_error_handlers(app: Flask) -> None:
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
+
+    @app.errorhandler(StorageError)
+    def _storage(error: StorageError):
+        # The file store (a folder or an S3 bucket) cannot serve now: 503 or 507, a problem to retry later, not a
+        # 500. The reason (which the store gave) was logged where it was raised.
+        db.session.rollback()
+        slug, title = PROBLEMS[error.status]
+        if not _wants_json():
+            return _html(error.status, title)
+        return ApiProblem(error.status, slug, title, (error.vi, error.en)).to_response()
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -39,13 +39,14 @@ def configure_security_headers(app: Flask) -> None:
         app.before_request_funcs.setdefault(None, []).insert(0, _localhost_instead_of_ip)
 
     production = app.config["APP_ENV"] == "production"
+    policy = _policy_with_presigned_photos(app)
 
     @app.after_request
     def _headers(response):
         if production:
             # Production is served over HTTPS only (the session cookie is Secure): browsers remember it for a year.
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Same-origin Referer is what Flask-WTF checks over HTTPS; never "no-referrer" (PLATFORM.md).
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -57,6 +58,16 @@ def configure_security_headers(app: Flask) -> None:
             # (a shared computer at the ward, a proxy). What may be cached says so itself (the app shell, /static).
             response.headers["Cache-Control"] = "private, no-store"
         return response
+
+
+def _policy_with_presigned_photos(app: Flask) -> str:
+    """The policy, with the bucket's origin among the image sources when the desk's photos are redirects to
+    presigned URLs (S3_PRESIGN_SECONDS > 0): a redirected <img> is checked against img-src where it lands."""
+    if app.config["STORAGE_BACKEND"] != "s3" or not int(app.config["S3_PRESIGN_SECONDS"]):
+        return CONTENT_SECURITY_POLICY
+    from server.storage.s3 import public_origin
+
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {public_origin(app.config)}")
 
 
 def _refuse_oversized_body():

@@ -22,6 +22,8 @@ from server.schema import migrate_afresh
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 ON_POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgres"))
+#: TEST_STORAGE_BACKEND=s3 runs every test app on the S3 test server (a fresh bucket each), else the local folder.
+ON_S3 = os.environ.get("TEST_STORAGE_BACKEND", "local") == "s3"
 
 
 class FreshContextClient(FlaskClient):
@@ -83,16 +85,34 @@ def database_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """The S3 protocol server on loopback (tests/s3_server.py), one per session, stopped at its end."""
+    from tests.s3_server import S3Server
+
+    server = S3Server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(database_template, tmp_path):
+def storage_settings(request):
+    """The test app's file store: the local folder, or with TEST_STORAGE_BACKEND=s3 a fresh bucket."""
+    if not ON_S3:
+        return {}
+    return request.getfixturevalue("s3_server").new_bucket()
+
+
+@pytest.fixture
+def app(database_template, tmp_path, storage_settings):
     """An app with its own database holding the demo seed (reference data, demo ward, one user per role)."""
     if ON_POSTGRES:
-        app = create_app(_config(tmp_path, DATABASE_URL))
+        app = create_app({**_config(tmp_path, DATABASE_URL), **storage_settings})
         _seed(app)
     else:
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(database_template, path)
-        app = create_app(_config(tmp_path, f"sqlite:///{path}"))
+        app = create_app({**_config(tmp_path, f"sqlite:///{path}"), **storage_settings})
     app.test_client_class = FreshContextClient
     with app.app_context():
         yield app

@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 
 from server.auth.models import Role
 from server.calendar.workdays import VN_TZ
-from server.dossiers.attachments import path_of
 from server.dossiers.attachments import store
 from server.dossiers.models import Attachment
 from server.dossiers.models import DossierDocument
@@ -38,6 +37,7 @@ from server.forms.numbering import take_number
 from server.forms.pdf import render
 from server.people.models import Person
 from server.reference.models import Agency
+from server.storage import backend
 from tests.conftest import ON_POSTGRES
 from tests.helpers import demo_agency
 from tests.helpers import demo_user
@@ -71,7 +71,7 @@ def _act(dossier, action: Action, role: Role = Role.STAFF, **fields):
 
 def text_of(document: DossierDocument) -> str:
     """The PDF's text, with runs of white space (line breaks) made single spaces."""
-    reader = PdfReader(io.BytesIO(path_of(document.sha256).read_bytes()))
+    reader = PdfReader(io.BytesIO(backend().read(document.sha256)))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
@@ -97,7 +97,7 @@ def test_receipt_at_receipt_under_circular_03_2025(app):
     due = dossier.due_at.astimezone(VN_TZ)
     assert f"Thời gian trả kết quả giải quyết hồ sơ: {due.hour} giờ {due.minute:02d} phút, ngày {due.day:02d}" in text
     # The font travels inside the file: a machine without DejaVu prints the same diacritics.
-    data = path_of(receipt.sha256).read_bytes()
+    data = backend().read(receipt.sha256)
     assert b"/FontFile2" in data and b"DejaVuSans" in data
     # Stored like any attachment, by its hash, and listed among the dossier's documents.
     assert hashlib.sha256(data).hexdigest() == receipt.sha256
@@ -384,6 +384,6 @@ def test_receipt_names_photographed_papers_as_photographs_and_the_phone_as_writt
         [["Bản chụp", "1 ảnh"]] * (len(codes) - 1)
     text = text_of(receipt)
     assert "Số điện thoại: 0912 345 678" in text and "+84" not in text
-    lines = PdfReader(io.BytesIO(path_of(receipt.sha256).read_bytes())).pages[0].extract_text().splitlines()
+    lines = PdfReader(io.BytesIO(backend().read(receipt.sha256))).pages[0].extract_text().splitlines()
     for motto in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"):
         assert any(motto in line for line in lines), lines[:5]

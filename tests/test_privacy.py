@@ -21,7 +21,6 @@ from server.auth.models import User
 from server.calendar import service as calendar_service
 from server.calendar.models import OverrideKind
 from server.calendar.workdays import VN_TZ
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierFollower
@@ -38,6 +37,7 @@ from server.privacy.models import DataSubjectRequest
 from server.privacy.models import RequestKind
 from server.privacy.models import RequestState
 from server.stats.service import report
+from server.storage import backend
 from server.types import utcnow
 from tests.desk_support import synced_dossier
 from tests.helpers import demo_agency
@@ -290,10 +290,10 @@ def test_erase_keeps_what_the_law_obliges_and_says_so(app):
     assert open_dossier.owner.full_name == closed_kept.owner.full_name == "Trần Văn Phúc"
     assert closed_expired.owner.full_name == records.ANONYMOUS_NAME
     assert closed_expired.owner.personal_id is None and closed_expired.owner.phone_e164 is None
-    assert db.session.get(Attachment, expired_sha) is None and not path_of(expired_sha).exists()
+    assert db.session.get(Attachment, expired_sha) is None and not backend().has(expired_sha)
     assert records.photo_documents(closed_kept)  # within its retention: the photo stays
     issued = [d for d in closed_expired.documents if d.form_key]
-    assert issued and all(d.sha256 and path_of(d.sha256).exists() for d in issued)  # statutory forms stay
+    assert issued and all(d.sha256 and backend().has(d.sha256) for d in issued)  # statutory forms stay
 
 
 # -------------------------------------------------------------------------------------------------- retention
@@ -318,7 +318,7 @@ def test_retention_dry_run_lists_and_the_real_run_purges(app, runner):
     assert f"Would delete the photos of 1 dossiers (1 photographed papers): {dossier.id}" in dry.output
     assert f"Would anonymise the personal data of 1 dossiers: {dossier.id}" in dry.output
     db.session.expire_all()
-    assert db.session.get(Attachment, photo_sha) is not None and path_of(photo_sha).exists()
+    assert db.session.get(Attachment, photo_sha) is not None and backend().has(photo_sha)
     assert db.session.get(Dossier, dossier.id).owner.full_name == "Trần Văn Phúc"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention_purge")) is None
 
@@ -328,7 +328,7 @@ def test_retention_dry_run_lists_and_the_real_run_purges(app, runner):
     assert f"Anonymised the personal data of 1 dossiers (2 person records): {dossier.id}" in real.output
     db.session.expire_all()
     purged = db.session.get(Dossier, dossier.id)
-    assert db.session.get(Attachment, photo_sha) is None and not path_of(photo_sha).exists()
+    assert db.session.get(Attachment, photo_sha) is None and not backend().has(photo_sha)
     assert purged.photos_purged_at and purged.personal_data_purged_at and purged.photographed
     assert purged.owner.full_name == purged.submitter.full_name == records.ANONYMOUS_NAME
     assert "tran van phuc" not in purged.search_text and "0912345678" not in purged.search_text

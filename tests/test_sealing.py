@@ -10,13 +10,13 @@ import uuid
 from sqlalchemy import func
 from sqlalchemy import select
 
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
 from server.extensions import db
 from server.sealing import keys
 from server.sealing.envelope import SEALED_MEDIA_TYPE
 from server.sealing.models import SealingKey
+from server.storage import backend
 from server.types import utcnow
 from tests.sealing_support import b64url
 from tests.sealing_support import seal
@@ -68,7 +68,7 @@ def test_a_sealed_dossier_and_its_photos_are_opened_stored_once_and_replayed(app
     for data in photos:
         sha256, response = upload_sealed(client, token, key, data)
         assert response.status_code == 201, response.get_json()
-        assert path_of(sha256).read_bytes() == data  # stored opened, byte for byte
+        assert backend().read(sha256) == data  # stored opened, byte for byte
         hashes.append(sha256)
     client_uuid = uuid.uuid4()
     payload = captured(block["first_code"], hashes)

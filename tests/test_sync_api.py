@@ -98,9 +98,9 @@ def test_attachment_first_time_201_then_200(app):
     assert first.get_json()["width"] == 800
     _, again = upload(client, token, data)
     assert again.status_code == 200
-    from server.dossiers.attachments import path_of
+    from server.storage import backend
 
-    assert path_of(digest).read_bytes() == data
+    assert backend().read(digest) == data
 
 
 def test_attachment_refusals(app):
@@ -395,12 +395,13 @@ def test_losing_a_race_is_answered_as_a_replay(app, monkeypatch):
 @pytest.mark.parametrize("failure, status, code", [(errno.ENOSPC, 507, "storage_full"),
                                                    (errno.EROFS, 503, "storage_unavailable")])
 def test_a_full_or_read_only_store_is_a_clear_problem_not_a_500(app, monkeypatch, failure, status, code):
-    from server.dossiers import attachments
+    from server.storage import local
 
     def cannot_write(target, data):
         raise OSError(failure, os.strerror(failure), str(target))
 
-    monkeypatch.setattr(attachments, "_write_atomically", cannot_write)
+    monkeypatch.setattr(local, "_write_atomically", cannot_write)
+    app.config["STORAGE_BACKEND"] = "local"  # the folder's own failures (S3's: tests/test_storage.py)
     client, token = officer_client(app)
     response = upload(client, token, jpeg())[1]
     assert response.status_code == status and response.mimetype == "application/problem+json"

@@ -35,6 +35,7 @@ def test_healthz_reports_each_dependency_and_answers_503_when_one_is_down(app, c
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the store should be")
     app.config["ATTACHMENT_DIR"] = str(blocked)
+    app.config["STORAGE_BACKEND"] = "local"  # the folder's failure (the bucket's: tests/test_storage.py)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "error", "database": "ok", "attachments": "not_writable",

@@ -279,7 +279,10 @@
   }
 
   /**
-   * Send one dossier: its photos the server does not have yet, then its body.
+   * Send one dossier: its photos the server does not have yet, then its body. When the server refuses the body
+   * because it cannot use some of its photos (`photos_to_send`: a photo it has no record of, or whose bytes are not
+   * in its file store, e.g. uploaded through another server whose disk it cannot see), the phone still holding
+   * them uploads them again and sends the body once more; a second such refusal quarantines the dossier.
    * @returns {{stop: string|null, retryAfter?: string}} stop is a RESULT that ends the flush, or null.
    */
   async function sendDossier(db, ctx, dossier) {
@@ -288,6 +291,30 @@
       record.attempts = (record.attempts || 0) + 1;
       record.last_attempt_at = Date.now();
     });
+    for (let tries = 1; ; tries += 1) {
+      const photos = await sendPhotos(db, ctx, dossier);
+      if (photos) return photos;
+      const deviceNow = new Date(ctx.now()).toISOString();
+      const body = dossier.sealed
+        ? { sealed: dossier.sealed.body, device_now: deviceNow }
+        : { ...dossier.payload, device_now: deviceNow };
+      const answer = await ctx.write(
+        `/api/v1/dossiers/${dossier.client_uuid}`,
+        "PUT",
+        JSON.stringify(body),
+        "application/json",
+      );
+      if (answer.status === 200 || answer.status === 201) {
+        await markSynced(db, dossier, answer.data || {});
+        return { stop: null, synced: true };
+      }
+      if (answer.status === 422 && tries === 1 && (await forgetUploads(db, dossier, answer.data))) continue;
+      return refused(db, ctx, dossier, answer);
+    }
+  }
+
+  /** Upload the dossier's photos not confirmed yet; null when all are there, else what sendDossier returns. */
+  async function sendPhotos(db, ctx, dossier) {
     for (const sha256 of photoHashes(dossier)) {
       const photo = await Db.get(db, STORES.photos, sha256);
       if (!photo || photo.uploaded) continue; // confirmed earlier (shared photo, or a flush cut after it)
@@ -295,39 +322,45 @@
         ? await ctx.write(`/api/v1/attachments/${sha256}`, "PUT", photo.sealed, SEALED_MEDIA_TYPE)
         : await ctx.write(`/api/v1/attachments/${sha256}`, "PUT", photo.blob, photo.media_type);
       if (answer.status === 200 || answer.status === 201) {
-        await Db.withStores(db, STORES.photos, "readwrite", async (stores) => {
-          const row = await Db.requestResult(stores.photos.get(sha256));
-          if (row) {
-            row.uploaded = true;
-            await Db.requestResult(stores.photos.put(row));
-          }
-        });
+        await setUploaded(db, [sha256], true);
         continue;
       }
-      const given = await serverErrorVerdict(db, ctx, dossier, answer.status, answer.data);
-      if (given) {
-        await quarantine(db, dossier.client_uuid, given);
-        return { stop: null, quarantined: true };
+      return refused(db, ctx, dossier, answer);
+    }
+    return null;
+  }
+
+  /** Mark photos as confirmed by the server (true) or to be sent again (false). */
+  function setUploaded(db, hashes, uploaded) {
+    return Db.withStores(db, STORES.photos, "readwrite", async (stores) => {
+      for (const sha256 of hashes) {
+        const row = await Db.requestResult(stores.photos.get(sha256));
+        if (row) {
+          row.uploaded = uploaded;
+          await Db.requestResult(stores.photos.put(row));
+        }
       }
-      const stop = stopFor(answer.status, answer.data);
-      if (stop) return { stop, retryAfter: answer.retryAfter };
-      await quarantine(db, dossier.client_uuid, keptProblem(answer.status, answer.data));
-      return { stop: null, quarantined: true };
+    });
+  }
+
+  /**
+   * The server refused the body for photos it cannot use (`photos_to_send`): mark those of this dossier that the
+   * phone still holds as not uploaded. True when there is something to send again.
+   */
+  async function forgetUploads(db, dossier, problem) {
+    const asked = new Set((problem && Array.isArray(problem.photos_to_send) && problem.photos_to_send) || []);
+    const held = [];
+    for (const sha256 of photoHashes(dossier).filter((hash) => asked.has(hash))) {
+      const photo = await Db.get(db, STORES.photos, sha256);
+      if (photo && (photo.sealed || photo.blob)) held.push(sha256);
     }
-    const deviceNow = new Date(ctx.now()).toISOString();
-    const body = dossier.sealed
-      ? { sealed: dossier.sealed.body, device_now: deviceNow }
-      : { ...dossier.payload, device_now: deviceNow };
-    const answer = await ctx.write(
-      `/api/v1/dossiers/${dossier.client_uuid}`,
-      "PUT",
-      JSON.stringify(body),
-      "application/json",
-    );
-    if (answer.status === 200 || answer.status === 201) {
-      await markSynced(db, dossier, answer.data || {});
-      return { stop: null, synced: true };
-    }
+    if (held.length === 0 || held.length < asked.size) return false; // a photo it cannot send: quarantine
+    await setUploaded(db, held, false);
+    return true;
+  }
+
+  /** Any answer but a success, to a photo or to the body: retry later, stop, or quarantine the dossier. */
+  async function refused(db, ctx, dossier, answer) {
     const given = await serverErrorVerdict(db, ctx, dossier, answer.status, answer.data);
     if (given) {
       await quarantine(db, dossier.client_uuid, given);

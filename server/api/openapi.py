@@ -65,6 +65,9 @@ schema("Problem", {
             "properties": {"field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
                            "vi": {"type": "string"}, "en": {"type": "string"}},
         }},
+        "photos_to_send": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                           "description": "a refused dossier's photos the server cannot use yet (not uploaded, or "
+                                          "not in its file store): upload them again, then send the dossier again"},
     },
 })
 

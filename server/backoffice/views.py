@@ -13,6 +13,7 @@ from datetime import time
 from types import SimpleNamespace
 
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -40,7 +41,6 @@ from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
 from server.citizen.rating import CRITERIA
 from server.citizen.rating import LEVELS
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
@@ -58,6 +58,8 @@ from server.push.models import InboxMessage
 from server.push.models import PushSubscription
 from server.push.texts import of as text_of
 from server.stats.service import notification_figures
+from server.storage import NotStored
+from server.storage import backend
 from server.types import utcnow
 from server.web.officer_messages import officer_messages
 from server.web.pages import pages_blueprint
@@ -223,11 +225,26 @@ def attachment(sha256: str):
         .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id)
         .distinct().order_by(Dossier.id).limit(20)))
     stored = db.session.get(Attachment, sha256) if ward_dossiers else None
-    if stored is None or not path_of(sha256).is_file():
+    if stored is None:
         abort(404)
+    files = backend()
+    seconds = int(current_app.config["S3_PRESIGN_SECONDS"])
+    presigned = content = None
+    if seconds and files.has(sha256):
+        presigned = files.presigned_url(sha256, seconds, stored.media_type)  # None from the local folder
+    if presigned is None:
+        try:
+            content = files.open(sha256)
+        except NotStored:
+            abort(404)
     kind = "pdf" if stored.media_type == "application/pdf" else "photo"
     for using in ward_dossiers:  # the same photo may serve several dossiers of the ward: each is about its people
         record_dossier_view(kind, using, object_type="Attachment", object_id=sha256)
-    response = send_file(path_of(sha256), mimetype=stored.media_type, etag=False, conditional=False)
+    if presigned:
+        # After the same access check and access log as a streamed file: the bucket serves it for S3_PRESIGN_SECONDS
+        # (config.py says when to choose this). 303: the browser follows with a GET, whatever it asked with.
+        response = redirect(presigned, 303)
+    else:
+        response = send_file(content, mimetype=stored.media_type, etag=False, conditional=False)
     response.headers["Cache-Control"] = "private, no-store"
     return response

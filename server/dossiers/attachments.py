@@ -2,19 +2,16 @@
 
 A file is named by its SHA-256, so a retried upload is harmless and a document refers to bytes that cannot change.
 Checks, in order: size (413), hash (422), type by magic bytes (415), and for images that they decode within a pixel
-limit (422), so that a decompression bomb never reaches the desk's browsers.
+limit (422), so that a decompression bomb never reaches the desk's browsers. The bytes go to the configured store
+(server/storage/: a local folder or an S3 bucket); the Attachment row records what the server checked.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
-import os
-import tempfile
 import threading
 import warnings
-from pathlib import Path
 
 from flask import current_app
 from PIL import Image
@@ -25,6 +22,7 @@ from server.auth.models import User
 from server.dossiers.models import Attachment
 from server.dossiers.models import AttachmentUpload
 from server.extensions import db
+from server.storage import backend
 
 #: Leading bytes of the accepted types: the client's Content-Type is not trusted.
 MAGIC = (
@@ -40,15 +38,6 @@ class AttachmentError(Exception):
     def __init__(self, status: int, code: str, vi: str, en: str):
         super().__init__(en)
         self.status, self.code, self.vi, self.en = status, code, vi, en
-
-
-def storage_dir() -> Path:
-    return Path(current_app.config.get("ATTACHMENT_DIR") or Path(current_app.instance_path) / "attachments")
-
-
-def path_of(sha256: str) -> Path:
-    """Where the bytes of ``sha256`` live (two-level fan-out keeps folders small)."""
-    return storage_dir() / sha256[:2] / sha256
 
 
 def sniff(data: bytes) -> str | None:
@@ -101,8 +90,8 @@ def _image_size(data: bytes) -> tuple[int, int]:
 def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) -> tuple[Attachment, bool]:
     """Check and keep ``data`` under ``sha256``; returns (attachment, created). Idempotent.
 
-    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type, 507 store
-        full, 503 store read-only or unusable.
+    :raises AttachmentError: 413 too large, 422 hash mismatch or bad image, 415 unsupported type.
+    :raises server.storage.StorageError: 507 store full, 503 store read-only or unreachable.
     """
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     if len(data) > limit:
@@ -113,7 +102,8 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
         raise AttachmentError(422, "hash_mismatch", "Mã băm SHA-256 không khớp nội dung tệp (tệp bị hỏng khi gửi?).",
                               "The SHA-256 does not match the content (was the file damaged in transit?).")
     existing = db.session.get(Attachment, sha256)
-    if existing is not None and path_of(sha256).exists():
+    files = backend()
+    if existing is not None and files.has(sha256):
         _record_holder(sha256, uploaded_by_id, device_id)
         return existing, False
     media_type = sniff(data)
@@ -125,10 +115,7 @@ def store(sha256: str, data: bytes, uploaded_by_id: int | None, device_id=None) 
         width, height = _image_size(data)
     else:
         _check_pdf(data)
-    try:
-        _write_atomically(path_of(sha256), data)
-    except OSError as error:
-        raise _storage_error(error) from None
+    files.put(sha256, data, media_type)  # also when the row exists: the bytes may be on another host's disk only
     if existing is None:
         existing = Attachment(sha256=sha256, media_type=media_type, size_bytes=len(data), width=width, height=height,
                               uploaded_by_id=uploaded_by_id, device_id=device_id)
@@ -190,18 +177,6 @@ def _check_pdf(data: bytes) -> None:
                               "The PDF contains JavaScript or an automatic action: it is not accepted.")
 
 
-def _storage_error(error: OSError) -> AttachmentError:
-    """A store that cannot take the file: 507 when it is full, 503 when it is read-only or otherwise unusable.
-    Either way the phone keeps the photo and tries again later (5xx); the operator reads the reason in the log."""
-    current_app.logger.error("attachment store %s cannot write: %s", storage_dir(), error)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return AttachmentError(507, "storage_full", "Kho lưu tệp của máy chủ đã đầy; tệp sẽ được gửi lại sau.",
-                               "The server's file store is full; the file will be sent again later.")
-    return AttachmentError(503, "storage_unavailable",
-                           "Kho lưu tệp của máy chủ tạm thời không ghi được; tệp sẽ được gửi lại sau.",
-                           "The server's file store cannot be written to for now; the file will be sent again later.")
-
-
 def _record_holder(sha256: str, user_id: int | None, device_id) -> None:
     """Remember that this user on this phone has the bytes (once per holder)."""
     known = db.session.scalar(select(AttachmentUpload.id).where(
@@ -223,18 +198,3 @@ def may_cite(sha256: str, user: User, device) -> bool:
         holders.append(AttachmentUpload.agency_id == user.agency_id)
     return db.session.scalar(select(AttachmentUpload.id).where(
         AttachmentUpload.sha256 == sha256, or_(*holders)).limit(1)) is not None
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    # Write then rename: a crash mid-write never leaves a truncated file under a valid hash.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -42,15 +42,19 @@ from server.people.forms import check_person_fields
 from server.people.models import Gender
 from server.people.models import Person
 from server.reference.models import Procedure
+from server.storage import backend
 from server.types import utcnow
 
 
 class SyncRefused(Exception):
     """The dossier cannot be stored as sent: 409 (another body under this UUID) or 422 (field errors)."""
 
-    def __init__(self, status: int, errors: list[dict] | None = None):
+    def __init__(self, status: int, errors: list[dict] | None = None, photos_to_send: list[str] | None = None):
         super().__init__(status)
         self.status, self.errors = status, errors or []
+        #: Photos the dossier cites that the server cannot use yet (not uploaded by this phone or ward, or not in
+        #: the store): the phone uploads them (again) and sends the dossier once more.
+        self.photos_to_send = photos_to_send or []
 
 
 def payload_digest(payload: dict) -> str:
@@ -190,6 +194,8 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
     documents = []
     by_code = {d.code: d for d in version.required_documents} if version else {}
     cited: set[str] = set()
+    photos_to_send: list[str] = []
+    files = backend()
     for index, entry in enumerate(payload.get("documents", [])):
         required = None
         if entry.get("required_document_code"):
@@ -209,11 +215,22 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
                 errors.append(field_error(f"documents.{index}.sha256",
                                           "unknown_attachment" if attachment is None else "not_yours",
                                           "Ảnh chưa được tải lên máy chủ.", "This photo has not been uploaded."))
+                photos_to_send.append(entry["sha256"])  # an upload by this phone makes it citable (may_cite)
+                attachment = None
+            elif not files.has(attachment.sha256):
+                # The row says it was uploaded, but the bytes are not in the store (uploaded through a host whose
+                # folder this one cannot see, or lost): refused, and the phone uploads the photo again
+                # (pwa/lib/outbox-flush.classic.js, MISSING_PHOTO_CODES), which puts the bytes back.
+                errors.append(field_error(f"documents.{index}.sha256", "missing_from_store",
+                                          "Máy chủ không có tệp của ảnh này trong kho lưu; máy sẽ gửi lại ảnh.",
+                                          "The server's file store does not hold this photo; the phone sends it "
+                                          "again."))
+                photos_to_send.append(entry["sha256"])
                 attachment = None
             cited.add(entry["sha256"])
         documents.append((required, attachment, entry))
     if errors:
-        raise SyncRefused(422, errors)
+        raise SyncRefused(422, errors, photos_to_send)
     return _Checked(version, owner, submitter, documents)
 
 

@@ -51,6 +51,8 @@ from server.sealing import keys as sealing_keys
 from server.sealing.envelope import SEALED_MEDIA_TYPE
 from server.sealing.envelope import SealRefused
 from server.sealing.envelope import open_envelope
+from server.storage import PROBLEMS as STORAGE_PROBLEMS
+from server.storage import StorageError
 from server.types import utcnow
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
@@ -135,13 +137,13 @@ CODE_BLOCKS = schema("CodeBlocks", {"type": "object", "required": ["blocks"], "p
     "type": "array", "items": {"type": "object", "required": ["day", "first_code", "last_code", "first", "last"]}}}})
 
 
-def _problem(error) -> ApiProblem:
-    slugs = {413: "too-large", 415: "unsupported-media-type", 422: "invalid-attachment",
-             503: "storage-unavailable", 507: "insufficient-storage"}
+def _problem(error: AttachmentError | StorageError) -> ApiProblem:
+    """A refused upload (the file itself) or a store that cannot take it (503/507), with the file's field error."""
+    slugs = {413: "too-large", 415: "unsupported-media-type", 422: "invalid-attachment"}
     titles = {413: ("Tệp quá lớn", "Payload too large"), 415: ("Định dạng không được hỗ trợ", "Unsupported type"),
-              422: ("Tệp không hợp lệ", "Invalid file"),
-              503: ("Kho lưu tệp tạm thời không dùng được", "File store unavailable"),
-              507: ("Kho lưu tệp đã đầy", "File store full")}
+              422: ("Tệp không hợp lệ", "Invalid file")}
+    for status, (slug, title) in STORAGE_PROBLEMS.items():
+        slugs[status], titles[status] = slug, title
     return ApiProblem(error.status, slugs[error.status], titles[error.status], (error.vi, error.en),
                       errors=[field_error("file", error.code, error.vi, error.en)])
 
@@ -168,7 +170,8 @@ def put_attachment(sha256: str):
     try:
         attachment, created = store(sha256, data, current_user.id, device.id if device else None)
         db.session.commit()
-    except AttachmentError as error:
+    except (AttachmentError, StorageError) as error:
+        db.session.rollback()
         raise _problem(error) from None
     except IntegrityError:
         # Two uploads of one new photo raced: the other stored the same bytes under the same hash.
@@ -265,9 +268,10 @@ def _sync_problem(refused: SyncRefused) -> ApiProblem:
         return ApiProblem(409, "dossier-conflict", ("Xung đột dữ liệu", "Conflict"),
                           ("Mã định danh hồ sơ này đã được dùng cho nội dung khác.",
                            "This dossier UUID already holds different content."))
+    extra = {"photos_to_send": refused.photos_to_send} if refused.photos_to_send else {}
     return ApiProblem(422, "invalid-dossier", ("Hồ sơ chưa hợp lệ", "Invalid dossier"),
                       ("Vui lòng sửa các trường được đánh dấu.", "Please correct the marked fields."),
-                      errors=refused.errors)
+                      errors=refused.errors, **extra)
 
 
 @bp.post("/devices/current/code-blocks")

@@ -20,13 +20,14 @@ from flask_login import current_user
 from server.access_log.record import record_dossier_view
 from server.auth.access import roles_required
 from server.calendar.workdays import to_local
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.forms import issue
 from server.forms.catalogue import FORM_KEYS
 from server.forms.pdf import render
+from server.storage import NotStored
+from server.storage import backend
 from server.web.pages import pages_blueprint
 
 bp = pages_blueprint("forms", __name__, url_prefix="/staff/dossiers/<int:dossier_id>/forms")
@@ -106,6 +107,10 @@ def pdf(dossier_id: int, form_key: str):
     name = f"mau-{form_key}-{dossier.code or dossier.id}.pdf"
     if document is None:
         return send_file(io.BytesIO(render(content)), mimetype="application/pdf", download_name=name)
-    # A form is tens of kilobytes: read at once, so no file handle outlives the request.
-    return send_file(io.BytesIO(path_of(document.sha256).read_bytes()), mimetype="application/pdf",
-                     download_name=name, etag=document.sha256)
+    # A form is tens of kilobytes: read at once from the store, so no file handle or connection outlives the
+    # request, and always streamed (never a presigned URL): it is the app's own answer with its name and headers.
+    try:
+        data = backend().read(document.sha256)
+    except NotStored:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name, etag=document.sha256)

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from server.auth.models import User
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Attachment
 from server.dossiers.models import AttachmentUpload
 from server.dossiers.models import Dossier
@@ -34,6 +33,7 @@ from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import TERMINAL_STATES
 from server.extensions import db
 from server.people.models import Person
+from server.storage import backend
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,9 @@ def delete_photos(dossier: Dossier, now: datetime) -> PhotoPurge:
     if gone:
         db.session.execute(delete(AttachmentUpload).where(AttachmentUpload.sha256.in_(gone)))
         db.session.execute(delete(Attachment).where(Attachment.sha256.in_(gone)))
+        files = backend()
         for sha256 in gone:
-            path_of(sha256).unlink(missing_ok=True)
+            files.delete(sha256)
     return PhotoPurge(documents=len(documents), files=len(gone))
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import tempfile
 from datetime import timedelta
 
 from flask import Blueprint
@@ -77,18 +75,10 @@ def _check_database() -> str:
 
 
 def _check_attachments() -> str:
-    from server.dossiers.attachments import storage_dir
+    """The configured store answers and takes files: the folder is writable, or the bucket is there."""
+    from server.storage import backend
 
-    try:
-        folder = storage_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-") as probe:
-            probe.write(b"ok")
-            probe.flush()
-    except OSError as error:
-        current_app.logger.error("health check: attachment store not writable: %s", error)
-        return "full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "not_writable"
-    return "ok"
+    return backend().check()
 
 
 def _check_push() -> str:

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from server.auth import services
 from server.auth.models import Role
 from server.calendar.workdays import to_local
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.reference.models import Procedure
 from server.sealing.envelope import open_envelope
+from server.storage import backend
 from server.types import utcnow
 from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import VirtualAuthenticator
@@ -337,7 +337,7 @@ def server_attachments() -> dict[str, bytes]:
     found = {}
     issued = select(DossierDocument.sha256).where(DossierDocument.form_key.is_not(None))
     for attachment in db.session.scalars(select(Attachment).where(Attachment.sha256.not_in(issued))):
-        data = path_of(attachment.sha256).read_bytes()
+        data = backend().read(attachment.sha256)
         assert hashlib.sha256(data).hexdigest() == attachment.sha256
         found[attachment.sha256] = data
     return found

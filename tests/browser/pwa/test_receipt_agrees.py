@@ -17,10 +17,10 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from server.dossiers.attachments import path_of
 from server.dossiers.models import Dossier
 from server.extensions import db
 from server.forms.issue import issued_forms
+from server.storage import backend
 from tests.browser.pwa import offline_support as app
 from tests.browser.support import fresh
 from tests.browser.test_languages import UNMARKED_VIETNAMESE_JS
@@ -77,7 +77,7 @@ def _pdf_text(uuid: str) -> tuple[str, list[str], dict]:
     fresh()
     dossier = db.session.scalar(select(Dossier).where(Dossier.client_uuid == uuids.UUID(uuid)))
     [form] = issued_forms(dossier, "receipt")
-    reader = PdfReader(io.BytesIO(path_of(form.sha256).read_bytes()))
+    reader = PdfReader(io.BytesIO(backend().read(form.sha256)))
     raw = "\n".join(page.extract_text() for page in reader.pages)
     return " ".join(raw.split()), raw.splitlines(), form.form_content
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import wraps
 
 import pytest
 from playwright.sync_api import expect
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.sealing.envelope import open_envelope
 from server.sealing.models import SealingKey
+from server.storage import backend
 from tests.browser.pwa import offline_support as app_
 from tests.browser.support import SLOW_MACHINE_TIMEOUT_S
 from tests.browser.support import fresh
@@ -187,3 +189,31 @@ def test_the_server_opens_exactly_what_the_phone_sealed(officer_phone):
     body = json.loads(open_envelope(envelope, f"dossier:{record['uuid']}")[0])
     assert body["owner"]["full_name"] == OWNER and body["owner"]["personal_id"] == PERSONAL_ID
     assert body["code"] == receipt["code"]
+
+
+def test_photos_missing_from_the_servers_store_are_uploaded_again_and_the_dossier_accepted(app, officer_phone):
+    """Issue 13 point 1: a photo the server recorded but whose bytes are not in its store (uploaded through another
+    app server whose folder this one cannot see) makes the server refuse the dossier with `photos_to_send`; the
+    phone, which still holds the photos, uploads them again and the dossier is accepted, each photo in the store."""
+    page = officer_phone
+    uploads = []
+    real_upload = app.view_functions["sync_api.put_attachment"]
+
+    @wraps(real_upload)  # keeps its access rule and contract
+    def upload_lost_on_another_host(sha256):
+        answer = real_upload(sha256)
+        uploads.append(sha256)
+        if uploads.count(sha256) == 1:
+            backend().delete(sha256)  # stored "on another host": this server's store does not hold it
+        return answer
+
+    app.view_functions["sync_api.put_attachment"] = upload_lost_on_another_host
+    app_.go_offline(page.context)
+    receipt = app_.capture_dossier(page, OWNER, (311, 312), personal_id=PERSONAL_ID)
+    app_.wait_until_queued(page, 1)
+    photos = app_.phone_photos(page)
+    app_.go_online(page.context)
+    app_.sync_now(page)
+    app_.wait_until_synced(page, 1)
+    assert sorted(uploads) == sorted(list(photos) * 2)  # each photo sent twice: once lost, once kept
+    app_.assert_server_matches([receipt], photos)
