@@ -13,8 +13,10 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from server.config import ConfigError
 from server.config import load_config
 from server.extensions import babel
 from server.extensions import csrf
@@ -54,6 +56,7 @@ def create_app(config_override: dict | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, config_override)
+    _trust_proxies(app)
     _configure_logging(app)
     _configure_extensions(app)
     _register_models()
@@ -73,6 +76,19 @@ def _instance_path(config_override: dict | None) -> str:
     """Where the secret key and the embedded database live: ``INSTANCE_PATH`` if given, else ``./instance``."""
     given = (config_override or {}).get("INSTANCE_PATH") or os.environ.get("MOTCUA_INSTANCE_PATH")
     return str(Path(given).resolve()) if given else str(ROOT / "instance")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, the client's address and scheme are the ones they forwarded.
+
+    Everything that reads ``request.remote_addr`` (the rate limits' key, the audit trail, the access log) then sees
+    the client, not the proxy. Only X-Forwarded-For and X-Forwarded-Proto are trusted (config.py says why not Host).
+    """
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops < 0:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be 0 or more, not {hops}")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def _configure_logging(app: Flask) -> None:

@@ -74,6 +74,20 @@ DEFAULTS: dict[str, object] = {
     # limit) unless PROCESSES says exactly one process serves (MOTCUA_PROCESSES=1, or WEB_CONCURRENCY=1).
     "RATELIMIT_STORAGE_URI": "memory://",
     "PROCESSES": None,
+    # When the shared store (Redis) does not answer, requests are served and counted in this process's memory
+    # until it answers again (flask-limiter checks it at growing intervals), with a warning in the log; an error
+    # the fallback cannot absorb is logged and the request served. Fail open, not 503: these limits slow down
+    # guessing and flooding, they are not what authenticates anyone (passkeys do; the follow check has its own
+    # lock per code in the database), and a Redis outage must not stop every sign-in and sync of the province.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    # Reverse proxies in front of the app that add X-Forwarded-For and set X-Forwarded-Proto
+    # (MOTCUA_TRUSTED_PROXY_HOPS; 1 for one nginx or HAProxy). 0: the headers are ignored and the client's address
+    # is the TCP peer's. With N, the Nth address from the right of X-Forwarded-For is the client's: entries further
+    # left were written by the client and are ignored. Host is not taken from X-Forwarded-Host: the proxy passes
+    # the Host header through (nginx `proxy_set_header Host $host`), so a forged header cannot change the host
+    # that passkeys and links are checked against.
+    "TRUSTED_PROXY_HOPS": 0,
     "RATELIMIT_HEADERS_ENABLED": True,
     "AUTH_RATE_LIMIT": "10 per minute; 60 per hour",
     "LOOKUP_RATE_LIMIT": "20 per minute; 200 per hour",
@@ -116,6 +130,10 @@ DEFAULTS: dict[str, object] = {
     # Web Push (issue #5). The VAPID key is generated into the instance folder (flask push init-keys) unless given
     # as MOTCUA_VAPID_PRIVATE_KEY (PEM). The subject must be a real mailto: or https: address in production.
     "VAPID_PRIVATE_KEY": None,
+    # Several hosts must sign with one key (a phone subscribed through one host is pushed to by every worker):
+    # MOTCUA_VAPID_PRIVATE_KEY_FILE is the path of a PEM file every host shares (a mounted secret), read instead
+    # of the instance folder's; `flask push init-keys` creates it there (mode 0600) when it does not exist.
+    "VAPID_PRIVATE_KEY_FILE": None,
     "VAPID_SUBJECT": None,
     # Only for tests and development: accept push endpoints on loopback and private addresses.
     "PUSH_ALLOW_PRIVATE_ENDPOINTS": False,
@@ -130,8 +148,17 @@ DEFAULTS: dict[str, object] = {
     # Whether a running worker is required: None means in production or with the embedded worker.
     "PUSH_HEARTBEAT_MAX_AGE_SECONDS": 60,
     "HEALTH_REQUIRES_PUSH_WORKER": None,
-    # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it).
+    # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it). Refused in
+    # production, where each web process would start its own: run `flask push worker` (one or more) instead.
     "PUSH_EMBEDDED_WORKER": False,
+    # PostgreSQL connections per process (MOTCUA_DB_POOL_SIZE, MOTCUA_DB_MAX_OVERFLOW; SQLAlchemy's own defaults),
+    # and how long a request waits for one before failing (MOTCUA_DB_POOL_TIMEOUT, seconds). A gunicorn process
+    # serves GUNICORN_THREADS requests at once (deploy/gunicorn.conf.py): the pool should be at least that; all
+    # processes together (web and push workers, each up to size + overflow) must stay under PostgreSQL's
+    # max_connections. SQLite ignores them.
+    "DB_POOL_SIZE": 5,
+    "DB_MAX_OVERFLOW": 10,
+    "DB_POOL_TIMEOUT": 30,
     # How long the claim token in the receipt's QR code links the dossier to a new account, counted from the day
     # the server receives the dossier, and how long an owner's invitation of a relative stays open. [U] policy.
     "CLAIM_TOKEN_DAYS": 60,
@@ -187,6 +214,7 @@ def load_config(app: Flask, config_override: dict | None) -> None:
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     if not app.config.get("SECRET_KEY"):
         if env == "production":
             raise ConfigError("SECRET_KEY must be set in production (APP_ENV=production)")
@@ -216,16 +244,31 @@ def _check_production(app: Flask) -> None:
 
     try:
         keys.subject(app)
+        keys.vapid(app)  # read and parsed now: a missing or broken key stops the start, not the first push
     except keys.PushConfigError as error:
-        raise ConfigError(str(error)) from None
-    if not app.config.get("VAPID_PRIVATE_KEY") and not keys.key_path(app).exists():
-        raise ConfigError(f"no VAPID key in production: set MOTCUA_VAPID_PRIVATE_KEY or run `flask push init-keys` "
-                          f"(expected {keys.key_path(app)})")
-    processes = app.config.get("PROCESSES") or os.environ.get("WEB_CONCURRENCY")
+        raise ConfigError(f"{error} (production, APP_ENV=production)") from None
+    if app.config.get("PUSH_EMBEDDED_WORKER"):
+        raise ConfigError("PUSH_EMBEDDED_WORKER must be off in production: every web process would run its own "
+                          "push worker; run `flask push worker` as a process of its own (several may run at once)")
+    # Every count of processes that was declared: MOTCUA_PROCESSES, and WEB_CONCURRENCY (gunicorn's workers,
+    # exported by deploy/gunicorn.conf.py). An undeclared count is taken as several: memory:// is refused.
+    declared = {str(n).strip() for n in (app.config.get("PROCESSES"), os.environ.get("WEB_CONCURRENCY")) if n}
     storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
-    if storage.startswith("memory://") and str(processes) != "1":
+    if storage.startswith("memory://") and declared != {"1"}:
         raise ConfigError("RATELIMIT_STORAGE_URI must be a shared store in production (e.g. redis://host:6379/0): "
                           "memory:// counts per process; set MOTCUA_PROCESSES=1 if exactly one process serves")
+
+
+def engine_options(config) -> dict:
+    """SQLAlchemy's engine options, with the pool sized by DB_POOL_SIZE and DB_MAX_OVERFLOW on PostgreSQL.
+
+    A copy: DEFAULTS' dict is shared by every app of the process (the tests make many).
+    """
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options.update(pool_size=int(config["DB_POOL_SIZE"]), max_overflow=int(config["DB_MAX_OVERFLOW"]),
+                       pool_timeout=float(config["DB_POOL_TIMEOUT"]))
+    return options
 
 
 def max_body_bytes(config) -> int:

@@ -33,5 +33,6 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 #: Abuse limits on sign-in ceremonies, link redemption and public look-ups (in memory unless RATELIMIT_STORAGE_URI
-#: names Redis). Behind a reverse proxy, configure ProxyFix so that the client address is the real one.
+#: names Redis), per client address: behind a reverse proxy, TRUSTED_PROXY_HOPS makes it the client's, not the
+#: proxy's (server/__init__.py, _trust_proxies).
 limiter = Limiter(key_func=get_remote_address)

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from server import create_app
 from server.extensions import db
 from server.schema import migrate_afresh
+from tests.redis_server import redis_server  # noqa: F401  (the session's own Redis, for the tests that need it)
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 ON_POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgres"))

@@ -64,6 +64,14 @@ class PushService:
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
+    def __post_init__(self):
+        self.arrived = threading.Condition(self.lock)  # notified at every message received
+
+    def wait_for(self, count: int, timeout: float = 120) -> bool:
+        """Until ``count`` messages have been received (False if they have not after ``timeout`` seconds)."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
+
     def subscribe(self) -> dict:
         with self.lock:
             name = f"s{len(self.subscriptions) + 1}"
@@ -136,6 +144,7 @@ def start(service: PushService):
             with service.lock:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 service.received.append(Received(name, json.loads(plaintext), headers))
+                service.arrived.notify_all()
             return self._answer(201)
 
         def _answer(self, status: int, headers: dict | None = None):

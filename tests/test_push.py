@@ -35,6 +35,7 @@ from server.push.sender import BACKOFF_BASE_SECONDS
 from server.push.sender import PushSender
 from server.push.sender import payload_of
 from server.types import utcnow
+from tests import processes
 from tests import push_service
 from tests.helpers import consent_to_push
 from tests.helpers import demo_user
@@ -450,3 +451,37 @@ def test_the_worker_loop_writes_its_heartbeat(app, push, monkeypatch):
     sender_module.run_worker(app, stop, poll_seconds=0)
     db.session.expire_all()
     assert db.session.get(WorkerHeartbeat, "push").beat_at >= before - timedelta(seconds=1)
+
+
+def test_two_push_worker_processes_send_each_notification_once(app, citizen, push):
+    """As in production: two `flask push worker` processes (their own connections, claims racing in the database,
+    stopped by SIGTERM), already polling when the notifications are queued."""
+    user, dossier = citizen
+    info = push.subscribe()
+    subscription = PushSubscription(user_id=user.id, endpoint=info["endpoint"], p256dh=info["keys"]["p256dh"],
+                                    auth=info["keys"]["auth"])
+    db.session.add(subscription)
+    db.session.commit()
+    # Small batches, so that the two workers' claims interleave.
+    env = processes.environment(app, APP_ENV="testing", MOTCUA_PUSH_ALLOW_PRIVATE_ENDPOINTS="true",
+                                MOTCUA_PUSH_BATCH_SIZE=5)
+    command = [str(processes.BIN / "flask"), "push", "worker", "--poll", "0.2"]
+    workers = [processes.Process(command, env) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.wait_for_line("Push worker running")
+        total = 200
+        for _ in range(total):
+            message = InboxMessage(user_id=user.id, dossier_id=dossier.id, kind="received",
+                                   data={"code": dossier.code})
+            message.deliveries.append(PushDelivery(subscription=subscription))
+            db.session.add(message)
+        db.session.commit()
+        assert push.wait_for(total, timeout=processes.PATIENCE), f"{len(push.received)} of {total} received"
+    finally:
+        codes = [worker.stop() for worker in workers]
+    assert codes == [0, 0], [worker.log for worker in workers]
+    ids = [r.payload["id"] for r in push.received]
+    assert len(ids) == total and len(set(ids)) == total  # none twice, none missing
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(PushDelivery.status == DeliveryStatus.SENT)) == total

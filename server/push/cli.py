@@ -16,7 +16,8 @@ push_cli = AppGroup("push", help="Web Push: VAPID keys and the sending worker.")
 
 @push_cli.command("init-keys")
 def init_keys() -> None:
-    """Create the VAPID key pair in the instance folder, once (an existing key is kept)."""
+    """Create the VAPID key pair once (an existing key is kept): in MOTCUA_VAPID_PRIVATE_KEY_FILE when set, else in
+    the instance folder."""
     if current_app.config.get("VAPID_PRIVATE_KEY"):
         click.echo("VAPID key given in the environment (MOTCUA_VAPID_PRIVATE_KEY): nothing to create.")
     else:

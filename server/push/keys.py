@@ -1,8 +1,10 @@
 """The VAPID key pair that signs every push request (RFC 8292).
 
-Generated once into the instance folder (``flask push init-keys``; ``./dev run`` does it) or given in the
-environment as ``MOTCUA_VAPID_PRIVATE_KEY`` (PEM). Never in the repository: whoever holds it can push to every
-subscribed phone. The public half is what browsers need to subscribe (``GET /api/v1/push/key``).
+Generated once into the instance folder (``flask push init-keys``; ``./dev run`` does it), or given in the
+environment as ``MOTCUA_VAPID_PRIVATE_KEY`` (PEM), or read from ``MOTCUA_VAPID_PRIVATE_KEY_FILE``, a file every host
+shares (several hosts must sign with the same key: a phone subscribed with one key refuses pushes signed with
+another). Never in the repository: whoever holds it can push to every subscribed phone. The public half is what
+browsers need to subscribe (``GET /api/v1/push/key``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ class PushConfigError(RuntimeError):
 
 
 def key_path(app=None) -> Path:
+    """Where the key file is: VAPID_PRIVATE_KEY_FILE when set, else the instance folder's."""
     app = app or current_app
-    return Path(app.instance_path) / KEY_FILE
+    configured = app.config.get("VAPID_PRIVATE_KEY_FILE")
+    return Path(configured) if configured else Path(app.instance_path) / KEY_FILE
 
 
 def init_keys(app=None) -> tuple[Path, bool]:
@@ -47,26 +51,44 @@ def init_keys(app=None) -> tuple[Path, bool]:
     return path, True
 
 
-def _pem(app) -> bytes:
+def _pem(app) -> tuple[bytes, str]:
+    """The key's PEM and where it came from (for error messages: never the key itself)."""
     configured = app.config.get("VAPID_PRIVATE_KEY")
+    if configured and app.config.get("VAPID_PRIVATE_KEY_FILE"):
+        raise PushConfigError("both MOTCUA_VAPID_PRIVATE_KEY and MOTCUA_VAPID_PRIVATE_KEY_FILE are set: set one")
     if configured:
-        return configured.encode() if isinstance(configured, str) else configured
+        return (configured.encode() if isinstance(configured, str) else configured), "MOTCUA_VAPID_PRIVATE_KEY"
     path = key_path(app)
     if not path.exists():
         if app.config.get("APP_ENV") == "production":
-            raise PushConfigError(f"no VAPID key: run `flask push init-keys` (expected {path})")
+            raise PushConfigError(f"no VAPID key: set MOTCUA_VAPID_PRIVATE_KEY or MOTCUA_VAPID_PRIVATE_KEY_FILE, or "
+                                  f"run `flask push init-keys` (expected {path})")
         init_keys(app)  # development and tests: made on first use, like the secret key
-    return path.read_bytes()
+    try:
+        return path.read_bytes(), str(path)
+    except OSError as error:
+        raise PushConfigError(f"the VAPID key file {path} cannot be read: {error.strerror}") from None
 
 
 @lru_cache(maxsize=4)
-def _vapid(pem: bytes) -> Vapid:
+def _parse(pem: bytes) -> Vapid:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError("not a P-256 key")
     return Vapid.from_pem(pem)
+
+
+def _vapid(pem: bytes, source: str) -> Vapid:
+    try:
+        return _parse(pem)
+    except (ValueError, TypeError):  # cryptography's answers to what is not an unencrypted PEM private key
+        raise PushConfigError(f"the VAPID key in {source} is not an unencrypted PEM P-256 private key "
+                              f"(`flask push init-keys` makes one)") from None
 
 
 def vapid(app=None) -> Vapid:
     """The signing key (parsed once per key)."""
-    return _vapid(_pem(app or current_app))
+    return _vapid(*_pem(app or current_app))
 
 
 def public_key(app=None) -> str:
