@@ -38,7 +38,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SECRET_KEY = "cluster-test-secret-key-shared-by-every-process"
-BUCKET = "motcua-cluster"
 #: The limit the cluster's shared-counter check runs against (a look-up endpoint, LOOKUP_RATE_LIMIT).
 LOOKUP_LIMIT = 12
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -145,11 +144,14 @@ class Service:
             wait_for(up, timeout, f"{self.name} to serve (log: {self.log})")
         return self
 
+    own_group: bool = True  # False for a process started by another module (tests/redis_server.py, s3_server.py)
+
     def cpu(self) -> float:
         """CPU seconds of the whole process group so far, earlier incarnations included."""
         if self.popen is None:
             return self.cpu_of_dead
-        return self.cpu_of_dead + sum(cpu_seconds(pid) for pid in process_group_pids(self.popen.pid))
+        pids = process_group_pids(self.popen.pid) if self.own_group else [self.popen.pid]
+        return self.cpu_of_dead + sum(cpu_seconds(pid) for pid in pids)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Kill the whole group (master and workers) and reap it."""
@@ -165,6 +167,8 @@ class Service:
         wait_for(lambda: not process_group_pids(self.popen.pid), 30, f"{self.name}'s processes to end")
 
     def stop(self) -> None:
+        if not self.own_group:
+            return  # its own module stops it
         if self.popen is not None and self.popen.poll() is None:
             try:
                 os.killpg(self.popen.pid, signal.SIGTERM)
@@ -336,8 +340,11 @@ class Cluster:
     def start(self) -> None:
         self.check_machine()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # The harness's own instance folder; each app process and worker gets another (hosts share no disk: the
+        # photos are in the bucket, the VAPID key is the shared secret file).
         self.instance = self.workdir / "instance"
         self.instance.mkdir(exist_ok=True)
+        self.vapid_file = self.workdir / "secrets" / "vapid_private.pem"
         self.logs = self.workdir / "logs"
         self.logs.mkdir(exist_ok=True)
         self.pem, self.cert = self_signed(self.workdir)
@@ -352,41 +359,42 @@ class Cluster:
         self._start_proxy()
 
     def _start_redis(self) -> None:
-        # Its own redis-server (no data saved), not the machine's: the test owns every key and CI needs no service.
-        self.redis_port = free_port()
-        self.services["redis"] = Service(
-            "redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                      "--appendonly", "no"], dict(os.environ), self.logs / "redis.log",
-            ready=lambda: accepts(self.redis_port)).start()
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        # The tests' own redis-server (tests/redis_server.py), not the machine's: the cluster owns every key.
+        from tests import redis_server
+
+        self.redis_server = redis_server.start()
+        self.redis_port = self.redis_server.port
+        self.redis_url = self.redis_server.url(0)
+        self.services["redis"] = Service("redis", [], {}, self.logs / "redis.log", popen=self.redis_server.process,
+                                         own_group=False)
 
     def _start_s3(self) -> None:
-        # moto's standalone server speaks the S3 protocol over HTTP, like MinIO or a provincial cloud's S3 API.
-        self.s3_port = free_port()
-        self.s3_url = f"http://127.0.0.1:{self.s3_port}"
-        self.services["s3"] = Service(
-            "s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.s3_port)],
-            {**os.environ, **self.aws_env()}, self.logs / "s3.log", ready=lambda: answers_http(self.s3_port, "/"),
-        ).start()
-        self.s3().create_bucket(Bucket=BUCKET)
+        # moto's standalone server (tests/s3_server.py) speaks the S3 protocol over HTTP, as MinIO or a provincial
+        # cloud's S3 API does.
+        from tests.s3_server import S3Server
+
+        self.s3_server = S3Server.start()
+        self.s3_port = self.s3_server.port
+        self.s3_url = self.s3_server.endpoint_url
+        self.storage_settings = self.s3_server.new_bucket()
+        self.bucket = self.storage_settings["S3_BUCKET"]
+        self.services["s3"] = Service("s3", [], {}, self.logs / "s3.log", popen=self.s3_server.process,
+                                      own_group=False)
 
     @staticmethod
     def aws_env() -> dict:
-        return {"AWS_ACCESS_KEY_ID": "cluster", "AWS_SECRET_ACCESS_KEY": "cluster", "AWS_DEFAULT_REGION": "us-east-1"}
+        from tests.s3_server import CREDENTIALS
+
+        return {**CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
 
     def s3(self):
-        import boto3
-
         if getattr(self, "_s3", None) is None:
-            self._s3 = boto3.client("s3", endpoint_url=self.s3_url, region_name="us-east-1",
-                                    aws_access_key_id="cluster", aws_secret_access_key="cluster")
+            self._s3 = self.s3_server.client()
         return self._s3
 
     def redis(self):
-        import redis
-
         if getattr(self, "_redis", None) is None:
-            self._redis = redis.Redis.from_url(self.redis_url)
+            self._redis = self.redis_server.client(0)
         return self._redis
 
     def _prepare_database(self) -> None:
@@ -402,19 +410,19 @@ class Cluster:
 
             seed_demo()
             db.session.commit()
-            # One VAPID key for every process: the file every host shares (VAPID_PRIVATE_KEY_FILE).
-            self.vapid_file, _ = keys.init_keys(self.app)
+            # One VAPID key for every process: the file every host shares (VAPID_PRIVATE_KEY_FILE, a mounted secret).
+            keys.init_keys(self.app)
 
     def test_app(self):
         """An app on the cluster's database for the harness's own work (accounts, sessions, checks)."""
         from server import create_app
 
         return create_app({"APP_ENV": "testing", "SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(self.instance),
-                           "SQLALCHEMY_DATABASE_URI": self.database_url,
-                           "RATELIMIT_STORAGE_URI": "memory://"})
+                           "SQLALCHEMY_DATABASE_URI": self.database_url, "RATELIMIT_STORAGE_URI": "memory://",
+                           "VAPID_PRIVATE_KEY_FILE": str(self.vapid_file), **self.storage_settings})
 
-    def env(self) -> dict:
-        """The production environment every app process and push worker gets."""
+    def env(self, host: str) -> dict:
+        """The production environment every app process and push worker gets (``host``: its instance folder)."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("MOTCUA_")}
         env.update(self.aws_env())
         env.update({
@@ -422,12 +430,12 @@ class Cluster:
             "APP_ENV": "production",
             "SECRET_KEY": SECRET_KEY,
             "DATABASE_URL": self.database_url,
-            "MOTCUA_INSTANCE_PATH": str(self.instance),
+            "MOTCUA_INSTANCE_PATH": str(self.workdir / f"host-{host}"),
             "MOTCUA_TRUSTED_PROXY_HOPS": "1",
             "MOTCUA_RATELIMIT_STORAGE_URI": self.redis_url,
             "MOTCUA_LOOKUP_RATE_LIMIT": f"{LOOKUP_LIMIT} per minute",
             "MOTCUA_STORAGE_BACKEND": "s3",
-            "MOTCUA_S3_BUCKET": BUCKET,
+            "MOTCUA_S3_BUCKET": self.bucket,
             "MOTCUA_S3_ENDPOINT_URL": self.s3_url,
             "MOTCUA_S3_REGION": "us-east-1",
             "MOTCUA_VAPID_PRIVATE_KEY_FILE": str(self.vapid_file),
@@ -443,28 +451,25 @@ class Cluster:
         })
         return env
 
-    def gunicorn_argv(self, port: int) -> list[str]:
-        argv = [str(VENV_BIN / "gunicorn")]
-        config = ROOT / "deploy" / "gunicorn.conf.py"
-        if config.exists():
-            argv += ["-c", str(config)]
-        # One worker process with threads per app process; the command line overrides the configuration file.
-        return argv + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
-                       "--threads", str(self.threads), "--timeout", "60", "server:create_app()"]
-
     def start_app(self, index: int) -> Service:
+        """App process ``index`` (0-based), started as production starts it: gunicorn -c deploy/gunicorn.conf.py,
+        one worker process with ``threads`` threads (the configuration reads these from the environment)."""
         port = self.app_ports[index]
-        service = self.services.get(f"app{index + 1}")
+        name = f"app{index + 1}"
+        service = self.services.get(name)
         if service is None:
-            service = Service(f"app{index + 1}", self.gunicorn_argv(port), {**self.env(), "WEB_CONCURRENCY": "1"},
-                              self.logs / f"app{index + 1}.log", ready=lambda: answers_http(port))
-            self.services[service.name] = service
+            env = {**self.env(name), "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+                   "GUNICORN_THREADS": str(self.threads)}
+            service = Service(name, [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
+                              env, self.logs / f"{name}.log", ready=lambda: answers_http(port))
+            self.services[name] = service
         return service.start()
 
     def start_push_worker(self, index: int) -> Service:
         service = self.services.get(f"push{index + 1}")
         if service is None:
-            service = Service(f"push{index + 1}", [str(VENV_BIN / "flask"), "push", "worker"], self.env(),
+            service = Service(f"push{index + 1}", [str(VENV_BIN / "flask"), "push", "worker"],
+                              self.env(f"push{index + 1}"),
                               self.logs / f"push{index + 1}.log")
             self.services[service.name] = service
         return service.start()
@@ -480,16 +485,19 @@ class Cluster:
         self.url = f"https://127.0.0.1:{self.proxy_port}"
 
     def stop(self) -> None:
+        for service in reversed(list(self.services.values())):
+            service.stop()
         for client in (getattr(self, "_s3", None), getattr(self, "_redis", None)):
             if client is not None:
                 client.close()
+        for server in (getattr(self, "redis_server", None), getattr(self, "s3_server", None)):
+            if server is not None:
+                server.stop()
         if getattr(self, "app", None) is not None:
             from server.extensions import db
 
             with self.app.app_context():
                 db.engine.dispose()
-        for service in reversed(list(self.services.values())):
-            service.stop()
 
     # -- accounts and sessions ---------------------------------------------------------------------------------
 
@@ -610,39 +618,13 @@ class Cluster:
 
     # -- what is stored ---------------------------------------------------------------------------------------
 
-    def stored_objects(self) -> dict[str, str]:
-        """The bucket's keys, by the SHA-256 they end with."""
-        found, token = {}, None
-        client = self.s3()
-        while True:
-            page = client.list_objects_v2(Bucket=BUCKET, **({"ContinuationToken": token} if token else {}))
-            for item in page.get("Contents", []):
-                found[item["Key"].rsplit("/", 1)[-1].split(".")[0]] = item["Key"]
-            if not page.get("IsTruncated"):
-                return found
-            token = page["NextContinuationToken"]
+    def stored_photo(self, sha256: str) -> bytes | None:
+        """A photo's bytes as the bucket holds them (key: the SHA-256, server/storage/s3.py), or None."""
+        from botocore.exceptions import ClientError
 
-    def stored_photo(self, sha256: str, keys: dict[str, str]) -> bytes | None:
-        """A photo's bytes as the store holds them: the bucket when the app has an S3 backend, else the shared
-        instance folder (the app before server/storage/ existed)."""
-        if sha256 in keys:
-            return self.s3().get_object(Bucket=BUCKET, Key=keys[sha256])["Body"].read()
-        from server.dossiers.attachments import path_of
-
-        with self.app.app_context():
-            path = path_of(sha256)
-        return path.read_bytes() if path.exists() else None
-
-
-def s3_backend_available() -> bool:
-    """Whether the app has the S3 storage backend (server/storage/, issue 13 point 1)."""
-    from server.config import DEFAULTS
-
-    return "STORAGE_BACKEND" in DEFAULTS
-
-
-def proxy_fix_available() -> bool:
-    """Whether the app reads X-Forwarded-For behind a trusted proxy (TRUSTED_PROXY_HOPS, issue 13 point 2)."""
-    from server.config import DEFAULTS
-
-    return "TRUSTED_PROXY_HOPS" in DEFAULTS
+        try:
+            return self.s3().get_object(Bucket=self.bucket, Key=sha256)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
