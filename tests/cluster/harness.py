@@ -502,7 +502,7 @@ class Cluster:
     # -- accounts and sessions ---------------------------------------------------------------------------------
 
     def sessions(self, phones: int, citizens: int) -> dict:
-        """Officers with a phone each, citizens each owning a received dossier, and a leader: their session
+        """Officers with a phone each, citizens each owning a dossier in processing, and a leader: their session
         cookies (test-only sign-in, see the module's docstring) and the citizens' dossiers."""
         from server.auth.models import Device
         from server.auth.models import Role
@@ -541,7 +541,8 @@ class Cluster:
             for number in range(citizens):
                 citizen = make_user(Role.CITIZEN, None, f"Công dân {number + 1}")
                 citizen.person = Person(full_name=f"Công dân {number + 1}", personal_id=None)
-                dossier = make_dossier(State.RECEIVED, code=f"CLUSTER-{number + 1:04d}")
+                # In processing already, so that the desk's one action (stop) is what notifies the citizen.
+                dossier = make_dossier(State.IN_PROCESS, code=f"CLUSTER-{number + 1:04d}")
                 dossier.owner = dossier.submitter = citizen.person
                 db.session.flush()
                 db.session.add(DossierFollower(dossier_id=dossier.id, user_id=citizen.id, role=FollowRole.OWNER))

@@ -221,8 +221,8 @@ class Desk(SignedIn):
             raise StopUser()
         citizen = _desk_todo.pop(0)
         outcome = RESULT["desk"][str(citizen["dossier_id"])] = {}
-        # Handed to processing (no notification), then stopped with a reason (the citizen is notified).
-        for action, body in (("transfer", {}), ("stop", {"reason": "Người yêu cầu xin dừng giải quyết"})):
+        # Stopped with a reason: the citizen is notified (the dossier is in processing, see the harness).
+        for action, body in (("stop", {"reason": "Người yêu cầu xin dừng giải quyết"}),):
             response, statuses, _ = self.write(
                 "POST", f"/api/v1/dossiers/{citizen['dossier_id']}/actions/{action}",
                 f"/api/v1/dossiers/[id]/actions/{action}", data=json.dumps(body),

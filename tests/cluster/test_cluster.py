@@ -41,7 +41,7 @@ CITIZENS = int(os.environ.get("CLUSTER_CITIZENS", 100))
 DOSSIERS_PER_PHONE = 1
 #: Bounds of a broken run only (each wait ends at its event): the load, then the outbox's drain, which may have to
 #: wait for the killed worker's leases (2 minutes, server/push/sender.py LEASE).
-LOAD_TIMEOUT = 300
+LOAD_TIMEOUT = 480
 DRAIN_TIMEOUT = 240
 
 
@@ -64,6 +64,9 @@ def cluster(tmp_path_factory, push):
         yield running
 
 
+# The suite's 10-minute bound is too tight for this test on a busy machine (6 minutes measured at a load average of
+# 11 on 2 cores); this bounds a broken run only.
+@pytest.mark.timeout(1200)
 def test_the_cluster_loses_nothing_under_load_and_faults(cluster, push, tmp_path):
     from server.dossiers.models import Dossier
     from server.dossiers.models import DossierDocument
