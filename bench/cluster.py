@@ -86,6 +86,22 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def verdict(row: dict) -> str:
+    """Where the time went, from the measurements: CPU per component, the machine's saturation, lock waits."""
+    top = max((n for n in row["cpu"] if n != "rest of the machine"), key=lambda n: row["cpu"][n])
+    capacity = (os.cpu_count() or 1) * row["seconds"]
+    said = [f"largest CPU user of ours: {top} ({row['cpu'][top]:.1f} s, {row['cpu'][top] / capacity:.0%} of the "
+            f"machine)"]
+    if row["busy"] >= 0.9 * capacity:
+        said.append(f"the machine's CPU is saturated ({row['busy'] / capacity:.0%} busy, "
+                    f"{row['cpu']['rest of the machine'] / capacity:.0%} by other work)")
+    locked = sum(n for key, n in row["waits"].items() if key.startswith("Lock:")) / max(row["wait_samples"], 1)
+    if locked >= 0.5:
+        said.append(f"{locked:.1f} PostgreSQL backends on average wait for a row lock held by another dossier's "
+                    f"transaction (the ward's code and form-number counters are held until the commit)")
+    return "; ".join(said)
+
+
 def run_one(apps: int, phones: int, seconds: int, threads: int, photos: list[dict], workdir: Path,
             database_url: str) -> dict:
     with Cluster(workdir, database_url, apps=apps, push_workers=2, threads=threads) as cluster:
@@ -120,6 +136,7 @@ def run_one(apps: int, phones: int, seconds: int, threads: int, photos: list[dic
     cpu["rest of the machine"] = max(0.0, busy - sum(cpu.values()))
     waits = sampler.waits
     return {"apps": apps, "phones": phones, "seconds": elapsed, "synced": synced, "rate": synced / elapsed,
+            "photo_rate": result.get("photos_ok", 0) / elapsed,
             "p50": percentile(result["put_ms"], 0.5), "p95": percentile(result["put_ms"], 0.95),
             "retries": result["retries"], "refused": len(result["refused"]), "cpu": cpu, "busy": busy,
             "waits": waits, "wait_samples": sampler.samples,
@@ -157,13 +174,12 @@ def main() -> int:
                               for name, count in row["waits"].most_common(4))
             print(f"\n{apps} app process(es), {phones} phones: {row['synced']} dossiers in {row['seconds']:.1f} s "
                   f"= {row['rate']:.1f}/s; dossier PUT p50 {row['p50']:.0f} ms, p95 {row['p95']:.0f} ms; "
-                  f"{row['retries']} requests retried, {row['refused']} refused")
+                  f"{row['retries']} requests retried, {row['refused']} refused; photos "
+                  f"{row['photo_rate']:.1f}/s (= {row['photo_rate'] / 3:.1f} dossiers' worth)")
             print(f"  CPU over the run (machine busy {row['busy']:.1f} s of {2 * row['seconds']:.0f} s on 2 cores): "
                   f"{shares}")
             print(f"  PostgreSQL active backends on average, by wait: {waits or 'none active'}")
-            top = max((n for n in row["cpu"] if n != "rest of the machine"), key=lambda n: row["cpu"][n])
-            print(f"  bottleneck: {top} ({row['cpu'][top]:.1f} CPU s, "
-                  f"{row['cpu'][top] / max(row['busy'], 1e-9):.0%} of the machine's busy time)")
+            print(f"  bottleneck: {verdict(row)}")
     print("\n| phones | app processes | dossiers/s | PUT p50 ms | PUT p95 ms | CPU: apps / PostgreSQL / S3 / proxy / "
           "load generator / rest |")
     print("| ---: | ---: | ---: | ---: | ---: | --- |")
@@ -177,8 +193,12 @@ def main() -> int:
         for phones in phones_levels:
             one = next(r for r in rows if r["apps"] == 1 and r["phones"] == phones)
             three = next(r for r in rows if r["apps"] == 3 and r["phones"] == phones)
-            print(f"{phones} phones: 3 processes / 1 process = {three['rate'] / max(one['rate'], 1e-9):.2f}x "
-                  f"dossiers/s, p95 {three['p95'] / max(one['p95'], 1e-9):.2f}x")
+            if one["rate"] and three["rate"]:
+                print(f"{phones} phones: 3 processes / 1 process = {three['rate'] / one['rate']:.2f}x dossiers/s, "
+                      f"p95 {three['p95'] / one['p95']:.2f}x")
+            else:
+                print(f"{phones} phones: no ratio (a configuration synced no dossier within the run: every phone "
+                      f"was still uploading its photos)")
     return 0
 
 

@@ -151,6 +151,8 @@ class Phone(SignedIn):
             response, statuses, _ = self.write("PUT", f"/api/v1/attachments/{sha}", "/api/v1/attachments/[sha256]",
                                                data=_photo_bytes[sha], headers={"Content-Type": "image/jpeg"})
             RESULT["photos"].setdefault(sha, []).extend(statuses)
+            if response.status_code in (200, 201):
+                RESULT["photos_ok"] = RESULT.get("photos_ok", 0) + 1
             if response.status_code not in (200, 201):
                 RESULT["refused"].append({"uuid": client_uuid, "photo": sha, "status": response.status_code,
                                           "body": response.text[:500]})
