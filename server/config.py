@@ -147,6 +147,9 @@ DEFAULTS: dict[str, object] = {
     "RETENTION_PERSONAL_DATA_DAYS": None,
     # How often the push worker runs the retention purge (hours); 0 turns it off (then run `flask retention purge`).
     "RETENTION_PURGE_INTERVAL_HOURS": 24,
+    # Issued forms' PDFs are rendered by the push worker after the step's commit (server/forms/rendering.py): how
+    # many it claims at once (MOTCUA_FORMS_RENDER_BATCH_SIZE). Each takes 150 to 230 ms, well within the lease.
+    "FORMS_RENDER_BATCH_SIZE": 20,
 
     # A lost or stolen officer's phone is a personal-data breach to report to the specialised authority (A05,
     # Ministry of Public Security) within 72 hours: Personal Data Protection Law 91/2025/QH15 Art. 23(1), Decree
