@@ -260,6 +260,33 @@ def test_the_worker_loop_renders_and_so_does_the_command(app, runner, monkeypatc
     db.session.remove()
 
 
+def test_the_worker_loop_comes_back_at_once_while_a_backlog_waits(app, monkeypatch):
+    """One batch per loop, so that notifications and the heartbeat are never held up by a backlog of forms; and no
+    poll interval between full batches. With a poll of an hour, a loop that waited would never finish here."""
+    from server.push import keys
+    from server.push import sender
+
+    keys.init_keys(app)
+    app.config["FORMS_RENDER_BATCH_SIZE"] = 2
+    for _ in range(5):
+        _refused_online_dossier()
+    stop, loops = threading.Event(), []
+
+    def count_loops(self, limit=None):
+        loops.append(rendering.pending_count())
+        if len(loops) == 3:
+            stop.set()  # the third loop renders the last form, then the loop ends
+        return 0
+
+    monkeypatch.setattr(sender.PushSender, "drain", count_loops)
+    worker = threading.Thread(target=sender.run_worker, args=(app, stop, 3600))
+    worker.start()
+    worker.join(timeout=120)
+    stop.set()
+    assert not worker.is_alive() and loops == [5, 3, 1]
+    assert rendering.pending_count() == 0
+
+
 def test_two_workers_render_thirty_forms_once_each(app):
     forms = [_refused_online_dossier()[1].id for _ in range(30)]
     recorded = in_threads(app, lambda: rendering.render_pending(limit=4))

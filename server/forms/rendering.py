@@ -129,21 +129,30 @@ def _back_off(document_id: int) -> None:
     db.session.commit()
 
 
-def render_pending(limit: int | None = None) -> int:
-    """Render every form pending now, ``limit`` at a time (``FORMS_RENDER_BATCH_SIZE`` by default); returns how
-    many this worker recorded. Forms that fail are logged and backed off; forms another worker holds are left to it."""
+def render_batch(limit: int | None = None) -> tuple[int, int]:
+    """Claim up to ``limit`` pending forms (``FORMS_RENDER_BATCH_SIZE`` by default) and render them; returns (how
+    many were claimed, how many this worker recorded). A form that fails is logged and backed off."""
+    ids = claim(limit)
     recorded = 0
+    for document_id in ids:
+        try:
+            recorded += render_one(document_id)
+        except Exception:  # a bad form or a full disk must not hold up the others
+            log.exception("Issued form %s: rendering failed; tried again later", document_id)
+            db.session.rollback()
+            _back_off(document_id)
+    return len(ids), recorded
+
+
+def render_pending(limit: int | None = None) -> int:
+    """Render every form pending now, batch after batch; returns how many this worker recorded. Forms another worker
+    holds are left to it."""
+    total = 0
     while True:
-        ids = claim(limit)
-        if not ids:
-            return recorded
-        for document_id in ids:
-            try:
-                recorded += render_one(document_id)
-            except Exception:  # a bad form or a full disk must not hold up the others
-                log.exception("Issued form %s: rendering failed; tried again later", document_id)
-                db.session.rollback()
-                _back_off(document_id)
+        claimed, recorded = render_batch(limit)
+        if not claimed:
+            return total
+        total += recorded
 
 
 def pending_count() -> int:

@@ -362,16 +362,19 @@ def _retention_step() -> None:
         db.session.remove()
 
 
-def _render_step() -> None:
-    """The PDFs of the forms issued since the last look (server/forms/rendering.py); its own transactions, so that
-    a failure there never holds up notifications."""
+def _render_step() -> bool:
+    """One batch of the PDFs of newly issued forms (server/forms/rendering.py), in their own transactions, so that a
+    failure there never holds up notifications; one batch only, so that a backlog never keeps the loop from sending
+    and beating for long. Returns whether the batch was full (more may wait: the loop comes back at once)."""
     from server.forms import rendering
 
     try:
-        rendering.render_pending()
+        claimed, _ = rendering.render_batch()
+        return claimed >= current_app.config["FORMS_RENDER_BATCH_SIZE"]
     except Exception:
         log.exception("push worker: rendering issued forms failed")
         db.session.rollback()
+        return False
     finally:
         db.session.remove()
 
@@ -390,8 +393,8 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                     db.session.rollback()
                 finally:
                     db.session.remove()
-                _render_step()
+                more_forms = _render_step()
                 _retention_step()
-                stop.wait(poll_seconds)
+                stop.wait(0 if more_forms else poll_seconds)
         finally:
             sender.close()
