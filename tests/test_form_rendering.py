@@ -283,7 +283,7 @@ def test_the_worker_loop_comes_back_at_once_while_a_backlog_waits(app, monkeypat
     worker.start()
     worker.join(timeout=120)
     stop.set()
-    assert not worker.is_alive() and loops == [5, 3, 1]
+    assert not worker.is_alive() and loops == [5, 3, 1], loops
     assert rendering.pending_count() == 0
 
 

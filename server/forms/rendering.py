@@ -9,8 +9,8 @@ quick as the sync.
 
 The worker (the push worker's loop, server/push/sender.py ``run_worker``, and ``flask forms render-pending``):
 
-1. claims up to ``FORMS_RENDER_BATCH_SIZE`` pending forms with a lease, in one statement and its own commit, as the
-   push sender claims deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite one writer at a time), so
+1. claims up to ``FORMS_RENDER_BATCH_SIZE`` pending forms with a lease, in its own commit, as the push sender claims
+   deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite one conditional UPDATE, one writer at a time), so
    several workers take different rows;
 2. renders each from its stored content (the output depends only on the content: the same bytes every time);
 3. records it in its own transaction: the file and its attachment row, then the document's sha256, on the condition
@@ -64,15 +64,22 @@ def _claimable(now: datetime):
 
 
 def claim(limit: int | None = None) -> list[int]:
-    """Lease up to ``limit`` pending forms to this worker in one statement and commit; returns their ids."""
+    """Lease up to ``limit`` pending forms to this worker in one transaction; returns their ids."""
     limit = limit or current_app.config["FORMS_RENDER_BATCH_SIZE"]
     now = utcnow()
     due = select(DossierDocument.id).where(_claimable(now)).order_by(DossierDocument.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # The ids first, in their own statement (on PostgreSQL it locks them for this transaction): as a subquery of the
+    # UPDATE, PostgreSQL may run it again for each row it updates, each run skipping the rows just claimed and
+    # finding further ones, so that one claim took every pending form whatever the limit.
+    ids = list(db.session.scalars(due))
+    if not ids:
+        db.session.commit()
+        return []
     # The condition again on the rows themselves: on SQLite it is what makes the claim conditional.
     claimed = (update(DossierDocument)
-               .where(DossierDocument.id.in_(due.scalar_subquery()), _claimable(now))
+               .where(DossierDocument.id.in_(ids), _claimable(now))
                .values(render_lease_until=now + LEASE, render_attempts=DossierDocument.render_attempts + 1)
                .returning(DossierDocument.id)
                .execution_options(synchronize_session=False))
