@@ -6,7 +6,8 @@ What it does, end to end, with figures and no assertions on time:
    from a seed, and saves it as a phone does: a 4000x3000 JPEG with EXIF (maker, GPS, orientation 6).
    Each of the 60 shots is that scene re-framed by a few pixels with fresh sensor noise, so that no two photos share
    a hash (as with real repeated shots).
-2. Serves the app (waitress, throw-away SQLite database, demo seed) on http://localhost:<port>, signs the demo officer
+2. Serves the app (waitress, throw-away SQLite database, demo seed) on http://localhost:<port> with the push worker
+   in the same process (as ./dev run embeds it: it renders the receipts' PDFs after each sync), signs the demo officer
    in with the test-only session mechanism of tests/helpers.py, and opens /app in headless Chromium.
 3. In the page, runs every shot through the phone's own ``preparePhoto`` (pwa/lib/images.js), as the camera input
    does at capture time (not timed: photos are prepared when taken, not when sent).
@@ -15,8 +16,10 @@ What it does, end to end, with figures and no assertions on time:
    three photos (PUT /api/v1/attachments/{sha256}) and the dossier (PUT /api/v1/dossiers/{uuid}), one request at a
    time. The time runs from the first request to the last response.
 5. Prints bytes per photo and per dossier, the sync time, the link's floor (uploaded bytes / uplink rate, plus one
-   round trip per request) and their ratio; checks in the database that the 20 dossiers and 60 photos arrived with
-   the same SHA-256 as on the phone (exit status 1 otherwise).
+   round trip per request) and their ratio, the server's own time per dossier PUT, and how long the worker took to
+   render the receipts left when the sync ended; checks in the database that the 20 dossiers and 60 photos arrived
+   with the same SHA-256 as on the phone (the documents the phone sent: not the receipts the server issued) and that
+   every receipt has its PDF (exit status 1 otherwise).
 
 Options: ``--quality 0.7`` overrides the JPEG quality of images.js for this run; ``--sweep 0.8,0.7,0.6`` first prints
 the size of the prepared photos at each quality (``--no-sync`` stops there); ``--out DIR`` is where the sample camera
@@ -381,6 +384,27 @@ class Camera:
 
 # --- the server --------------------------------------------------------------------------------------------------
 
+class ServerTimes:
+    """WSGI middleware: the server's own time for each dossier PUT (from the request reaching the app to its
+    response being ready), apart from the link's. What a phone waits for beyond the bytes on the wire."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.dossier_puts: list[float] = []
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        body = self.wsgi_app(environ, start_response)
+        if environ["REQUEST_METHOD"] == "PUT" and environ["PATH_INFO"].startswith("/api/v1/dossiers/"):
+            self.dossier_puts.append((time.perf_counter() - started) * 1000)
+        return body
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
 def start_server(tmp: str):
     """The app on a throw-away SQLite database with the demo seed, served by waitress (as ./dev run does).
 
@@ -395,6 +419,8 @@ def start_server(tmp: str):
     from server.auth.models import Role
     from server.demo import seed_demo
     from server.extensions import db
+    from server.push import keys
+    from server.push.sender import run_worker
     from tests.helpers import demo_user
     from tests.helpers import sign_in
 
@@ -412,18 +438,48 @@ def start_server(tmp: str):
         sign_in(client, officer, device)
         cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
         db.session.remove()
+    app.wsgi_app = ServerTimes(app.wsgi_app)
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
     base_url = f"http://localhost:{server.effective_port}"
+    # The push worker in the same process, as ./dev run embeds it: it renders the receipts' PDFs after each sync's
+    # commit (server/forms/rendering.py), competing with the requests for the CPU as it would there.
+    keys.init_keys(app)
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(app, stop_worker), name="push-worker", daemon=True)
+    worker.start()
 
     def stop():
+        stop_worker.set()
+        worker.join(timeout=30)
         # Close every socket from the server's own loop (closing from here races its select()): the loop then ends.
         server.trigger.pull_trigger(lambda: [channel.close() for channel in list(server._map.values())])
         thread.join(timeout=5)
         server.task_dispatcher.shutdown()
 
     return app, base_url, cookie, stop
+
+
+def wait_for_receipts(app, deadline_seconds: float = 120) -> dict:
+    """Wait until the worker has rendered every issued form (the database says so); how many were left, how long."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from server.dossiers.models import DossierDocument
+    from server.extensions import db
+    from server.forms.rendering import pending_count
+
+    started = time.perf_counter()
+    with app.app_context():
+        issued = db.session.scalar(select(func.count()).where(DossierDocument.form_key.is_not(None)))
+        pending = left = pending_count()
+        while left and time.perf_counter() - started < deadline_seconds:
+            db.session.remove()
+            time.sleep(0.05)  # polling the database: the worker has no other way of saying it is done
+            left = pending_count()
+        db.session.remove()
+    return {"issued": issued, "pending": pending, "left": left, "seconds": time.perf_counter() - started}
 
 
 def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
@@ -445,7 +501,8 @@ def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
             problems.append(f"{len(stored)} dossiers stored, {len(wanted)} sent")
         for dossier in stored:
             sent = [doc["sha256"] for doc in wanted[dossier.client_uuid]["payload"]["documents"]]
-            kept = [doc.sha256 for doc in sorted(dossier.documents, key=lambda d: d.id)]
+            # What the phone sent: the papers' photos, not the forms the server issued (the receipt, Mẫu 01).
+            kept = [doc.sha256 for doc in sorted(dossier.documents, key=lambda d: d.id) if doc.form_key is None]
             if kept != sent:
                 problems.append(f"dossier {dossier.client_uuid}: photos {kept} stored, {sent} sent")
         hashes = {p["sha256"] for p in photos}
@@ -460,10 +517,18 @@ def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
             DossierDocument.sha256.in_(hashes)))
         if linked != len(photos):
             problems.append(f"{linked} dossier documents point to the photos, {len(photos)} expected")
+        # The receipts the server issued (Mẫu 01), rendered by the worker after each sync: a PDF each.
+        receipts = [d for dossier in stored for d in dossier.documents if d.form_key is not None]
+        for receipt in receipts:
+            if receipt.sha256 is None:
+                problems.append(f"receipt {receipt.form_number}: its PDF was never rendered")
+            elif hashlib.sha256(path_of(receipt.sha256).read_bytes()).hexdigest() != receipt.sha256:
+                problems.append(f"receipt {receipt.form_number}: stored PDF does not match its hash")
         db.session.remove()
         if not problems:
             print(f"server check:   {len(stored)} dossiers and {len(attachments)} photos stored; every dossier "
-                  f"points to the photos it was sent with, every stored file hashes to the phone's SHA-256")
+                  f"points to the photos it was sent with, every stored file hashes to the phone's SHA-256; "
+                  f"{len(receipts)} receipts rendered")
     return problems
 
 
@@ -705,11 +770,17 @@ def run(args, camera: Camera, tmp: str) -> int:
             cdp.send("Network.emulateNetworkConditions", {
                 "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
             browser.close()
+            receipts = wait_for_receipts(app)
     finally:
         stop()
     problems = report(photos, dossiers, result, traffic)
     if result["result"] != "done" or result["sent"] != DOSSIERS:
         problems.append(f"the outbox flush ended with {result['result']!r} after sending {result['sent']} dossiers")
+    times = app.wsgi_app.dossier_puts
+    print(f"dossier PUT:    {statistics.median(times):>11.1f} ms median, p95 {percentile(times, 0.95):.1f} ms, "
+          f"max {max(times):.1f} ms ({len(times)} requests; server time, link excluded)")
+    print(f"receipts:       {receipts['pending']:>11} of {receipts['issued']} PDFs still to render when the sync "
+          f"ended, all rendered {receipts['seconds']:.1f} s later by the worker")
     problems += verify(app, dossiers, photos)
     for problem in problems:
         print(f"PROBLEM: {problem}")

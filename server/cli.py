@@ -107,11 +107,12 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``flask``."""
     from server.access_log.cli import audit_cli
     from server.auth.cli import users_cli
+    from server.forms.cli import forms_cli
     from server.privacy.cli import retention_cli
     from server.push.cli import push_cli
     from server.sealing.cli import sealing_cli
     from server.storage.cli import storage_cli
 
     for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli, sealing_cli,
-                  storage_cli):
+                  storage_cli, forms_cli):
         app.cli.add_command(group)

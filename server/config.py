@@ -190,6 +190,9 @@ DEFAULTS: dict[str, object] = {
     "RETENTION_PERSONAL_DATA_DAYS": None,
     # How often the push worker runs the retention purge (hours); 0 turns it off (then run `flask retention purge`).
     "RETENTION_PURGE_INTERVAL_HOURS": 24,
+    # Issued forms' PDFs are rendered by the push worker after the step's commit (server/forms/rendering.py): how
+    # many it claims at once (MOTCUA_FORMS_RENDER_BATCH_SIZE). Each takes 150 to 230 ms, well within the lease.
+    "FORMS_RENDER_BATCH_SIZE": 20,
 
     # Operating it (docs/deploy.md). The operators' /metrics answers only with "Authorization: Bearer <this>"
     # (MOTCUA_METRICS_TOKEN); unset, the endpoint does not exist (404).

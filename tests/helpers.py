@@ -89,3 +89,37 @@ def consent_to_push(user: User, *purposes: str) -> None:
     for key in purposes or PURPOSES:
         consent.give(user, key, Channel.PUSH, PURPOSES[key].text_version)
     db.session.commit()
+
+
+def render_forms() -> int:
+    """Render the PDFs of the forms issued so far, as the push worker does after each step's commit
+    (server/forms/rendering.py); returns how many. For tests that read an issued form's PDF."""
+    from server.forms.rendering import render_pending
+
+    return render_pending()
+
+
+def in_threads(app, work, count: int = 2) -> list:
+    """Run ``work()`` in ``count`` threads at once, each in its own app context (its own database session), as
+    several worker processes would; returns their results. A thread's exception is raised here, not lost."""
+    import threading
+
+    results, errors = [], []
+
+    def run():
+        with app.app_context():
+            try:
+                results.append(work())
+            except Exception as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results

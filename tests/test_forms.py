@@ -44,6 +44,7 @@ from tests.helpers import demo_user
 from tests.helpers import make_dossier
 from tests.helpers import make_user
 from tests.helpers import procedure
+from tests.helpers import render_forms
 from tests.helpers import sign_in
 
 TRO_CAP = "tro-cap-xa-hoi-hang-thang"
@@ -59,6 +60,7 @@ def _receive(received_at: datetime, owner_name="Nguyễn Thị Hường", submit
         provided_document_ids=frozenset(d.id for d in version.required_documents),
     ))
     db.session.commit()
+    render_forms()
     return dossier
 
 
@@ -66,6 +68,7 @@ def _act(dossier, action: Action, role: Role = Role.STAFF, **fields):
     actor = demo_user(role)
     apply_action(dossier, action, actor, ActionRequest(actor_id=actor.id, actor_role=role.value, **fields))
     db.session.commit()
+    render_forms()
     return issued_forms(dossier)
 
 
@@ -180,6 +183,7 @@ def test_action_endpoint_issues_the_form(app, client):
     response = client.post(f"/api/v1/dossiers/{dossier.id}/actions/refuse", json={"reason": "Sai thẩm quyền"},
                            headers={"X-CSRFToken": token})
     assert response.status_code == 200, response.get_json()
+    render_forms()
     assert "Sai thẩm quyền" in text_of(_one(dossier, "refusal"))
 
 
@@ -370,6 +374,7 @@ def _receive_handed_over(handed_over: dict[str, tuple[int, bool]]):
         handed_over={by_code[code]: how for code, how in handed_over.items()},
     ))
     db.session.commit()
+    render_forms()
     return dossier
 
 

@@ -29,6 +29,7 @@ from server.push.models import InboxMessage
 from server.reference.models import Agency
 from tests.helpers import demo_user
 from tests.helpers import make_user
+from tests.helpers import render_forms
 from tests.helpers import sign_in
 from tests.softauthn import SoftAuthenticator
 from tests.test_auth_api import CITIZEN
@@ -96,6 +97,7 @@ def test_a_citizen_registering_first_with_someone_elses_id_gets_nothing_from_a_l
     assert receipt.status_code == 200
     assert "Trần Văn Phúc" in receipt.get_data(as_text=True)
     assert "Kẻ Mạo Danh" not in receipt.get_data(as_text=True)
+    render_forms()  # the receipt's PDF, as the worker renders it after the sync
     pdf = staff.get(f"/staff/dossiers/{dossier.id}/forms/receipt.pdf")
     assert pdf.status_code == 200
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).split())

@@ -20,6 +20,7 @@ from sqlalchemy import false
 from sqlalchemy import inspect
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -252,12 +253,18 @@ class AttachmentUpload(db.Model):
 class DossierDocument(db.Model):
     """A document of a dossier: a required paper (photographed, or only sighted), or a form the system issued.
 
-    ``sha256`` is empty for a paper that was checked but not photographed (an ID card, DOMAIN.md §6.1).
+    ``sha256`` is empty for a paper that was checked but not photographed (an ID card, DOMAIN.md §6.1), and for an
+    issued form whose PDF a worker has yet to render (server/forms/rendering.py: ``pdf_pending``).
     """
 
     __tablename__ = "dossier_document"
     __table_args__ = (
         UniqueConstraint("dossier_id", "sha256"),
+        # The rendering worker's claim looks only at forms still without their PDF: a handful of rows among
+        # millions of documents, found through this partial index every time the worker polls.
+        Index("ix_dossier_document_render_pending", "id",
+              postgresql_where=text("form_key IS NOT NULL AND sha256 IS NULL"),
+              sqlite_where=text("form_key IS NOT NULL AND sha256 IS NULL")),
         # A form number is given once per agency, series and year (server/forms/numbering.py); the database
         # refuses a reuse even if the counter were ever wrong. NULLs (photographed papers) never collide.
         UniqueConstraint(
@@ -284,10 +291,20 @@ class DossierDocument(db.Model):
     form_year: Mapped[int | None]
     form_seq: Mapped[int | None]
     form_content: Mapped[dict | None] = mapped_column(JSON)
+    # The PDF of an issued form is rendered after the step's commit (server/forms/rendering.py): a worker leases the
+    # row until ``render_lease_until`` while it renders; ``render_attempts`` counts its tries (failures back off).
+    render_lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    render_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
     attachment: Mapped[Attachment | None] = relationship()
     required_document: Mapped[RequiredDocument | None] = relationship()
+
+    @property
+    def pdf_pending(self) -> bool:
+        """An issued form whose PDF is still being prepared: its page can be shown (from ``form_content``), its
+        PDF cannot be downloaded yet."""
+        return self.form_key is not None and self.sha256 is None
 
     @property
     def form_number(self) -> str | None:

@@ -1,13 +1,13 @@
 """Issuing a statutory form at the step of a dossier's life that calls for it, in the step's own transaction.
 
-The form is numbered, rendered to PDF, stored by its SHA-256 like any attachment (server/dossiers/attachments.py) and
-listed among the dossier's documents with its form, circular, number and content. A rolled-back step leaves no form
-and gives its number back; the orphaned file it may leave is harmless, being named by its content.
+The form is numbered and its content fixed here, and it is listed among the dossier's documents with its form,
+circular, number and content. A rolled-back step leaves no form and gives its number back. Its PDF is rendered after
+the commit by a worker (server/forms/rendering.py) and stored by its SHA-256 like any attachment
+(server/dossiers/attachments.py); until then the document has no sha256 and the desk sees it "being prepared".
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from server.auth.models import User
 from server.calendar.workdays import to_local
-from server.dossiers.attachments import store
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
 from server.dossiers.models import DossierEvent
@@ -24,7 +23,6 @@ from server.extensions import db
 from server.forms import content as contents
 from server.forms.catalogue import spec_for
 from server.forms.numbering import take_number
-from server.forms.pdf import render
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -86,7 +84,7 @@ def issue_for_event(dossier: Dossier, event: DossierEvent, actor: User | None,
     document.form_agency_id, document.form_series, document.form_year, document.form_seq = (
         dossier.agency_id, spec.series, year, seq)
     db.session.flush()
-    log.info("Dossier %s: %s %s issued (%s)", dossier.id, form_key, number, spec.circular_key)
+    log.info("Dossier %s: %s %s issued (%s), its PDF to be rendered", dossier.id, form_key, number, spec.circular_key)
     return document
 
 
@@ -104,11 +102,9 @@ def _handed_over(dossier: Dossier) -> dict[int, tuple[int, bool]]:
 
 def _store(dossier: Dossier, form_key: str, content: dict, actor: User | None,
            issued_at: datetime) -> DossierDocument:
-    data = render(content)
-    sha256 = hashlib.sha256(data).hexdigest()
-    store(sha256, data, actor.id if actor else None)
-    # form_key from the start: a flush must never see this PDF as a photographed paper (Dossier.photographed).
-    document = DossierDocument(dossier=dossier, name=f"{content['label']} (Số: {content['number']})", sha256=sha256,
+    # No PDF yet (sha256 empty): the worker renders it from ``form_content`` after the commit. form_key from the
+    # start: a flush must never see this form as a paper the citizen brought (Dossier.photographed).
+    document = DossierDocument(dossier=dossier, name=f"{content['label']} (Số: {content['number']})", sha256=None,
                                form_key=form_key, captured_at=issued_at, captured_by_id=actor.id if actor else None,
                                form_content=content)
     db.session.add(document)

@@ -22,8 +22,10 @@ from server.auth.access import roles_required
 from server.calendar.workdays import to_local
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
+from server.errors import ApiProblem
 from server.extensions import db
 from server.forms import issue
+from server.forms import rendering
 from server.forms.catalogue import FORM_KEYS
 from server.forms.pdf import render
 from server.storage import NotStored
@@ -68,6 +70,19 @@ def _content(dossier: Dossier, form_key: str) -> tuple[dict, DossierDocument | N
     return document.form_content, document
 
 
+def _being_prepared():
+    """The answer for a form whose PDF the worker has not rendered yet (server/forms/rendering.py): 503 with
+    ``Retry-After``, as a problem document. Temporary, and nothing for the client to change but to ask again; the
+    form's page can be shown meanwhile, from its content."""
+    problem = ApiProblem(503, "form-being-prepared", ("Đang chuẩn bị", "Being prepared"),
+                         ("Bản PDF của biểu mẫu đang được chuẩn bị; vui lòng thử lại sau vài giây.",
+                          "The form's PDF is being prepared; please try again in a few seconds."))
+    response = problem.to_response()
+    response.headers["Retry-After"] = str(rendering.RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _record_form_view(kind: str, dossier: Dossier, form_key: str, document: DossierDocument | None) -> None:
     """The access-log row of a form shown: the issued document, or the control sheet drawn from the history."""
     if document is None:
@@ -100,9 +115,12 @@ def show(dossier_id: int, form_key: str):
 @bp.get(f"/<{FORM_KEY}>.pdf")
 @roles_required(*DESK)
 def pdf(dossier_id: int, form_key: str):
-    """The stored PDF of an issued form (the control sheet is rendered now, from the history)."""
+    """The stored PDF of an issued form (the control sheet is rendered now, from the history); 503 "being
+    prepared" until the worker has rendered it."""
     dossier = _ward_dossier(dossier_id)
     content, document = _content(dossier, form_key)
+    if document is not None and document.pdf_pending:
+        return _being_prepared()  # nothing shown: no access-log row
     _record_form_view("pdf", dossier, form_key, document)
     name = f"mau-{form_key}-{dossier.code or dossier.id}.pdf"
     if document is None:

@@ -17,6 +17,9 @@ expires); 413 too large (failed); 429 and 5xx and network errors retry with expo
 honouring ``Retry-After``; 400/401/403 mean our VAPID set-up is wrong (failed, with the reason). A delivery older
 than ``PUSH_MAX_AGE_HOURS`` is given up.
 
+Between looks at the outbox, the same loop renders the PDFs of newly issued forms (server/forms/rendering.py) and
+runs the retention purge when it is due (server/privacy/retention.py), each in its own transactions.
+
 The VAPID ``Authorization`` header depends only on the push service's origin (the JWT's ``aud``), so it is signed
 once per origin and reused until an hour before its 12-hour expiry, not signed for every message.
 """
@@ -359,6 +362,23 @@ def _retention_step() -> None:
         db.session.remove()
 
 
+def _render_step() -> bool:
+    """One batch of the PDFs of newly issued forms (server/forms/rendering.py), in their own transactions, so that a
+    failure there never holds up notifications; one batch only, so that a backlog never keeps the loop from sending
+    and beating for long. Returns whether the batch was full (more may wait: the loop comes back at once)."""
+    from server.forms import rendering
+
+    try:
+        claimed, _ = rendering.render_batch()
+        return claimed >= current_app.config["FORMS_RENDER_BATCH_SIZE"]
+    except Exception:
+        log.exception("push worker: rendering issued forms failed")
+        db.session.rollback()
+        return False
+    finally:
+        db.session.remove()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -373,7 +393,8 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                     db.session.rollback()
                 finally:
                     db.session.remove()
+                more_forms = _render_step()
                 _retention_step()
-                stop.wait(poll_seconds)
+                stop.wait(0 if more_forms else poll_seconds)
         finally:
             sender.close()

@@ -24,6 +24,7 @@ from server.storage import backend
 from tests.browser.pwa import offline_support as app
 from tests.browser.support import fresh
 from tests.browser.test_languages import UNMARKED_VIETNAMESE_JS
+from tests.helpers import render_forms
 
 pytestmark = pytest.mark.browser
 
@@ -75,6 +76,7 @@ def _capture(page) -> str:
 
 def _pdf_text(uuid: str) -> tuple[str, list[str], dict]:
     fresh()
+    render_forms()  # the receipt's PDF, as the push worker renders it after the sync (server/forms/rendering.py)
     dossier = db.session.scalar(select(Dossier).where(Dossier.client_uuid == uuids.UUID(uuid)))
     [form] = issued_forms(dossier, "receipt")
     reader = PdfReader(io.BytesIO(backend().read(form.sha256)))
