@@ -180,12 +180,10 @@ def test_rendering_twice_gives_the_same_bytes_and_one_record(app):
 def test_a_worker_that_dies_after_rendering_leaves_the_form_to_the_next(app, monkeypatch):
     dossier, refusal = _refused_online_dossier()
     # The worker claimed the form and rendered it, then died before recording (here: its store fails mid-way).
-    from server.dossiers import attachments
-
     def die(*args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(attachments, "_write_atomically", die)
+    monkeypatch.setattr(type(backend()), "put", die)
     assert rendering.claim() == [refusal.id]
     with pytest.raises(KeyboardInterrupt):
         rendering.render_one(refusal.id)

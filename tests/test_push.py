@@ -485,3 +485,21 @@ def test_two_push_worker_processes_send_each_notification_once(app, citizen, pus
     assert len(ids) == total and len(set(ids)) == total  # none twice, none missing
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(PushDelivery.status == DeliveryStatus.SENT)) == total
+
+
+def test_a_claim_takes_no_more_than_its_limit(app, client, citizen, push):
+    """On PostgreSQL the claim's SKIP LOCKED subquery, inside the UPDATE, ran again per row and took every due
+    delivery whatever the limit: the batch outgrew its lease."""
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    for kind in ("received", "result_ready", "extended"):
+        notify_dossier(dossier, kind, due_at="2026-12-24T17:00:00+07:00")
+    db.session.commit()
+    queued = db.session.scalar(select(func.count()).select_from(PushDelivery))
+    assert queued >= 3
+    sender = PushSender()
+    assert len(sender.claim(limit=2)) == 2
+    sending = db.session.scalar(select(func.count()).select_from(PushDelivery)
+                                .where(PushDelivery.status == DeliveryStatus.SENDING))
+    assert sending == 2

@@ -201,9 +201,17 @@ class PushSender:
         due = select(PushDelivery.id).where(_due_condition(now)).order_by(PushDelivery.id).limit(limit)
         if db.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
+        # The ids first, in their own statement (on PostgreSQL it locks them for this transaction): as a subquery of
+        # the UPDATE, PostgreSQL may run it again for each row it updates, each run skipping the rows just claimed
+        # and finding further ones, so that one claim took every due delivery whatever the limit (and leased them for
+        # a batch of ``limit``).
+        ids = list(db.session.scalars(due))
+        if not ids:
+            db.session.commit()
+            return []
         # The due condition again on the rows themselves: on SQLite it is what makes the claim conditional.
         claim = (update(PushDelivery)
-                 .where(PushDelivery.id.in_(due.scalar_subquery()), _due_condition(now))
+                 .where(PushDelivery.id.in_(ids), _due_condition(now))
                  .values(status=DeliveryStatus.SENDING, lease_until=now + lease_for,
                          attempts=PushDelivery.attempts + 1)
                  .returning(PushDelivery.id)
