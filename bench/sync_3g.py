@@ -522,7 +522,7 @@ def verify(app, dossiers: list[dict], photos: list[dict]) -> list[str]:
         for receipt in receipts:
             if receipt.sha256 is None:
                 problems.append(f"receipt {receipt.form_number}: its PDF was never rendered")
-            elif hashlib.sha256(path_of(receipt.sha256).read_bytes()).hexdigest() != receipt.sha256:
+            elif hashlib.sha256(backend().read(receipt.sha256)).hexdigest() != receipt.sha256:
                 problems.append(f"receipt {receipt.form_number}: stored PDF does not match its hash")
         db.session.remove()
         if not problems:

@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlalchemy import update
 
 from server.auth.models import Role
-from server.storage import backend
 from server.dossiers.models import Attachment
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierDocument
@@ -33,6 +32,7 @@ from server.forms.issue import control_sheet
 from server.forms.issue import issued_forms
 from server.forms.issue import receipt_for_citizens
 from server.privacy import records
+from server.storage import backend
 from server.types import utcnow
 from tests.conftest import ON_POSTGRES
 from tests.desk_support import synced_dossier
