@@ -17,6 +17,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.auth.models import Role
+from server.dossiers.services import apply_action
+from server.dossiers.workflow import Action
+from server.dossiers.workflow import ActionRequest
+from server.dossiers.workflow import State
 from server.extensions import db
 from server.ops.logs import JsonFormatter
 from server.push.models import DeliveryStatus
@@ -26,6 +30,8 @@ from server.push.sender import beat
 from tests.conftest import DATABASE_URL
 from tests.conftest import ON_POSTGRES
 from tests.helpers import demo_user
+from tests.helpers import make_dossier
+from tests.helpers import render_forms
 from tests.test_config import _production_needs
 from tests.test_sync_api import captured
 from tests.test_sync_api import jpeg
@@ -114,6 +120,17 @@ def test_the_outbox_depth_and_the_outcomes_follow_the_deliveries(metered):
     assert sent[("motcua_push_deliveries", (("status", "queued"),))] == 0
     assert sent[("motcua_push_deliveries", (("status", "sent"),))] == 1
     assert sent[("motcua_push_deliveries_due", ())] == 0
+
+
+def test_the_forms_waiting_for_their_pdf(metered):
+    assert scrape(metered)[("motcua_forms_pending", ())] == 0
+    dossier = make_dossier(State.ONLINE_SUBMITTED)
+    staff = demo_user(Role.STAFF)
+    apply_action(dossier, Action.REFUSE, staff, ActionRequest(staff.id, "staff", reason="Sai thẩm quyền"))
+    db.session.commit()  # the refusal form (Mẫu 03) is numbered; its PDF waits for the worker
+    assert scrape(metered)[("motcua_forms_pending", ())] == 1
+    render_forms()
+    assert scrape(metered)[("motcua_forms_pending", ())] == 0
 
 
 def test_the_worker_heartbeat_age(metered):

@@ -129,6 +129,11 @@ class _DatabaseCollector:
         yield GaugeMetricFamily("motcua_push_worker_heartbeat_age_seconds",
                                 "Seconds since a push worker last wrote its heartbeat (+Inf: never).",
                                 value=(now - beat_at).total_seconds() if beat_at else float("inf"))
+        from server.forms.rendering import pending_count
+
+        yield GaugeMetricFamily("motcua_forms_pending",
+                                "Issued forms whose PDF the worker has yet to render (the desk shows them as being "
+                                "prepared).", value=pending_count())
         db.session.rollback()  # a read: end its transaction rather than hold it until the request's teardown
 
 
