@@ -1,6 +1,6 @@
-"""A real S3 protocol server on loopback for the tests: moto's standalone server (``moto[server]`` from PyPI), run as
-its own process and spoken to over HTTP by boto3, as the app speaks to MinIO or Ceph in production. Not an
-in-process mock: requests go through the socket, the signing and the XML of the S3 protocol.
+"""A real S3 protocol server on loopback for the tests: moto's standalone server (``moto[s3]`` and ``flask-cors``
+from PyPI), run as its own process and spoken to over HTTP by boto3, as the app speaks to MinIO or Ceph in
+production. Not an in-process mock: requests go through the socket, the signing and the XML of the S3 protocol.
 
 Used by tests/conftest.py (fixtures ``s3_server`` and ``s3_settings``) and meant for other harnesses (the cluster
 test) too::
