@@ -88,7 +88,11 @@ def _trust_proxies(app: Flask) -> None:
     if hops < 0:
         raise ConfigError(f"TRUSTED_PROXY_HOPS must be 0 or more, not {hops}")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+        # X-Forwarded-For is appended to at every hop, so the client is the hops-th entry from the right; the
+        # proxies set X-Forwarded-Proto (nginx's proxy_set_header, HAProxy's set-header): one value, the one the
+        # proxy nearest the app passes on, whatever the number of hops. Trusting `hops` values of it would find
+        # too few with two hops and leave the scheme http (links handed out as http://).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1, x_host=0, x_port=0, x_prefix=0)
 
 
 def _configure_logging(app: Flask) -> None:

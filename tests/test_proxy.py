@@ -54,6 +54,11 @@ def _through_proxy(client, path: str, forwarded: str | None, method: str = "GET"
     return client.open(path, method=method, headers=headers, environ_base={"REMOTE_ADDR": PROXY}, **kwargs)
 
 
+def _group() -> str:
+    """A random group of an IPv6 address as it is written (four hex digits, no leading zero)."""
+    return f"{uuid.uuid4().int % 0xefff + 0x1000:x}"
+
+
 def _last_audit_ip(action: str) -> str:
     db.session.expire_all()
     return db.session.scalars(select(AuditEvent.ip).where(AuditEvent.action == action)
@@ -84,7 +89,7 @@ def test_the_access_log_records_the_clients_address(behind):
     assert ip == "203.0.113.7"
 
 
-@pytest.mark.parametrize("hops, scheme", [(0, "http"), (1, "https")])
+@pytest.mark.parametrize("hops, scheme", [(0, "http"), (1, "https"), (2, "https")])
 def test_the_forwarded_scheme_counts_only_from_a_trusted_proxy_and_the_forwarded_host_never(behind, hops, scheme):
     # The links an administrator hands out (and the passkeys' origin) are built from the request's scheme and host.
     client = behind(hops).test_client()
@@ -117,6 +122,24 @@ def test_without_a_trusted_proxy_the_header_changes_nothing(behind):
     assert statuses == [404, 404, 404, 429]  # every request is the proxy's own: one bucket
 
 
+def test_an_ipv6_client_cannot_escape_its_limit_by_changing_address_within_its_64(behind):
+    client = behind(1).test_client()
+    network = f"2001:db8:{_group()}:{_group()}"  # this test's own /64
+    statuses = [_through_proxy(client, LOOKUP, f"{network}::{n:x}").status_code for n in range(1, 5)]
+    assert statuses == [404, 404, 404, 429]  # four addresses of one /64: one bucket
+    neighbour = f"{network[:-1]}{'0' if network[-1] != '0' else '1'}"  # the next /64: a line of its own
+    assert _through_proxy(client, LOOKUP, f"{neighbour}::1").status_code == 404
+
+
+def test_a_refused_request_logs_no_client_address(behind, caplog):
+    client = behind(1).test_client()
+    address = f"203.0.113.{uuid.uuid4().int % 200 + 20}"
+    with caplog.at_level(logging.DEBUG):
+        statuses = [_through_proxy(client, LOOKUP, f"198.51.100.9, {address}").status_code for _ in range(4)]
+    assert statuses[-1] == 429
+    assert not [r for r in caplog.records if address in r.getMessage()]
+
+
 def test_a_negative_number_of_hops_is_refused(behind):
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_HOPS"):
         behind(-1)
@@ -126,10 +149,10 @@ def test_a_negative_number_of_hops_is_refused(behind):
 
 def test_the_limit_is_counted_in_redis_per_client(behind, redis_server):
     client = behind(1, RATELIMIT_STORAGE_URI=redis_server.url()).test_client()
-    address = f"2001:db8::{uuid.uuid4().hex[:4]}"  # this test's own client: its own keys in the shared Redis
-    statuses = [_through_proxy(client, LOOKUP, address).status_code for _ in range(4)]
+    network = f"2001:db8:{_group()}:{_group()}"  # this test's own client's /64
+    statuses = [_through_proxy(client, LOOKUP, f"{network}::1").status_code for _ in range(4)]
     assert statuses == [404, 404, 404, 429]
-    assert len(redis_server.client().keys(f"*/{address}/auth_api.invitation_info/*")) == 1
+    assert len(redis_server.client().keys(f"*/{network}::/64/auth_api.invitation_info/*")) == 1
     assert redis_server.client().keys(f"*/{PROXY}/*") == []  # nothing counted for the proxy
     # An unanswering Redis costs a request a second, not the operating system's connect timeout.
     connection = limiter.storage.storage.connection_pool.connection_kwargs

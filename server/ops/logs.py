@@ -111,6 +111,9 @@ def configure_logging(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, handlers=[handler])
     # The font subsetter (server/forms/pdf.py) writes a line per table at INFO: noise, and nothing to act on.
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # Flask-Limiter writes the client's address at INFO on every refusal ("ratelimit ... (203.0.113.7) exceeded"):
+    # an address is personal data, and the refusals are counted without it (429 in the request line and metrics).
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
 
     # request_started fires before every before_request hook (even those that answer early, like the oversized
     # body refusal), so every request is timed from its start.
