@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import update
 
 from server.auth.models import Role
 from server.dossiers.models import Attachment
@@ -283,20 +284,38 @@ def test_an_unreachable_s3_store_is_a_503_problem_document_everywhere(app):
 
 
 @pytest.mark.parametrize("storage_settings", [S3], indirect=True)
-def test_a_desk_step_that_issues_a_form_while_s3_is_down_is_a_503_and_changes_nothing(app):
+def test_a_desk_step_while_s3_is_down_is_taken_and_its_form_rendered_once_the_store_is_back(app):
+    """The step stores nothing (its form's PDF is rendered by the worker after the commit): the store being down
+    does not refuse it. The worker's render fails, keeps the form waiting without counting it against the form,
+    and records it once the store answers again."""
     from server.dossiers.models import Dossier
     from server.dossiers.workflow import State
+    from server.forms import rendering
+    from server.forms.issue import issued_forms
 
     dossier, _ = synced_dossier(app)
     client = app.test_client()
     token = sign_in(client, demo_user(Role.STAFF))
     assert client.post(f"/staff/dossiers/{dossier.id}/actions/transfer", data={"csrf_token": token}).status_code == 302
+    working = app.config["S3_ENDPOINT_URL"]
     app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     response = client.post(f"/staff/dossiers/{dossier.id}/actions/request_supplement", data={
-        "csrf_token": token, "items": "Sổ hộ nghèo", "reason": "Thiếu giấy tờ"})  # issues Mẫu 02 (a stored PDF)
-    assert response.status_code == 503 and "Kho lưu tệp" in response.get_data(as_text=True)
+        "csrf_token": token, "items": "Sổ hộ nghèo", "reason": "Thiếu giấy tờ"})  # issues Mẫu 02
+    assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Dossier, dossier.id).state is State.IN_PROCESS  # the step was rolled back whole
+    assert db.session.get(Dossier, dossier.id).state is State.AWAITING_SUPPLEMENT
+    [form] = issued_forms(db.session.get(Dossier, dossier.id), "supplement_request")
+    assert form.pdf_pending
+    assert rendering.render_pending() == 0  # the store refuses: still waiting, not counted against the form
+    db.session.expire_all()
+    assert form.pdf_pending and form.render_attempts == 0
+    app.config["S3_ENDPOINT_URL"] = working
+    db.session.execute(update(DossierDocument).where(DossierDocument.id == form.id)
+                       .values(render_lease_until=None))
+    db.session.commit()  # as if its short wait were over
+    assert rendering.render_pending() == 1
+    db.session.expire_all()
+    assert not form.pdf_pending and backend().has(form.sha256)
 
 
 @pytest.mark.parametrize("storage_settings", [S3], indirect=True)

@@ -41,6 +41,7 @@ from server.dossiers.attachments import store
 from server.dossiers.models import DossierDocument
 from server.extensions import db
 from server.forms.pdf import render
+from server.storage import StorageError
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,19 @@ def _record(document: DossierDocument, sha256: str, data: bytes) -> bool:
     return True
 
 
-def _back_off(document_id: int) -> None:
-    """After a failed render: try this form again later, later each time (up to an hour)."""
+def _back_off(document_id: int, counted: bool = True) -> None:
+    """After a failed render: try this form again later, later each time (up to an hour). A failure that is not the
+    form's (the store down, ``counted=False``) is tried again after the first wait and does not count as an attempt,
+    so that a form is not left waiting an hour after a long outage of the store ends."""
     attempts = db.session.scalar(select(DossierDocument.render_attempts).where(DossierDocument.id == document_id))
-    seconds = min(FAILURE_BACKOFF_CAP_SECONDS, FAILURE_BACKOFF_BASE_SECONDS * 2 ** max(0, (attempts or 1) - 1))
+    seconds = FAILURE_BACKOFF_BASE_SECONDS
+    values = {}
+    if counted:
+        seconds = min(FAILURE_BACKOFF_CAP_SECONDS, FAILURE_BACKOFF_BASE_SECONDS * 2 ** max(0, (attempts or 1) - 1))
+    else:
+        values["render_attempts"] = max(0, (attempts or 1) - 1)  # the claim counted it
     db.session.execute(update(DossierDocument).where(DossierDocument.id == document_id, PENDING)
-                       .values(render_lease_until=utcnow() + timedelta(seconds=seconds))
+                       .values(render_lease_until=utcnow() + timedelta(seconds=seconds), **values)
                        .execution_options(synchronize_session=False))
     db.session.commit()
 
@@ -144,7 +152,12 @@ def render_batch(limit: int | None = None) -> tuple[int, int]:
     for document_id in ids:
         try:
             recorded += render_one(document_id)
-        except Exception:  # a bad form or a full disk must not hold up the others
+        except StorageError:  # the store is down or full: every form fails alike, none is at fault
+            log.warning("Issued form %s: the file store refused it; tried again in %d s", document_id,
+                        FAILURE_BACKOFF_BASE_SECONDS)
+            db.session.rollback()
+            _back_off(document_id, counted=False)
+        except Exception:  # a bad form must not hold up the others
             log.exception("Issued form %s: rendering failed; tried again later", document_id)
             db.session.rollback()
             _back_off(document_id)

@@ -339,7 +339,9 @@ def server_attachments() -> dict[str, bytes]:
     attachments too, but no phone sent them."""
     fresh()
     found = {}
-    issued = select(DossierDocument.sha256).where(DossierDocument.form_key.is_not(None))
+    # (sha256 not null: a form still waiting for its PDF has none, and NOT IN a list holding a NULL is never true)
+    issued = select(DossierDocument.sha256).where(DossierDocument.form_key.is_not(None),
+                                                  DossierDocument.sha256.is_not(None))
     for attachment in db.session.scalars(select(Attachment).where(Attachment.sha256.not_in(issued))):
         data = backend().read(attachment.sha256)
         assert hashlib.sha256(data).hexdigest() == attachment.sha256
