@@ -34,8 +34,10 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 os.environ["WEB_CONCURRENCY"] = str(workers)
 
 # No preload: each worker imports and builds the app after the fork, so no database or Redis connection made at
-# start-up is shared by several processes (a pooled socket used by two processes mixes their conversations), and
-# `kill -HUP` on the master loads new code worker by worker. It costs a second or two of start-up per worker.
+# start-up is shared by several processes (a pooled socket used by two processes mixes their conversations). It
+# costs a second or two of start-up per worker. New code is deployed by restarting gunicorn (host after host),
+# never by `kill -HUP`: this file imports the app's logging and metrics hooks (server.ops) into the master, and
+# workers forked after a HUP would mix those old modules with new ones.
 preload_app = False
 
 # A worker silent for this long (its main loop, not a request: requests run in its threads) is killed and

@@ -238,8 +238,18 @@ def load_config(app: Flask, config_override: dict | None) -> None:
     if app.config["MAX_CONTENT_LENGTH"] is None:
         app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
     _check_storage(app)
+    _check_batches(app)
     if env == "production":
         _check_production(app)
+
+
+def _check_batches(app: Flask) -> None:
+    """The workers' batch sizes are at least 1: 0 is not "off" (a worker claiming nothing would come back at once,
+    forever), and a negative LIMIT is "no limit" on SQLite and an error on PostgreSQL."""
+    for name in ("PUSH_BATCH_SIZE", "PUSH_CONCURRENCY", "FORMS_RENDER_BATCH_SIZE"):
+        value = app.config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
 
 
 def _check_storage(app: Flask) -> None:

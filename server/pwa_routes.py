@@ -17,10 +17,13 @@ also why all of it may be compressed (server/compression.py).
 
 Content-addressed URLs without a build step: the version is a prefix, ``/pwa/v/<version>/app/officer.js``, so the
 modules' relative imports (``./api.js``, ``../lib/calendar.js``) stay inside the same version with no rewriting.
-A version in the URL that is not the one being served answers 404: serving today's bytes under an older
-version's URL would break the promise that the URL's content never changes, and an old worker that asks for
-its files while a deploy replaces them must fail its install (it keeps the running version and tries again at
-the next update check, when it gets the new configuration) rather than cache a mix of two versions. The
+A version in the URL that is not the one being served is redirected (307, never stored) to the plain URL, not
+answered with today's bytes: that would break the promise that the URL's content never changes. The redirect
+matters while a deploy rolls from host to host: a page served by a new host names its files at the new version,
+and the proxy may send those requests to a host still on the old one (and the reverse); a 404 would leave the
+page without its scripts and styles for the whole roll-out. An old worker that asks for its files while a deploy
+replaces them still fails its install (pwa/sw/precache.js refuses a redirected response), so it keeps the
+running version and tries again at the next update check rather than cache a mix of two versions. The
 unversioned URLs stay, revalidated on every use: the worker, its modules and the manifest must be (the browser
 compares them to find an update), and older pages or workers may still name them.
 """
@@ -31,6 +34,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import posixpath
 import re
 from functools import lru_cache
 
@@ -39,6 +43,7 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import g
+from flask import redirect
 from flask import render_template
 from flask_babel import get_locale
 from phonenumbers import PhoneMetadata
@@ -143,16 +148,29 @@ def _file(directory, filename: str, *, cache_control: str) -> Response:
     return shell_response(data, _media_type(filename), cache_control=cache_control)
 
 
-def _this_version(version: str) -> None:
-    """404 for a version that is not the one served (see the module's docstring for why not the current bytes)."""
-    if version != current_version():
+def _canonical(filename: str) -> str:
+    """The file's path as the shell names it, else 404: ``./sw/config.js`` or ``lib/../sw/config.js`` would slip
+    past the checks on names below (browsers normalise such paths; raw clients need not)."""
+    if posixpath.normpath(filename) != filename or filename.endswith("/"):
         abort(404)
+    return filename
+
+
+def _other_version(version: str, plain_url: str) -> Response | None:
+    """For a version that is not the one served, a redirect to the file's plain URL, stored by no cache (see the
+    module's docstring for why neither today's bytes nor a 404); None for this version."""
+    if version == current_version():
+        return None
+    response = redirect(plain_url, code=307)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/pwa/<path:filename>")
 @public_file
 def pwa_file(filename: str):
     """A client module or asset (plain JavaScript modules, no build step)."""
+    filename = _canonical(filename)
     if filename == SW_CONFIG:
         source = (PWA_DIR / SW_CONFIG).read_text(encoding="utf-8")
         stamped, count = _VERSION_LINE.subn(f'const VERSION = "{shell_version()}";', source, count=1)
@@ -166,16 +184,17 @@ def pwa_file(filename: str):
 @public_file
 def versioned_pwa_file(version: str, filename: str):
     """A client module at this version's URL (:func:`asset_url`): its content never changes, caches keep it."""
-    _this_version(version)
+    filename = _canonical(filename)
     if filename.startswith("sw/"):
         abort(404)  # the worker's modules are loaded by /sw.js at their plain URLs only (the update check)
-    return _file(PWA_DIR, filename, cache_control=IMMUTABLE)
+    return _other_version(version, f"/pwa/{filename}") or _file(PWA_DIR, filename, cache_control=IMMUTABLE)
 
 
 @bp.get("/static/<path:filename>")
 @public_file
 def static_file(filename: str):
     """A stylesheet at its plain URL (create_app turns Flask's own static route off for this one)."""
+    filename = _canonical(filename)
     return _file(STATIC_DIR, filename, cache_control=REVALIDATE)
 
 
@@ -183,10 +202,10 @@ def static_file(filename: str):
 @public_file
 def versioned_static_file(version: str, filename: str):
     """A stylesheet at this version's URL (:func:`asset_url`)."""
-    _this_version(version)
+    filename = _canonical(filename)
     if filename == "sw.js":
         abort(404)  # the worker is served at /sw.js only: its scope is the whole site
-    return _file(STATIC_DIR, filename, cache_control=IMMUTABLE)
+    return _other_version(version, f"/static/{filename}") or _file(STATIC_DIR, filename, cache_control=IMMUTABLE)
 
 
 @bp.get("/sw.js")

@@ -226,4 +226,13 @@ def test_trusted_proxy_hops_come_from_the_environment(tmp_path, monkeypatch):
     assert not isinstance(create_app({"INSTANCE_PATH": str(tmp_path)}).wsgi_app, ProxyFix)  # default: 0, none
     monkeypatch.setenv("MOTCUA_TRUSTED_PROXY_HOPS", "2")
     proxied = create_app({"INSTANCE_PATH": str(tmp_path)}).wsgi_app
-    assert isinstance(proxied, ProxyFix) and (proxied.x_for, proxied.x_proto, proxied.x_host) == (2, 2, 0)
+    # x_proto 1: one X-Forwarded-Proto, set by the proxy nearest the app, whatever the hops
+    assert isinstance(proxied, ProxyFix) and (proxied.x_for, proxied.x_proto, proxied.x_host) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("name", ["PUSH_BATCH_SIZE", "PUSH_CONCURRENCY", "FORMS_RENDER_BATCH_SIZE"])
+@pytest.mark.parametrize("value", [0, -1, "20", True])
+def test_a_worker_batch_below_one_is_refused(tmp_path, name, value):
+    # 0 would make a worker's loop claim nothing and come back at once, for ever; -1 is "no limit" on SQLite.
+    with pytest.raises(ConfigError, match=name):
+        create_app({"APP_ENV": "testing", "INSTANCE_PATH": str(tmp_path), name: value})

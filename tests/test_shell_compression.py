@@ -116,12 +116,26 @@ def test_an_unversioned_desk_page_stays_out_of_every_cache(client):
     assert _get(client, "/sign-in").headers["Cache-Control"] == "private, no-store"
 
 
-def test_another_versions_url_is_404_not_todays_bytes(client):
-    """Today's bytes under yesterday's URL would break "this URL never changes"; an old worker installing then
-    fails and keeps its version until the next update check (pwa/sw/precache.js)."""
-    assert _get(client, "/pwa/v/0123456789abcdef/app/officer.js").status_code == 404
-    assert _get(client, "/static/v/0123456789abcdef/css/app.css").status_code == 404
+def test_another_versions_url_is_redirected_to_the_plain_url_not_answered_with_todays_bytes(client):
+    """Today's bytes under yesterday's URL would break "this URL never changes", and a 404 would leave a page
+    served by another host of a rolling deploy without its scripts; the redirect is stored by no cache, and an old
+    worker installing refuses it and keeps its version until the next update check (pwa/sw/precache.js)."""
+    for url, plain in (("/pwa/v/0123456789abcdef/app/officer.js", "/pwa/app/officer.js"),
+                       ("/static/v/0123456789abcdef/css/app.css", "/static/css/app.css")):
+        response = _get(client, url)
+        assert response.status_code == 307 and response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Location"] == plain
     assert _get(client, _versioned("/pwa/app/officer.js")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/pwa/v/{v}/./sw/config.js", "/pwa/v/{v}/lib/../sw/config.js",
+                                  "/static/v/{v}/./sw.js", "/pwa/./sw/config.js", "/pwa/v/{v}/app/officer.js/"])
+def test_a_path_the_shell_does_not_name_is_404(client, path):
+    from server.pwa_routes import current_version
+
+    with client.application.test_request_context():
+        version = current_version()
+    assert _get(client, path.format(v=version)).status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/pwa/sw/config.js", "/pwa/sw/precache.js", "/static/sw.js",

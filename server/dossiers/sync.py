@@ -220,7 +220,7 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
             elif not files.has(attachment.sha256):
                 # The row says it was uploaded, but the bytes are not in the store (uploaded through a host whose
                 # folder this one cannot see, or lost): refused, and the phone uploads the photo again
-                # (pwa/lib/outbox-flush.classic.js, MISSING_PHOTO_CODES), which puts the bytes back.
+                # (pwa/lib/outbox-flush.classic.js, on the refusal's photos_to_send), which puts the bytes back.
                 errors.append(field_error(f"documents.{index}.sha256", "missing_from_store",
                                           "Máy chủ không có tệp của ảnh này trong kho lưu; máy sẽ gửi lại ảnh.",
                                           "The server's file store does not hold this photo; the phone sends it "

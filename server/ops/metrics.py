@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -190,9 +189,11 @@ def gunicorn_on_starting(server) -> None:
     if not folder:
         return
     path = Path(folder)
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
+    # Only prometheus_client's own files: a directory named by mistake (the instance folder, /run/motcua) keeps
+    # everything else.
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def gunicorn_child_exit(server, worker) -> None:

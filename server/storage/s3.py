@@ -152,7 +152,9 @@ class S3Storage:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
             log.error("health check: bucket %s: %s", self.bucket, error)
-            return "no_bucket" if _status(error) == 404 else "unreachable"
+            # 403: the credentials lack s3:ListBucket, without which a HEAD of a missing key is 403 too and no new
+            # file could be stored (docs/deploy.md lists the permissions the app needs).
+            return {404: "no_bucket", 403: "forbidden"}.get(_status(error), "unreachable")
         except BotoCoreError as error:
             log.error("health check: S3 store unreachable: %s", error)
             return "unreachable"
