@@ -123,6 +123,7 @@ def _register_models() -> None:
     import server.auth.models  # noqa: F401
     import server.breach.models  # noqa: F401
     import server.calendar.models  # noqa: F401
+    import server.channels.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
     import server.forms.models  # noqa: F401
     import server.people.models  # noqa: F401

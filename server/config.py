@@ -169,6 +169,25 @@ DEFAULTS: dict[str, object] = {
     "FOLLOWER_INVITE_DAYS": 7,
     # The price of one SMS the notifications replace, in VND (DOMAIN.md §7.3: brand-name SMS, [U] contract price).
     "SMS_PRICE_VND": 800,
+    # The channel ladder per kind of message (server/channels/ladder.py): rungs [channel, seconds to wait for a
+    # "shown" receipt before the next rung]. A follower's ladder keeps only the rungs they can use (a subscription,
+    # a consent on the channel, a phone, a provider configured). [U] policy: the issue's example for a result.
+    "NOTIFY_LADDERS": {
+        "default": [["push", 2 * 3600], ["zalo", 22 * 3600], ["sms", 0]],
+        "result_ready": [["push", 2 * 3600], ["zalo", 22 * 3600], ["sms", 0]],
+        "passkey_added": [["push", 0]],
+    },
+    # Kinds sent in the quiet hours too; every other kind waits until the hours end.
+    "NOTIFY_URGENT_KINDS": ["passkey_added", "visit_cancelled"],
+    # No non-urgent message between these local times ("HH:MM-HH:MM"; empty: no quiet hours).
+    "QUIET_HOURS": "21:00-07:00",
+    # Zalo ZNS (server/channels/providers/zns.py): sent only when the access token is set; a kind is sent by ZNS only
+    # when ZNS_TEMPLATES names its approved template id (kind -> template id).
+    "ZNS_API_URL": "https://business.openapi.zalo.me/message/template",
+    "ZNS_ACCESS_TOKEN": None,
+    "ZNS_TEMPLATES": {},
+    # The SMS brand-name gateway's send URL (server/channels/providers/sms.py): SMS is sent only when it is set.
+    "SMS_API_URL": None,
     # The desk's queue shows as "due soon" an open dossier due today or within this many more working days (issue
     # 6 asks for 2; no rule fixes it: Gia Lai's dashboard shows "sắp trễ" without publishing its threshold).
     "QUEUE_DUE_SOON_WORKING_DAYS": 2,
@@ -239,6 +258,7 @@ def load_config(app: Flask, config_override: dict | None) -> None:
         app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
     _check_storage(app)
     _check_batches(app)
+    _check_ladders(app)
     if env == "production":
         _check_production(app)
 
@@ -250,6 +270,27 @@ def _check_batches(app: Flask) -> None:
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+def _check_ladders(app: Flask) -> None:
+    """The channel ladders and quiet hours are read by the workers at every claim: a typo must stop the start, not
+    every notification (server/channels/ladder.py)."""
+    import re
+
+    ladders = app.config["NOTIFY_LADDERS"]
+    if not isinstance(ladders, dict) or "default" not in ladders:
+        raise ConfigError("NOTIFY_LADDERS must be an object of kind -> rungs with a \"default\" ladder")
+    for kind, rungs in ladders.items():
+        if not isinstance(rungs, list) or not rungs:
+            raise ConfigError(f"NOTIFY_LADDERS[{kind!r}] must be a non-empty list of [channel, seconds]")
+        for rung in rungs:
+            if (not isinstance(rung, list | tuple) or len(rung) != 2 or rung[0] not in ("push", "zalo", "sms")
+                    or isinstance(rung[1], bool) or not isinstance(rung[1], int) or rung[1] < 0):
+                raise ConfigError(f"NOTIFY_LADDERS[{kind!r}]: {rung!r} is not [push|zalo|sms, seconds >= 0]")
+    quiet = app.config.get("QUIET_HOURS")
+    clock = r"([01]\d|2[0-3]):[0-5]\d"
+    if quiet and not re.fullmatch(f"{clock}-{clock}", str(quiet)):
+        raise ConfigError(f"QUIET_HOURS must be HH:MM-HH:MM (local time) or empty, not {quiet!r}")
 
 
 def _check_storage(app: Flask) -> None:

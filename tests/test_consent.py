@@ -4,7 +4,11 @@ messages included."""
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
 import pytest
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -238,8 +242,11 @@ def test_migration_0015_keeps_push_for_those_who_had_turned_it_on_and_says_so(ap
     make_user(Role.CITIZEN, None, "Chưa bật thông báo")
     db.session.remove()
     downgrade(revision="0014")
-    db.session.add(PushSubscription(user_id=subscriber, endpoint="https://push.example/old", p256dh="A" * 87,
-                                    auth="A" * 22))
+    # Only the columns revision 0014 has (the model has gained more since).
+    now = datetime.now(UTC)
+    db.session.execute(insert(PushSubscription.__table__).values(
+        user_id=subscriber, endpoint="https://push.example/old", p256dh="A" * 87, auth="A" * 22, lang="vi",
+        created_at=now, last_seen_at=now))
     db.session.commit()
     db.session.remove()
     upgrade()

@@ -198,6 +198,10 @@ class ConsentRecord(db.Model):
         Index("uq_consent_record_in_force", "user_id", "purpose", "channel", unique=True,
               sqlite_where=text("withdrawn_at IS NULL AND channel IS NOT NULL"),
               postgresql_where=text("withdrawn_at IS NULL AND channel IS NOT NULL")),
+        # A person without an account (consent recorded at the desk, on paper): one in force per purpose and channel.
+        Index("uq_consent_record_person_in_force", "person_id", "purpose", "channel", unique=True,
+              sqlite_where=text("user_id IS NULL AND withdrawn_at IS NULL AND channel IS NOT NULL"),
+              postgresql_where=text("user_id IS NULL AND withdrawn_at IS NULL AND channel IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -209,6 +213,9 @@ class ConsentRecord(db.Model):
     #: How it was given: "registration", "citizen_app", or "before_consent_records" (migration 0015: a push
     #: subscription made before consents were recorded per purpose).
     method: Mapped[str | None] = mapped_column(String(32))
+    #: The phone number (E.164) a Zalo or SMS consent was given for; push needs none (the subscription is the
+    #: address). The number consented to is the number written to, never one found elsewhere.
+    address: Mapped[str | None] = mapped_column(String(16))
     granted: Mapped[bool] = mapped_column(default=True)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -29,10 +29,19 @@ from server.types import utcnow
 class DeliveryStatus(enum.Enum):
     QUEUED = "queued"  #: waiting for a worker (or for its next attempt)
     SENDING = "sending"  #: claimed by a worker until ``lease_until``; a dead worker's claim expires
-    SENT = "sent"  #: the push service accepted it (201)
+    SENT = "sent"  #: the push service (or the ZNS or SMS provider) accepted it
+    SHOWN = "shown"  #: the phone showed it: the service worker's receipt, or the provider's delivery callback
+    OPENED = "opened"  #: the follower tapped it (the service worker's receipt)
     FAILED = "failed"  #: given up (too old, refused by the push service, or our own set-up is wrong)
     EXPIRED = "expired"  #: the subscription is gone (404/410): deleted, nothing more to try
-    WITHHELD = "withheld"  #: not sent: the recipient has no consent in force for its purpose on push
+    WITHHELD = "withheld"  #: not sent: the recipient has no consent in force for its purpose on the channel
+    SKIPPED = "skipped"  #: a later rung of the ladder, not needed: the follower was reached before its time
+
+
+#: Statuses after which nothing more happens to a delivery, except a receipt turning sent into shown or opened.
+FINAL_FAILURES = (DeliveryStatus.FAILED, DeliveryStatus.EXPIRED, DeliveryStatus.WITHHELD, DeliveryStatus.SKIPPED)
+#: Statuses that mean the follower has seen the message on that channel.
+REACHED = (DeliveryStatus.SHOWN, DeliveryStatus.OPENED)
 
 
 class PushSubscription(db.Model):
@@ -49,7 +58,14 @@ class PushSubscription(db.Model):
     #: The language of the app that subscribed: the notification's text is chosen by it on the phone.
     lang: Mapped[str] = mapped_column(String(5), default="vi")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The last time the app re-checked this subscription (it does at every launch) or a push to it was shown.
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: The last time a push to it was shown (the service worker's receipt): a subscription that takes pushes but
+    #: never shows them (iOS revokes those; a phone off for months) is not a working channel.
+    last_shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Retired: no longer pushed to (not seen for too long, or pushes never shown), kept so the desk sees why.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    retired_reason: Mapped[str | None] = mapped_column(String(200))
 
     def info(self) -> dict:
         """What pywebpush needs."""
@@ -57,18 +73,28 @@ class PushSubscription(db.Model):
 
 
 class InboxMessage(db.Model):
-    """A notification as the app's inbox shows it: the fallback when push is off, denied or impossible."""
+    """One notification to one follower: what the app's inbox shows, and the head of its channel ladder.
+
+    A follower with an account (``user_id``) finds it in the inbox whatever else happens. A follower without one
+    (``person_id`` only: the elderly owner with a basic phone, reached by ZNS or SMS alone, with a consent recorded
+    at the desk) has no inbox: the message is only the head of the deliveries. ``reached_at`` is the first time any
+    channel reported it shown or opened; later rungs of the ladder that are not due yet are then skipped.
+    """
 
     __tablename__ = "inbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     #: What the text needs besides the kind: the dossier code, a new due date. Never a name or an ID number.
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The first receipt that it was shown or opened, on which channel ("push", "zalo", "sms").
+    reached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reached_channel: Mapped[str | None] = mapped_column(String(8))
 
     deliveries: Mapped[list[PushDelivery]] = relationship(back_populates="message")
 
@@ -85,11 +111,16 @@ class PushDelivery(db.Model):
         ForeignKey("push_subscription.id", ondelete="SET NULL"), index=True)
     status: Mapped[DeliveryStatus] = mapped_column(enum_type(DeliveryStatus, "delivery_status"),
                                                    default=DeliveryStatus.QUEUED)
+    #: The rung of the message's ladder (server/channels/ladder.py) this delivery belongs to: 0 is tried at once.
+    step: Mapped[int] = mapped_column(default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the service worker reported the notification shown, and tapped (POST /api/v1/push/receipts).
+    shown_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
     message: Mapped[InboxMessage] = relationship(back_populates="deliveries")

@@ -63,3 +63,16 @@ def link_of(data: dict) -> str | None:
     if data.get("link") == "/account/passkeys":
         return "/account/passkeys"
     return None
+
+
+def safe_of(kind: str, data: dict, lang: str = "vi") -> tuple[str, str]:
+    """The words of a notification that leaves our servers (a push payload's declarative part, a ZNS or SMS text):
+    only the kind and the dossier code, never the officer's name, a reason typed at the desk or a passkey's name.
+    In ``lang`` whatever the request's language (the subscription's, or Vietnamese for ZNS and SMS)."""
+    from flask_babel import force_locale
+
+    with force_locale(lang if lang in ("vi", "en") else "vi"):
+        if kind == "passkey_added":
+            return _("Đã thêm khóa truy cập"), _("Tài khoản của bạn có khóa truy cập mới. Nếu không phải bạn, hãy "
+                                                  "báo ngay cho Bộ phận Một cửa.")
+        return of(kind, {"code": data.get("code") or ""})
