@@ -59,6 +59,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     _configure_logging(app)
     _configure_extensions(app)
     _register_models()
+    _connect_listeners()
     app.url_map.converters["int"] = _DatabaseInt
     _register_blueprints(app)
     _register_metrics(app)
@@ -115,6 +116,13 @@ def _configure_extensions(app: Flask) -> None:
     configure_access(app)
     csrf.init_app(app)
     limiter.init_app(app)
+
+
+def _connect_listeners() -> None:
+    # Importing a listener module connects its receivers to the dossier core's signals (server/dossiers/signals.py):
+    # the notifications and the statutory forms hear of every step. Once per process (modules are cached).
+    import server.forms.listeners  # noqa: F401
+    import server.push.listeners  # noqa: F401
 
 
 def _register_models() -> None:

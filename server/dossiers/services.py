@@ -22,6 +22,7 @@ from server.calendar.workdays import DueUnit
 from server.calendar.workdays import classify_timeliness
 from server.calendar.workdays import to_local
 from server.dossiers import codes
+from server.dossiers import signals
 from server.dossiers.models import Channel
 from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
@@ -176,8 +177,9 @@ def receive(new: NewDossier) -> Dossier:
     db.session.add(dossier)
     db.session.flush()
     event = append_event(dossier, Action.RECEIVE.value, State.DRAFT, new.received_by, at=new.received_at)
-    _notify(dossier, Action.RECEIVE, State.DRAFT, State.RECEIVED)
-    _issue_form(dossier, event, new.received_by, new.provided_document_ids, new.handed_over)
+    signals.transitioned.send(dossier, action=Action.RECEIVE, from_state=State.DRAFT, to_state=State.RECEIVED,
+                              event=event, actor=new.received_by, provided_document_ids=new.provided_document_ids,
+                              handed_over=new.handed_over)
     log.info("Dossier %s received by user %s", dossier.id, new.received_by.id)
     return dossier
 
@@ -209,32 +211,11 @@ def apply_action(dossier: Dossier, action: Action, actor: User, request: ActionR
     dossier.state = decision.to_state
     reason = request.reason or request.citizen_request
     event = append_event(dossier, action.value, decision.from_state, actor, reason=reason, data=data or None, at=now)
-    _notify(dossier, action, decision.from_state, decision.to_state)
-    _issue_form(dossier, event, actor)
+    signals.transitioned.send(dossier, action=action, from_state=decision.from_state, to_state=decision.to_state,
+                              event=event, actor=actor)
     log.info("Dossier %s %s by user %s: %s -> %s", dossier.id, action.value, actor.id,
              decision.from_state.value, decision.to_state.value)
     return dossier
-
-
-def _notify(dossier: Dossier, action: Action, from_state: State, to_state: State) -> None:
-    """Queue the citizen's notification in this very transaction (the push worker sends it after the commit)."""
-    from server.push.notify import kind_of_transition
-    from server.push.notify import notify_dossier
-
-    kind = kind_of_transition(action, from_state, to_state)
-    if kind == "extended" and dossier.due_at is not None:
-        notify_dossier(dossier, kind, due_at=to_local(dossier.due_at).isoformat())
-    elif kind is not None:
-        notify_dossier(dossier, kind)
-
-
-def _issue_form(dossier: Dossier, event: DossierEvent, actor: User | None, provided_document_ids=None,
-                handed_over=None) -> None:
-    """Issue the statutory form of this step (receipt, supplementation request, refusal, apology, stop notice), if
-    it has one, as a numbered PDF among the dossier's documents, in this very transaction (server/forms/)."""
-    from server.forms.issue import issue_for_event
-
-    issue_for_event(dossier, event, actor, provided_document_ids, handed_over)
 
 
 def _no_effect(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:
