@@ -387,6 +387,21 @@ def _render_step() -> bool:
         db.session.remove()
 
 
+def _channels_step() -> bool:
+    """One batch of the ZNS and SMS deliveries (server/channels/sender.py), in its own transactions, so that a
+    failure there never holds up push; returns whether the batch was full (the loop comes back at once)."""
+    from server.channels.sender import send_one_batch
+
+    try:
+        return send_one_batch()
+    except Exception:
+        log.exception("push worker: sending ZNS/SMS failed")
+        db.session.rollback()
+        return False
+    finally:
+        db.session.remove()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -402,7 +417,8 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                 finally:
                     db.session.remove()
                 more_forms = _render_step()
+                more_channels = _channels_step()
                 _retention_step()
-                stop.wait(0 if more_forms else poll_seconds)
+                stop.wait(0 if more_forms or more_channels else poll_seconds)
         finally:
             sender.close()
