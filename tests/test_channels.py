@@ -455,3 +455,24 @@ def test_cli_send_pending_and_the_worker_step(app, runner, zns):
     assert _channels_step() is False
     assert fresh(second).status is DeliveryStatus.SENT
     assert json.loads(zns.requests[-1]["raw"])["phone"] == "84900000001"
+
+
+def test_zns_timeout_retries_with_the_same_tracking_id(app, zns):
+    """Zalo documents no dedupe of tracking_id: a request that timed out after Zalo took it goes again (the
+    second copy is visible here); what we keep is the same tracking id, so the two can be told apart."""
+    row = delivery(message_for(follower()))
+    zns.next(TIMEOUT)
+    send_channels()
+    assert zns.held.is_set()
+    assert fresh(row).status is DeliveryStatus.QUEUED and fresh(row).last_error == "network: ReadTimeout"
+    make_due(row)
+    send_channels()
+    assert fresh(row).status is DeliveryStatus.SENT
+    assert [r["body"]["tracking_id"] for r in zns.requests] == [row.tracking_id, row.tracking_id]
+
+
+def test_the_hooks_are_rate_limited(app, client, zns):
+    app.config["HOOKS_RATE_LIMIT"] = "2 per minute"
+    raw, headers = zns.delivered_event("nobody-knows-this-id")
+    statuses = [client.post("/hooks/zns", data=raw, headers=headers).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
