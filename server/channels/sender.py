@@ -91,8 +91,8 @@ class Outcome:
 
 
 def _consents(rows) -> set[tuple]:
-    """The consents in force on ZNS and SMS for the batch's users and persons, in one query, as
-    ("user"|"person", id, purpose, channel, address) keys."""
+    """The consents in force on ZNS and SMS for the batch's accounts, and for its persons without one (their own,
+    ``user_id`` NULL), in one query, as ("user"|"person", id, purpose, channel, address) keys."""
     user_ids = {row.user_id for row in rows if row.user_id is not None}
     person_ids = {row.person_id for row in rows if row.person_id is not None}
     if not user_ids and not person_ids:
@@ -100,8 +100,8 @@ def _consents(rows) -> set[tuple]:
     whose = []
     if user_ids:
         whose.append(ConsentRecord.user_id.in_(user_ids))
-    if person_ids:
-        whose.append(ConsentRecord.person_id.in_(person_ids))
+    if person_ids:  # a follower without an account: their own consent, recorded at the desk (no user)
+        whose.append(and_(ConsentRecord.user_id.is_(None), ConsentRecord.person_id.in_(person_ids)))
     found = db.session.execute(
         select(ConsentRecord.user_id, ConsentRecord.person_id, ConsentRecord.purpose, ConsentRecord.channel,
                ConsentRecord.address)
@@ -111,7 +111,7 @@ def _consents(rows) -> set[tuple]:
     for record in found:
         if record.user_id is not None:
             keys.add(("user", record.user_id, record.purpose, record.channel, record.address))
-        if record.person_id is not None:
+        else:
             keys.add(("person", record.person_id, record.purpose, record.channel, record.address))
     return keys
 
