@@ -14,6 +14,7 @@ from http.server import ThreadingHTTPServer
 OK = "ok"
 SERVER_ERROR = "5xx"
 TIMEOUT = "timeout"
+REDIRECT = "redirect"  #: a 302 to elsewhere (a client must not follow it)
 
 
 class FakeProvider:
@@ -69,6 +70,8 @@ class FakeProvider:
                 data = json.dumps(answer).encode()
                 try:
                     self.send_response(status)
+                    if status == 302:
+                        self.send_header("Location", "http://127.0.0.1:9/elsewhere")
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()

@@ -3,7 +3,8 @@
 It checks the ``access_token`` header (-124), the phone ("84" and 9 or 10 digits, no "+": -108), the template
 (approved: sent; known but not approved: -131; unknown: -109) and the required fields (-132), records every
 request, and answers per script: success (``msg_id``, ``sent_time``, ``quota``), ``quota`` (-144, the OA's daily
-limit), ``no_zalo`` (-118), ``template`` (-131), ``token`` (-124), ``unknown`` (-100), ``5xx``, ``timeout``.
+limit), ``no_zalo`` (-118), ``template`` (-131), ``token`` (-124), ``unknown`` (-100), ``5xx``, ``timeout``,
+``redirect``.
 Zalo documents no dedupe of ``tracking_id``: a second request with the same one is sent again, and counted in
 :attr:`FakeZns.duplicates`. :meth:`delivered_event` builds the webhook event of a delivery, signed as Zalo signs it.
 """
@@ -19,6 +20,7 @@ import requests
 
 from server.channels.hooks import zns_signature
 from tests.fake_provider import OK
+from tests.fake_provider import REDIRECT
 from tests.fake_provider import SERVER_ERROR
 from tests.fake_provider import TIMEOUT
 from tests.fake_provider import FakeProvider
@@ -75,6 +77,8 @@ class FakeZns(FakeProvider):
             return None, {}
         if behaviour == SERVER_ERROR:
             return 502, {"error": -100, "message": "Bad gateway"}
+        if behaviour == REDIRECT:
+            return 302, {}
         if behaviour in _ERRORS:
             code, words = _ERRORS[behaviour]
             return 200, {"error": code, "message": words}

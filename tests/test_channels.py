@@ -32,6 +32,7 @@ from server.push.models import InboxMessage
 from server.types import utcnow
 from tests import fake_sms
 from tests import fake_zns
+from tests.fake_provider import REDIRECT
 from tests.fake_provider import SERVER_ERROR
 from tests.fake_provider import TIMEOUT
 from tests.fake_sms import FakeSms
@@ -262,6 +263,14 @@ def test_a_kind_without_template_is_not_sent_by_zns(app, zns):
     send_channels()
     assert zns.requests == []
     assert fresh(row).status is DeliveryStatus.FAILED
+
+
+def test_redirects_are_not_followed(app, zns):
+    row = delivery(message_for(follower()))
+    zns.next(REDIRECT)
+    send_channels()
+    assert len(zns.requests) == 1
+    assert fresh(row).status is DeliveryStatus.FAILED and "redirects are not followed" in fresh(row).last_error
 
 
 def test_private_addresses_are_refused_unless_allowed(app, zns):
