@@ -387,6 +387,8 @@ def test_zns_callback_bad_input_and_unknown_ids(app, client, zns):
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
     raw, headers = zns.delivered_event("nobody-knows-this-id")
     assert client.post("/hooks/zns", data=raw, headers=headers).get_json() == {"status": "ignored"}
+    huge = client.post("/hooks/zns", data=b"{" + b" " * 70_000 + b"}", headers=headers)
+    assert huge.status_code == 413 and huge.mimetype == "application/problem+json"
     app.config["ZNS_OA_SECRET_KEY"] = None
     assert client.post("/hooks/zns", data=raw, headers=headers).status_code == 404
 

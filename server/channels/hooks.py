@@ -59,6 +59,8 @@ csrf.exempt(bp)
 ZNS_DELIVERED = "user_received_message"
 SMS_SENT_OK = "5"
 SMS_REJECTED = "4"
+#: A provider's event is a few hundred bytes: anything much larger is not one (and is not read).
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _hooks_limit() -> str:
@@ -75,6 +77,11 @@ def _bad(vi: str, en: str) -> ApiProblem:
 
 def _unauthorized(vi: str, en: str) -> ApiProblem:
     return ApiProblem(401, "bad-signature", ("Chữ ký không hợp lệ", "Invalid signature"), (vi, en))
+
+
+def _refuse_large_bodies() -> None:
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise ApiProblem(413, "too-large", ("Dữ liệu quá lớn", "Payload too large"))
 
 
 def _ok(status: str) -> dict:
@@ -151,6 +158,7 @@ def zns_event():
     secret, app_id = config.get("ZNS_OA_SECRET_KEY"), config.get("ZNS_APP_ID")
     if not secret or not app_id:
         raise _not_found()
+    _refuse_large_bodies()
     raw = request.get_data(cache=True)
     try:
         event = json.loads(raw)
@@ -191,6 +199,7 @@ def sms_report(token: str):
     expected = current_app.config.get("SMS_CALLBACK_TOKEN")
     if not expected or not hmac.compare_digest(token.encode(), str(expected).encode()):
         raise _not_found()
+    _refuse_large_bodies()
     fields = dict(request.args)
     if request.method == "POST":
         payload = request.get_json(silent=True) if request.is_json else request.form
