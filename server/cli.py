@@ -107,6 +107,7 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``flask``."""
     from server.access_log.cli import audit_cli
     from server.auth.cli import users_cli
+    from server.channels.cli import channels_cli
     from server.forms.cli import forms_cli
     from server.privacy.cli import retention_cli
     from server.push.cli import push_cli
@@ -114,5 +115,5 @@ def register_cli(app: Flask) -> None:
     from server.storage.cli import storage_cli
 
     for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli, sealing_cli,
-                  storage_cli, forms_cli):
+                  storage_cli, forms_cli, channels_cli):
         app.cli.add_command(group)

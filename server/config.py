@@ -186,8 +186,37 @@ DEFAULTS: dict[str, object] = {
     "ZNS_API_URL": "https://business.openapi.zalo.me/message/template",
     "ZNS_ACCESS_TOKEN": None,
     "ZNS_TEMPLATES": {},
+    # The webhook of Zalo's delivery events (POST /hooks/zns, server/channels/hooks.py): the app's id and the OA
+    # secret key sign each event (X-ZEvent-Signature); without the secret the hook answers 404. An event whose
+    # timestamp is further than ZNS_WEBHOOK_MAX_AGE_SECONDS from our clock is refused (a replayed capture).
+    "ZNS_APP_ID": None,
+    "ZNS_OA_SECRET_KEY": None,
+    "ZNS_WEBHOOK_MAX_AGE_SECONDS": 300,
+    # The price of one ZNS message in VND, for the cost shown (DOMAIN.md: ~150 VND in the tier for public
+    # administrative services, [U] contract price).
+    "ZNS_PRICE_VND": 150,
     # The SMS brand-name gateway's send URL (server/channels/providers/sms.py): SMS is sent only when it is set.
+    # The adapter speaks eSMS.vn's SendMultipleMessage_V4_post_json (ApiKey, SecretKey, Brandname, SmsType 2 =
+    # customer care); another gateway with the same shape only needs its URL.
     "SMS_API_URL": None,
+    "SMS_API_KEY": None,
+    "SMS_SECRET_KEY": None,
+    "SMS_BRANDNAME": None,
+    "SMS_TYPE": "2",
+    # The gateway's delivery reports come to <SMS_CALLBACK_BASE_URL>/hooks/sms/<SMS_CALLBACK_TOKEN> (the token is
+    # the secret of the URL: a long random string). Both unset: no CallbackUrl is sent, the hook answers 404.
+    "SMS_CALLBACK_BASE_URL": None,
+    "SMS_CALLBACK_TOKEN": None,
+    # The provider worker (server/channels/sender.py): deliveries claimed at once, requests in flight, the timeout
+    # of one request, and how old a ZNS or SMS may get before it is given up.
+    "CHANNELS_BATCH_SIZE": 50,
+    "PROVIDER_CONCURRENCY": 8,
+    "PROVIDER_TIMEOUT_SECONDS": 10,
+    "CHANNELS_MAX_AGE_HOURS": 72,
+    # Only for tests and development: provider URLs on loopback and private addresses.
+    "PROVIDERS_ALLOW_PRIVATE_URLS": False,
+    # Requests per client address to the providers' callbacks (/hooks/...).
+    "HOOKS_RATE_LIMIT": "600 per minute",
     # The desk's queue shows as "due soon" an open dossier due today or within this many more working days (issue
     # 6 asks for 2; no rule fixes it: Gia Lai's dashboard shows "sắp trễ" without publishing its threshold).
     "QUEUE_DUE_SOON_WORKING_DAYS": 2,
@@ -266,7 +295,8 @@ def load_config(app: Flask, config_override: dict | None) -> None:
 def _check_batches(app: Flask) -> None:
     """The workers' batch sizes are at least 1: 0 is not "off" (a worker claiming nothing would come back at once,
     forever), and a negative LIMIT is "no limit" on SQLite and an error on PostgreSQL."""
-    for name in ("PUSH_BATCH_SIZE", "PUSH_CONCURRENCY", "FORMS_RENDER_BATCH_SIZE"):
+    for name in ("PUSH_BATCH_SIZE", "PUSH_CONCURRENCY", "FORMS_RENDER_BATCH_SIZE", "CHANNELS_BATCH_SIZE",
+                 "PROVIDER_CONCURRENCY"):
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -47,6 +47,9 @@ def _config(tmp_dir, uri: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": uri,
         # The in-memory rate-limit store is per process: give each test app its own keys.
         "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+        # No quiet hours: a test's notifications must not wait for the morning because the suite runs at night
+        # (tests/test_ladder.py sets them where they are tested, with its own clock).
+        "QUIET_HOURS": "",
     }
 
 

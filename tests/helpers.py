@@ -123,3 +123,11 @@ def in_threads(app, work, count: int = 2) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+def send_channels(limit: int | None = None) -> int:
+    """Send the ZNS and SMS deliveries due now, as the push worker's loop does (server/channels/sender.py);
+    returns how many were handled."""
+    from server.channels.sender import send_pending
+
+    return send_pending(limit)

@@ -6,6 +6,7 @@ Used by the tests of the production shape (tests/test_processes.py: gunicorn) an
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,6 +74,8 @@ def environment(app, **settings) -> dict[str, str]:
            if not name.startswith("MOTCUA_") and name not in ("DATABASE_URL", "APP_ENV", "SECRET_KEY",
                                                                "WEB_CONCURRENCY")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="processes-test-secret",
-               MOTCUA_INSTANCE_PATH=app.instance_path, FLASK_APP="server")
+               MOTCUA_INSTANCE_PATH=app.instance_path, FLASK_APP="server",
+               # The test's quiet hours (none, tests/conftest.py), or a worker started at night would hold everything.
+               MOTCUA_QUIET_HOURS=json.dumps(app.config.get("QUIET_HOURS") or ""))
     env.update({name: str(value) for name, value in settings.items()})
     return env

@@ -31,6 +31,8 @@ MATRIX: dict[str, set[str]] = {
     "web.choose_language": EVERYONE,
     "web.healthz": EVERYONE,
     "ops.metrics": EVERYONE,  # no session rule: its own bearer token (METRICS_TOKEN; unset here, so 404)
+    "channel_hooks.zns_event": EVERYONE,  # the provider's signature instead (not configured here, so 404)
+    "channel_hooks.sms_report": EVERYONE,  # the URL's secret token instead (not configured here, so 404)
     "pwa.pwa_file": EVERYONE,
     "pwa.versioned_pwa_file": EVERYONE,
     "pwa.static_file": EVERYONE,

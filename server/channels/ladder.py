@@ -147,9 +147,10 @@ def escalate_if_exhausted(message_ids: Iterable[int], now: datetime) -> int:
     ids = set(message_ids)
     if not ids:
         return 0
-    rows = [(row.message_id, row.step, row.status, row.next_attempt_at, table)
+    rows = [(row.message_id, row.step, row.status, row.next_attempt_at, table, row.attempts)
             for table in (PushDelivery, ChannelDelivery)
-            for row in db.session.execute(select(table.message_id, table.step, table.status, table.next_attempt_at)
+            for row in db.session.execute(select(table.message_id, table.step, table.status, table.next_attempt_at,
+                                                 table.attempts)
                                           .where(table.message_id.in_(ids)))]
     reached = set(db.session.scalars(select(InboxMessage.id).where(InboxMessage.id.in_(ids),
                                                                    InboxMessage.reached_at.is_not(None))))
@@ -160,10 +161,14 @@ def escalate_if_exhausted(message_ids: Iterable[int], now: datetime) -> int:
             at_step = [row for row in mine if row[1] == step]
             if all(row[2] in FINAL_FAILURES for row in at_step):
                 continue  # this rung is over: look at the next one
-            for table in {row[4] for row in at_step if row[2] is DeliveryStatus.QUEUED and row[3] > now}:
+            # Only rows never tried: a rung already under way keeps its retries' back-off (a 503 is not a reason
+            # to hammer the push service again at once).
+            for table in {row[4] for row in at_step
+                          if row[2] is DeliveryStatus.QUEUED and row[3] > now and row[5] == 0}:
                 result = db.session.execute(
                     update(table).where(table.message_id == message_id, table.step == step,
-                                        table.status == DeliveryStatus.QUEUED, table.next_attempt_at > now)
+                                        table.status == DeliveryStatus.QUEUED, table.next_attempt_at > now,
+                                        table.attempts == 0)
                     .values(next_attempt_at=now).execution_options(synchronize_session=False))
                 moved += result.rowcount
             break  # the first rung still alive: it is due now (or is being tried); later ones wait for it

@@ -1,15 +1,22 @@
 """Giving and withdrawing consent, and the one question every sender asks: may this reach that person here?
 
 Withdrawal stops the channel at once: in the same transaction, every message of that purpose still waiting for
-the channel is withheld (for push, the queued deliveries of server/push), and the push worker asks again for
-each batch it claimed before it sends (server/push/sender.py). Only a request already on its way to the push
-service in the instant of the withdrawal can still arrive.
+the channel is withheld (for push, the queued deliveries of server/push; for Zalo and SMS, the queued rows of
+server/channels), and the workers ask again for each batch they claimed before they send (server/push/sender.py).
+Only a request already on its way to the provider in the instant of the withdrawal can still arrive.
+
+A Zalo or SMS consent names the phone number it was given for (E.164, checked by server/people/identity.py): the
+number consented to is the number written to, never one found elsewhere in the records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
 
+from sqlalchemy import and_
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +27,34 @@ from server.auth.models import User
 from server.consent.purposes import PURPOSES
 from server.consent.purposes import Channel
 from server.extensions import db
+from server.people.identity import check_phone
 from server.types import utcnow
+
+#: The channels that write to a phone number, so whose consent names one.
+PHONE_CHANNELS = frozenset({Channel.ZALO, Channel.SMS})
+
+
+class BadAddress(ValueError):
+    """The phone number given with a Zalo or SMS consent cannot be written to; ``vi`` and ``en`` say why."""
+
+    def __init__(self, code: str, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.vi, self.en = code, vi, en
+
+
+def checked_address(channel: Channel, address: str | None) -> str | None:
+    """The E.164 form of the number a consent on ``channel`` is for (None for push, which needs none). Zalo and
+    SMS need a Vietnamese mobile number: a landline receives neither. Raises :class:`BadAddress`."""
+    if channel not in PHONE_CHANNELS:
+        return None
+    checked = check_phone(address)
+    if checked.errors:
+        finding = checked.errors[0]
+        raise BadAddress(finding.code, finding.vi, finding.en)
+    if not checked.sms_capable:
+        raise BadAddress("phone.not_mobile", "Cần số điện thoại di động: số này không nhận được tin Zalo hay SMS.",
+                         "A mobile number is needed: this number receives neither Zalo nor SMS messages.")
+    return checked.e164
 
 
 def in_force(user_id: int, purpose: str, channel: Channel) -> ConsentRecord | None:
@@ -41,18 +75,61 @@ def consenting(user_ids: Iterable[int], channel: Channel) -> set[tuple[int, str]
     return {(row.user_id, row.purpose) for row in rows}
 
 
-def give(user: User, purpose: str, channel: Channel, text_version: str,
-         method: str = "citizen_app") -> tuple[ConsentRecord, bool]:
-    """Record ``user``'s consent to ``purpose`` on ``channel`` after they were shown the notice ``text_version``.
+@dataclass
+class Reachable:
+    """What a message of one purpose may use, per account and per person without one: the channels with a
+    consent in force, each with the number it names (None for push)."""
 
-    Returns the consent in force and whether it is new (giving it twice keeps the first). Flushes; the caller
-    commits.
+    accounts: dict[int, dict[Channel, str | None]] = field(default_factory=dict)
+    persons: dict[int, dict[Channel, str]] = field(default_factory=dict)
+
+
+def reachable(user_ids: Iterable[int], person_ids: Iterable[int], purpose: str | None,
+              channels: Iterable[Channel]) -> Reachable:
+    """The consents in force for ``purpose`` on ``channels``, of these accounts and of these persons' own consents
+    recorded without an account (``user_id`` NULL: at the desk), in one query. A Zalo or SMS consent without a
+    number is left out: there is nowhere to write."""
+    users, persons, wanted = set(user_ids), set(person_ids), set(channels)
+    found = Reachable()
+    if purpose is None or not wanted or not (users or persons):
+        return found
+    whose = or_(ConsentRecord.user_id.in_(users),
+                and_(ConsentRecord.user_id.is_(None), ConsentRecord.person_id.in_(persons)))
+    rows = db.session.execute(select(ConsentRecord.user_id, ConsentRecord.person_id, ConsentRecord.channel,
+                                     ConsentRecord.address)
+                              .where(whose, ConsentRecord.purpose == purpose, ConsentRecord.channel.in_(wanted),
+                                     ConsentRecord.granted.is_(True), ConsentRecord.withdrawn_at.is_(None)))
+    for row in rows:
+        if row.channel in PHONE_CHANNELS and not row.address:
+            continue
+        if row.user_id is not None:
+            found.accounts.setdefault(row.user_id, {})[row.channel] = row.address
+        else:
+            found.persons.setdefault(row.person_id, {})[row.channel] = row.address
+    return found
+
+
+def give(user: User, purpose: str, channel: Channel, text_version: str,
+         method: str = "citizen_app", address: str | None = None) -> tuple[ConsentRecord, bool]:
+    """Record ``user``'s consent to ``purpose`` on ``channel`` after they were shown the notice ``text_version``;
+    Zalo and SMS need the phone number (``address``, checked: :class:`BadAddress`), push none.
+
+    Returns the consent in force and whether it is new (giving it twice keeps the first). Giving it again with
+    another number ends the consent for the old number (what still waits for it is withheld) and records the new
+    one. Flushes; the caller commits.
     """
+    address = checked_address(channel, address)
     current = in_force(user.id, purpose, channel)
-    if current is not None:
+    if current is not None and current.address == address:
         return current, False
+    now = utcnow()
+    if current is not None:  # a new number: the old one is not written to any more
+        current.withdrawn_at = now
+        db.session.flush()  # before the new row, or the partial unique index sees two in force
+        _STOP_WAITING[channel](user.id, PURPOSES[purpose].kinds)
     record = ConsentRecord(user_id=user.id, person_id=user.person_id, purpose=purpose, channel=channel,
-                           text_version=text_version, method=method, granted=True, recorded_at=utcnow())
+                           text_version=text_version, method=method, address=address, granted=True,
+                           recorded_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(record)
@@ -99,8 +176,35 @@ def _withhold_queued_push(user_id: int, kinds: frozenset[str]) -> int:
     return result.rowcount
 
 
-#: What the desk's notification list says about a withheld delivery (server/backoffice, the dossier page).
-WITHDRAWN_REASON = "consent withdrawn for this purpose on push"
+def _withhold_queued_on(channel: Channel):
+    """What stops the user's Zalo or SMS messages of these kinds that have not gone out yet (server/channels)."""
 
-#: Per channel, what stops the messages already waiting for it. Zalo and SMS have no outbox yet.
-_STOP_WAITING = {Channel.PUSH: _withhold_queued_push}
+    def withhold(user_id: int, kinds: frozenset[str]) -> int:
+        from server.channels.models import ChannelDelivery
+        from server.push.models import DeliveryStatus
+        from server.push.models import InboxMessage
+
+        messages = select(InboxMessage.id).where(InboxMessage.user_id == user_id, InboxMessage.kind.in_(kinds))
+        # SENDING too, as for push: the worker checks consent again after its claim.
+        result = db.session.execute(
+            update(ChannelDelivery)
+            .where(ChannelDelivery.message_id.in_(messages), ChannelDelivery.channel == channel,
+                   ChannelDelivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]))
+            .values(status=DeliveryStatus.WITHHELD, lease_until=None, last_error=withdrawn_reason(channel))
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
+    return withhold
+
+
+def withdrawn_reason(channel: Channel) -> str:
+    """What the desk's notification list says about a delivery withheld by a withdrawal (server/backoffice)."""
+    return f"consent withdrawn for this purpose on {channel.value}"
+
+
+#: What the desk's notification list says about a withheld push delivery (server/backoffice, the dossier page).
+WITHDRAWN_REASON = withdrawn_reason(Channel.PUSH)
+
+#: Per channel, what stops the messages already waiting for it.
+_STOP_WAITING = {Channel.PUSH: _withhold_queued_push, Channel.ZALO: _withhold_queued_on(Channel.ZALO),
+                 Channel.SMS: _withhold_queued_on(Channel.SMS)}

@@ -1,12 +1,16 @@
 """Writing notifications, in the transaction of the event they announce (the transactional outbox).
 
 Who is told: the citizens whose account is the dossier's owner or submitter, and the followers the owner
-granted. Each gets an inbox message, and, when they consent to push for the kind's purpose, each of their push
-subscriptions a delivery row for the worker.
+granted; and the owner and submitter (the visited person, for a visit) who have no account but gave the desk a
+consent on Zalo or SMS for the kind's purpose, with their number. Each gets one inbox message (for an account, its
+inbox; for a person without one, only the head of the deliveries) and the rungs of the channel ladder they can use
+(server/channels/ladder.py), each written now with the time it falls due: one push delivery per working
+subscription, one ZNS or SMS row per phone channel. The workers send them when due; nothing waits in a process.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_
@@ -15,6 +19,8 @@ from sqlalchemy import select
 
 from server.auth.models import Role
 from server.auth.models import User
+from server.channels import ladder
+from server.channels.models import ChannelDelivery
 from server.consent import services as consent
 from server.consent.purposes import Channel
 from server.consent.purposes import purpose_of
@@ -27,6 +33,7 @@ from server.extensions import db
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
+from server.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ def notify_dossier(dossier: Dossier, kind: str, **data) -> list[InboxMessage]:
     if dossier.owner is not None and dossier.owner.processing_restricted_at is not None:
         return []
     db.session.flush()  # the dossier needs its id
-    return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id)
+    return _queue(recipients(dossier), kind, {"code": dossier.code, **data}, dossier_id=dossier.id,
+                  persons=(dossier.owner_id, dossier.submitter_id))
 
 
 def notify_passkey_added(user: User, passkey_name: str) -> list[InboxMessage]:
@@ -98,21 +106,76 @@ def notify_passkey_added(user: User, passkey_name: str) -> list[InboxMessage]:
     return _queue([user], "passkey_added", {"passkey_name": passkey_name[:120], "link": "/account/passkeys"})
 
 
-def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None) -> list[InboxMessage]:
-    """One inbox message per user, and one delivery per push subscription of those who consent to push for the
-    kind's purpose (server/consent/purposes.py). The inbox is the account's own page: it needs no consent."""
+def _queue(users: list[User], kind: str, data: dict, dossier_id: int | None = None,
+           persons: Iterable[int | None] = ()) -> list[InboxMessage]:
+    """One inbox message per recipient and the rungs of their ladder: the accounts ``users``, and the ``persons``
+    without an account here who consented at the desk on Zalo or SMS (a person whose account is among ``users``
+    is that account: its own consents govern). The inbox is the account's own page: it needs no consent.
+
+    A channel is usable when this server sends on it for ``kind``, the recipient consents to it for the kind's
+    purpose (server/consent/purposes.py), and it has somewhere to go: a subscription not retired for push, the
+    consent's number for Zalo and SMS. One number is written to once per event on a channel (two followers sharing
+    a phone get one SMS: the first one's). A non-urgent event in the quiet hours starts its ladder in the morning.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     purpose = purpose_of(kind)
-    allowed = consent.consenting([user.id for user in users], Channel.PUSH)
+    now = utcnow()
+    enabled = ladder.enabled_channels(kind)
+    covered = {user.person_id for user in users if user.person_id is not None}
+    others = list(dict.fromkeys(p for p in persons if p is not None and p not in covered))
+    reachable = consent.reachable([user.id for user in users], others, purpose, enabled)
+    pushable = [user_id for user_id, channels in reachable.accounts.items() if Channel.PUSH in channels]
+    subscriptions: dict[int, list[PushSubscription]] = {}
+    if pushable:
+        for subscription in db.session.scalars(select(PushSubscription).where(
+                PushSubscription.user_id.in_(pushable), PushSubscription.retired_at.is_(None))
+                .order_by(PushSubscription.id)):
+            subscriptions.setdefault(subscription.user_id, []).append(subscription)
+    start = ladder.quiet_until(now, kind) or now
+    written: set[tuple[Channel, str]] = set()
+
+    def usable_for(consents: dict[Channel, str | None], devices: list[PushSubscription]
+                   ) -> tuple[set[Channel], dict[Channel, str]]:
+        usable, phones = set(), {}
+        if Channel.PUSH in enabled and Channel.PUSH in consents and devices:
+            usable.add(Channel.PUSH)
+        for channel in (Channel.ZALO, Channel.SMS):
+            phone = consents.get(channel)
+            if channel in enabled and phone and (channel, phone) not in written:
+                usable.add(channel)
+                phones[channel] = phone
+        return usable, phones
+
+    def climb(message: InboxMessage, usable: set[Channel], phones: dict[Channel, str],
+              devices: list[PushSubscription]) -> None:
+        for rung in ladder.plan(kind, usable, start):
+            # A rung falling due in the quiet hours waits for the morning: nothing is even claimed at night.
+            due = ladder.quiet_until(rung.due_at, kind) or rung.due_at
+            if rung.channel is Channel.PUSH:
+                for subscription in devices:
+                    message.deliveries.append(PushDelivery(subscription=subscription, step=rung.step,
+                                                           next_attempt_at=due))
+            else:
+                written.add((rung.channel, phones[rung.channel]))
+                db.session.add(ChannelDelivery(message=message, channel=rung.channel,
+                                               phone_e164=phones[rung.channel], step=rung.step,
+                                               next_attempt_at=due))
+
     messages = []
     for user in users:
         message = InboxMessage(user_id=user.id, dossier_id=dossier_id, kind=kind, data=dict(data))
         db.session.add(message)
-        if (user.id, purpose) in allowed:
-            subscriptions = db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id))
-            for subscription in subscriptions:
-                message.deliveries.append(PushDelivery(subscription=subscription))
+        devices = subscriptions.get(user.id, [])
+        climb(message, *usable_for(reachable.accounts.get(user.id, {}), devices), devices)
+        messages.append(message)
+    for person_id in others:
+        usable, phones = usable_for(dict(reachable.persons.get(person_id, {})), [])
+        if not usable:
+            continue  # no account, and no channel to reach them on: the desk and the paper receipt remain
+        message = InboxMessage(person_id=person_id, dossier_id=dossier_id, kind=kind, data=dict(data))
+        db.session.add(message)
+        climb(message, usable, phones, [])
         messages.append(message)
     return messages
 
@@ -141,4 +204,4 @@ def notify_visit(visit: HomeVisit, kind: str = "visit_scheduled", reason: str | 
             "officer_position": officer.position if officer else None}
     if reason:
         data["reason"] = reason
-    return _queue(visit_recipients(visit), kind, data)
+    return _queue(visit_recipients(visit), kind, data, persons=(visit.person_id,))

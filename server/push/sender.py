@@ -3,8 +3,12 @@
 A batch costs the database four statements whatever its size: one UPDATE claims up to ``PUSH_BATCH_SIZE`` rows
 (and says which), one SELECT reads their messages and subscriptions, one reads which of their recipients consent to
 push for the message's purpose (server/consent: no consent, no send), and one executemany records every outcome,
-each phase in one commit. In between, the batch's HTTP requests go out ``PUSH_CONCURRENCY`` at a time over one
-keep-alive ``requests.Session``, so a worker spends its time encrypting rather than waiting for push services.
+each phase in one commit. The channel ladder (server/channels/ladder.py) is asked about each claimed row from the
+columns that SELECT read: a later rung is skipped once the follower was reached, anything non-urgent waits out the
+quiet hours; and when a rung ends without reaching anyone, the next rung is brought forward in the same commit
+(a few statements more, only for a batch with such failures). In between, the batch's HTTP requests go out
+``PUSH_CONCURRENCY`` at a time over one keep-alive ``requests.Session``, so a worker spends its time encrypting
+rather than waiting for push services.
 
 Claims are leases: a claimed row says until when it belongs to this worker. A worker that dies after claiming
 (or after the transaction that queued the message, before any send) leaves rows whose lease expires, and the next
@@ -48,6 +52,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from server.calendar.workdays import to_local
+from server.channels import ladder
 from server.consent import services as consent
 from server.consent.purposes import Channel
 from server.consent.purposes import purpose_of
@@ -56,6 +62,7 @@ from server.push import keys
 from server.push import texts
 from server.push.guard import ForbiddenAddress
 from server.push.guard import push_session
+from server.push.models import FINAL_FAILURES
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
@@ -135,6 +142,7 @@ class Outgoing:
     delivery_id: int
     attempts: int
     subscription_id: int | None
+    message_id: int | None = None
     subscription_info: dict | None = None
     data: str = ""
     headers: dict | None = None
@@ -149,6 +157,8 @@ class Outcome:
     reason: str | None = None
     retry_after: float | None = None
     subscription_gone: bool = False
+    #: Quiet hours (server/channels/ladder.py): back to the queue until then, the claim's attempt not counted.
+    held_until: datetime | None = None
 
 
 def _outcome_of(response: requests.Response) -> Outcome:
@@ -233,6 +243,7 @@ class PushSender:
         """The batch's rows in one query, turned into requests; the outcomes of those that need none."""
         rows = db.session.execute(
             select(PushDelivery.id, PushDelivery.attempts, PushDelivery.created_at, PushDelivery.subscription_id,
+                   PushDelivery.step, InboxMessage.reached_at, InboxMessage.reached_channel,
                    InboxMessage.id.label("message_id"), InboxMessage.user_id, InboxMessage.kind, InboxMessage.data,
                    InboxMessage.dossier_id, PushSubscription.endpoint, PushSubscription.p256dh,
                    PushSubscription.auth, PushSubscription.lang)
@@ -246,7 +257,7 @@ class PushSender:
         now = utcnow()
         outgoing, outcomes = [], {}
         for row in rows:
-            item = Outgoing(row.id, row.attempts, row.subscription_id)
+            item = Outgoing(row.id, row.attempts, row.subscription_id, row.message_id)
             outgoing.append(item)
             if row.endpoint is None:
                 outcomes[row.id] = Outcome(DeliveryStatus.EXPIRED, "the subscription was deleted")
@@ -254,6 +265,17 @@ class PushSender:
             purpose = purpose_of(row.kind)
             if (row.user_id, purpose) not in allowed:
                 outcomes[row.id] = Outcome(DeliveryStatus.WITHHELD, f"no consent in force for {purpose} on push")
+                continue
+            # The ladder asks again at claim time: a retry that backed off into the night waits for the morning,
+            # and a later rung is not needed once another channel reached the follower.
+            verdict, until = ladder.gate(now, row.kind, row.step, row.reached_at)
+            if verdict is ladder.Verdict.SKIP:
+                outcomes[row.id] = Outcome(DeliveryStatus.SKIPPED,
+                                           f"reached on {row.reached_channel} before this rung")
+                continue
+            if verdict is ladder.Verdict.HOLD:
+                outcomes[row.id] = Outcome(DeliveryStatus.QUEUED, f"quiet hours until {to_local(until):%H:%M}",
+                                           held_until=until)
                 continue
             if now - row.created_at > self.max_age:
                 hours = current_app.config["PUSH_MAX_AGE_HOURS"]
@@ -302,15 +324,20 @@ class PushSender:
     def _record(self, outgoing: list[Outgoing], outcomes: dict[int, Outcome]) -> None:
         """Every outcome of the batch in one executemany, gone subscriptions deleted, one commit."""
         now = utcnow()
-        changes, gone = [], set()
+        changes, gone, exhausted = [], set(), set()
         for item in outgoing:
             outcome = outcomes[item.delivery_id]
             change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
                       "last_error": outcome.reason}
             if outcome.status is DeliveryStatus.SENT:
                 change["sent_at"] = now
+            elif outcome.held_until is not None:
+                change["next_attempt_at"] = outcome.held_until
+                change["attempts"] = item.attempts - 1  # held, not tried
             elif outcome.status is DeliveryStatus.QUEUED:
                 change["next_attempt_at"] = now + backoff(item.attempts, outcome.retry_after)
+            elif outcome.status in FINAL_FAILURES and item.message_id is not None:
+                exhausted.add(item.message_id)
             if outcome.subscription_gone:
                 change["subscription_id"] = None
                 gone.add(item.subscription_id)
@@ -322,6 +349,9 @@ class PushSender:
             db.session.execute(update(PushDelivery), changes)
         if gone:
             db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+        # A rung that ended without reaching the follower (every subscription gone, say) brings the next one forward,
+        # in this commit: nobody waits hours for a receipt that will never come.
+        ladder.escalate_if_exhausted(exhausted, now)
         db.session.commit()
 
     def drain(self, limit: int | None = None) -> int:
@@ -387,6 +417,21 @@ def _render_step() -> bool:
         db.session.remove()
 
 
+def _channels_step() -> bool:
+    """One batch of the ZNS and SMS deliveries (server/channels/sender.py), in its own transactions, so that a
+    failure there never holds up push; returns whether the batch was full (the loop comes back at once)."""
+    from server.channels.sender import send_one_batch
+
+    try:
+        return send_one_batch()
+    except Exception:
+        log.exception("push worker: sending ZNS/SMS failed")
+        db.session.rollback()
+        return False
+    finally:
+        db.session.remove()
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -402,7 +447,8 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                 finally:
                     db.session.remove()
                 more_forms = _render_step()
+                more_channels = _channels_step()
                 _retention_step()
-                stop.wait(0 if more_forms else poll_seconds)
+                stop.wait(0 if more_forms or more_channels else poll_seconds)
         finally:
             sender.close()

@@ -1,0 +1,343 @@
+"""The channel ladder's fan-out and the push side of escalation (issue 14 point 2): each follower's rungs written in
+the event's transaction with their due times, quiet hours, a later rung skipped once the follower was reached,
+the next rung brought forward when push is exhausted, exactly once per channel and follower, through a crash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from server.auth.models import ConsentRecord
+from server.auth.models import Role
+from server.calendar.workdays import to_local
+from server.channels import ladder
+from server.channels.models import ChannelDelivery
+from server.consent import services as consent
+from server.consent.purposes import PURPOSES
+from server.consent.purposes import Channel
+from server.dossiers.models import DossierFollower
+from server.dossiers.models import FollowRole
+from server.dossiers.workflow import State
+from server.extensions import db
+from server.people.models import Person
+from server.push import notify as notify_module
+from server.push import sender as sender_module
+from server.push.models import DeliveryStatus
+from server.push.models import InboxMessage
+from server.push.models import PushDelivery
+from server.push.models import PushSubscription
+from server.push.notify import KINDS
+from server.push.notify import notify_dossier
+from server.push.notify import notify_passkey_added
+from server.push.sender import PushSender
+from server.types import utcnow
+from tests.helpers import make_dossier
+from tests.helpers import make_user
+from tests.helpers import sign_in
+
+PURPOSE = "dossier_updates"
+VERSION = PURPOSES[PURPOSE].text_version
+HOUR = timedelta(hours=1)
+
+
+def local_today(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    """Today (in Viet Nam) at ``hour:minute`` local time, as the app's aware datetimes are: close to the real clock,
+    so that nothing is older than the push worker's maximum age."""
+    moment = to_local(utcnow()).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return moment + timedelta(days=days)
+
+
+@pytest.fixture
+def channels(app):
+    """ZNS (a template for every kind) and SMS configured; no provider is called by these tests."""
+    app.config.update(ZNS_ACCESS_TOKEN="test-token", ZNS_API_URL="http://127.0.0.1:9/zns",
+                      ZNS_TEMPLATES={kind: "1001" for kind in KINDS}, SMS_API_URL="http://127.0.0.1:9/sms")
+    return app
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the time the fan-out and the push worker see: ``clock(moment)``."""
+
+    def set_to(moment: datetime) -> datetime:
+        monkeypatch.setattr(notify_module, "utcnow", lambda: moment)
+        monkeypatch.setattr(sender_module, "utcnow", lambda: moment)
+        return moment
+
+    return set_to
+
+
+@pytest.fixture
+def dossier(app):
+    """A received dossier whose owner (and submitter), Trần Thị Bình, has no account."""
+    return make_dossier(State.RECEIVED, code="000.20.26.H26-261207-0014")
+
+
+def follower(dossier, name: str, *, push=None, devices: int = 1, zalo: str | None = None, sms: str | None = None):
+    """A citizen account following ``dossier``, with the consents asked for (``push``: the loopback push service
+    to subscribe ``devices`` times to)."""
+    user = make_user(Role.CITIZEN, None, name)
+    user.person = Person(full_name=name)
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.FOLLOWER))
+    if push is not None:
+        consent.give(user, PURPOSE, Channel.PUSH, VERSION)
+        for _ in range(devices):
+            info = push.subscribe()
+            db.session.add(PushSubscription(user_id=user.id, endpoint=info["endpoint"], p256dh=info["keys"]["p256dh"],
+                                            auth=info["keys"]["auth"]))
+    if zalo:
+        consent.give(user, PURPOSE, Channel.ZALO, VERSION, address=zalo)
+    if sms:
+        consent.give(user, PURPOSE, Channel.SMS, VERSION, address=sms)
+    db.session.commit()
+    return user
+
+
+def desk_consent(person_id: int, channel: Channel, phone: str) -> None:
+    """A consent a person without an account gave at the desk (as server/consent's desk path records it)."""
+    db.session.add(ConsentRecord(user_id=None, person_id=person_id, purpose=PURPOSE, channel=channel,
+                                 text_version=VERSION, method="desk", address=phone, granted=True,
+                                 recorded_at=utcnow()))
+    db.session.commit()
+
+
+def rungs_of(message: InboxMessage) -> list[tuple[str, int, datetime]]:
+    """(channel, step, due) of every delivery of ``message``, in step order."""
+    push = [("push", d.step, d.next_attempt_at) for d in db.session.scalars(
+        select(PushDelivery).where(PushDelivery.message_id == message.id))]
+    others = [(d.channel.value, d.step, d.next_attempt_at) for d in db.session.scalars(
+        select(ChannelDelivery).where(ChannelDelivery.message_id == message.id))]
+    return sorted(push + others, key=lambda rung: (rung[1], rung[0]))
+
+
+def message_of(user) -> InboxMessage:
+    return db.session.scalar(select(InboxMessage).where(InboxMessage.user_id == user.id))
+
+
+def test_each_follower_gets_the_rungs_they_can_use_with_their_offsets(channels, dossier, push, clock):
+    now = clock(local_today(10))
+    everything = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001", sms="0912345001")
+    phones = follower(dossier, "Phạm Thị Hai", zalo="0912345002", sms="0912345002")
+    basic = follower(dossier, "Đỗ Văn Ba", sms="0912345003")
+    nothing = follower(dossier, "Vũ Thị Bốn")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+
+    assert rungs_of(message_of(everything)) == [("push", 0, now), ("push", 0, now), ("zalo", 1, now + 2 * HOUR),
+                                                ("sms", 2, now + 24 * HOUR)]
+    assert rungs_of(message_of(phones)) == [("zalo", 0, now), ("sms", 1, now + 22 * HOUR)]
+    assert rungs_of(message_of(basic)) == [("sms", 0, now)]
+    assert rungs_of(message_of(nothing)) == []  # the inbox only: it needs no consent
+    sms = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(basic).id))
+    assert sms.phone_e164 == "+84912345003" and sms.status is DeliveryStatus.QUEUED
+    # The owner has no account and gave no consent at the desk: nobody to write to, not even a headless message.
+    assert db.session.scalar(select(func.count()).select_from(InboxMessage)
+                             .where(InboxMessage.user_id.is_(None))) == 0
+
+
+def test_a_channel_not_configured_is_no_rung(app, dossier, push, clock):
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, zalo="0912345001", sms="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert rungs_of(message_of(user)) == [("push", 0, now)]  # neither ZNS nor SMS is configured here
+
+
+def test_a_follower_without_an_account_is_reached_by_zns_and_sms_and_has_no_inbox(channels, client, dossier, push,
+                                                                                  clock):
+    now = clock(local_today(10))
+    desk_consent(dossier.owner_id, Channel.ZALO, "+84912345010")
+    desk_consent(dossier.owner_id, Channel.SMS, "+84912345010")
+    relative = follower(dossier, "Lê Văn Cả", push=push)
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+
+    [headless] = db.session.scalars(select(InboxMessage).where(InboxMessage.user_id.is_(None)))
+    assert headless.person_id == dossier.owner_id and headless.dossier_id == dossier.id
+    assert rungs_of(headless) == [("zalo", 0, now), ("sms", 1, now + 22 * HOUR)]
+    assert rungs_of(message_of(relative)) == [("push", 0, now)]
+    sign_in(client, relative)
+    inbox = client.get("/api/v1/push/inbox").get_json()
+    assert [m["id"] for m in inbox["messages"]] == [message_of(relative).id] and inbox["unread"] == 1
+    owner_account = make_user(Role.CITIZEN, None, "Trần Thị Bình")  # an account of another person sees nothing
+    sign_in(client, owner_account)
+    assert client.get("/api/v1/push/inbox").get_json() == {"unread": 0, "messages": []}
+
+
+def test_a_person_whose_account_follows_is_reached_by_the_accounts_consents(channels, dossier, push, clock):
+    clock(local_today(10))
+    desk_consent(dossier.owner_id, Channel.SMS, "+84912345010")
+    owner = make_user(Role.CITIZEN, None, "Trần Thị Bình")
+    owner.person_id = dossier.owner_id
+    db.session.add(DossierFollower(dossier_id=dossier.id, user_id=owner.id, role=FollowRole.OWNER))
+    db.session.commit()
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    [message] = db.session.scalars(select(InboxMessage))
+    assert message.user_id == owner.id and rungs_of(message) == []  # the account gave no consent itself
+
+
+def test_a_non_urgent_event_in_the_quiet_hours_starts_its_ladder_in_the_morning(channels, dossier, push, clock):
+    channels.config["QUIET_HOURS"] = "21:00-07:00"
+    evening = clock(local_today(21, 30))
+    user = follower(dossier, "Lê Văn Cả", push=push, zalo="0912345001")
+    consent.give(user, "account_security", Channel.PUSH, PURPOSES["account_security"].text_version)
+    notify_dossier(dossier, "result_ready")
+    notify_passkey_added(user, "Điện thoại mới")  # urgent: it goes at once
+    db.session.commit()
+    morning = local_today(7, days=1)
+    result, passkey = db.session.scalars(select(InboxMessage).order_by(InboxMessage.id))
+    assert rungs_of(result) == [("push", 0, morning), ("zalo", 1, morning + 2 * HOUR)]
+    assert rungs_of(passkey) == [("push", 0, evening)]
+
+    assert PushSender().drain() == 1  # nothing of the result is even claimed at night
+    assert [r.payload["kind"] for r in push.received] == ["passkey_added"]
+    clock(morning)
+    assert PushSender().drain() == 1
+    assert [r.payload["kind"] for r in push.received] == ["passkey_added", "result_ready"]
+
+
+def test_a_retry_backing_off_into_the_night_is_held_until_the_morning(channels, dossier, push, clock):
+    channels.config["QUIET_HOURS"] = "21:00-07:00"
+    before_nine = clock(local_today(20, 59) + timedelta(seconds=50))
+    follower(dossier, "Lê Văn Cả", push=push)
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    push.scripted.append((503, {}))
+    assert PushSender().drain() == 1
+    delivery = db.session.scalar(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.QUEUED and delivery.attempts == 1
+    assert delivery.next_attempt_at > before_nine  # the back-off ends after 21:00
+
+    clock(local_today(21, 5))
+    assert PushSender().drain() == 1
+    db.session.refresh(delivery)
+    morning = local_today(7, days=1)
+    assert delivery.status is DeliveryStatus.QUEUED and delivery.next_attempt_at == morning
+    assert delivery.attempts == 1 and delivery.last_error == "quiet hours until 07:00"  # held, not tried
+    assert push.received == []
+    clock(morning)
+    assert PushSender().drain() == 1
+    db.session.refresh(delivery)
+    assert delivery.status is DeliveryStatus.SENT and delivery.attempts == 2 and len(push.received) == 1
+
+
+def test_a_later_push_rung_is_skipped_once_the_follower_was_reached(channels, dossier, push, clock):
+    channels.config["NOTIFY_LADDERS"] = {**channels.config["NOTIFY_LADDERS"],
+                                         "result_ready": [["sms", 3600], ["push", 3600], ["zalo", 0]]}
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, zalo="0912345001", sms="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    message = message_of(user)
+    assert rungs_of(message) == [("sms", 0, now), ("push", 1, now + HOUR), ("zalo", 2, now + 2 * HOUR)]
+    ladder.mark_reached(message.id, Channel.SMS, now + timedelta(minutes=5))  # the SMS gateway's callback
+    db.session.commit()
+
+    clock(now + HOUR)
+    assert PushSender().drain() == 1
+    delivery = db.session.scalar(select(PushDelivery))
+    assert delivery.status is DeliveryStatus.SKIPPED and delivery.last_error == "reached on sms before this rung"
+    assert push.received == []
+    zalo = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.channel == Channel.ZALO))
+    # The ZNS worker skips it when due (server/channels/sender.py): the push worker's escalation leaves it alone.
+    assert zalo.status is DeliveryStatus.QUEUED and zalo.next_attempt_at == now + 2 * HOUR
+
+
+def test_the_first_push_rung_is_sent_even_if_the_message_was_reached(channels, dossier, push, clock):
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, devices=2)
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    ladder.mark_reached(message_of(user).id, Channel.PUSH, now)  # shown on the first phone
+    db.session.commit()
+    assert PushSender().drain() == 2 and len(push.received) == 2  # every device of the follower gets it
+
+
+@pytest.mark.parametrize("gone", [2, 1])
+def test_every_push_gone_brings_the_zns_rung_forward(channels, dossier, push, clock, gone):
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    for subscription in list(db.session.scalars(select(PushSubscription).order_by(PushSubscription.id)))[:gone]:
+        push.gone.add(subscription.endpoint.rsplit("/", 1)[-1])
+    later = clock(now + timedelta(minutes=3))
+    assert PushSender().drain() == 2
+    zalo = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(user).id))
+    assert zalo.status is DeliveryStatus.QUEUED
+    # Both subscriptions answered 410: no push will ever be shown, ZNS is due now rather than in two hours. One
+    # still working: its receipt is waited for.
+    assert zalo.next_attempt_at == (later if gone == 2 else now + 2 * HOUR)
+
+
+def test_each_event_gets_its_own_rows_and_a_shared_phone_one_sms(channels, dossier, push, clock):
+    clock(local_today(10))
+    mother = follower(dossier, "Phạm Thị Hai", zalo="0912345002", sms="0912345099")
+    son = follower(dossier, "Lê Văn Cả", push=push, zalo="0912345001", sms="0912345099")  # the family's phone
+    notify_dossier(dossier, "received")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()  # no unique (message, channel) violation
+
+    for kind in ("received", "result_ready"):
+        by_user = {m.user_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.kind == kind))}
+        assert [rung[:2] for rung in rungs_of(by_user[mother.id])] == [("zalo", 0), ("sms", 1)]
+        assert [rung[:2] for rung in rungs_of(by_user[son.id])] == [("push", 0), ("zalo", 1)]  # no second SMS
+    sms = list(db.session.scalars(select(ChannelDelivery).where(ChannelDelivery.channel == Channel.SMS)))
+    assert len(sms) == 2 and {d.phone_e164 for d in sms} == {"+84912345099"}  # one per event
+    assert db.session.scalar(select(func.count()).select_from(ChannelDelivery)) == 6
+
+
+def test_a_worker_dying_after_its_claim_costs_no_second_push_and_no_second_zns(channels, dossier, push, clock):
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    crashed = PushSender()
+    assert len(crashed.claim()) == 2  # claimed, then the process died before sending or recording
+    assert PushSender().drain() == 0  # its lease holds
+    lease_until = db.session.scalar(select(func.max(PushDelivery.lease_until)))
+    assert lease_until > now
+    clock(lease_until + timedelta(seconds=1))  # the lease has run out
+    survivor = PushSender()
+    assert survivor.drain() == 2 and survivor.drain() == 0
+    assert sorted(r.subscription for r in push.received) == sorted(
+        s.endpoint.rsplit("/", 1)[-1] for s in db.session.scalars(select(PushSubscription)))
+    [zalo] = db.session.scalars(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(user).id))
+    assert zalo.status is DeliveryStatus.QUEUED and zalo.next_attempt_at == now + 2 * HOUR and zalo.attempts == 0
+
+
+def test_withdrawing_sms_withholds_the_queued_sms(channels, dossier, push, clock):
+    clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", zalo="0912345001", sms="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert consent.withdraw(user, PURPOSE, Channel.SMS) is not None
+    db.session.commit()
+    rows = {d.channel: d for d in db.session.scalars(select(ChannelDelivery))}
+    assert rows[Channel.SMS].status is DeliveryStatus.WITHHELD
+    assert rows[Channel.SMS].last_error == "consent withdrawn for this purpose on sms"
+    assert rows[Channel.ZALO].status is DeliveryStatus.QUEUED
+
+
+def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old(app):
+    user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    for bad, code in ((None, "phone.required"), ("0912 34", "phone.invalid"), ("+33612345678", "phone.not_vietnamese"),
+                      ("024 3825 1234", "phone.not_mobile")):
+        with pytest.raises(consent.BadAddress) as refused:
+            consent.give(user, PURPOSE, Channel.SMS, VERSION, address=bad)
+        assert refused.value.code == code and refused.value.vi and refused.value.en
+    first, created = consent.give(user, PURPOSE, Channel.SMS, VERSION, address="0912 345 001")
+    assert created and first.address == "+84912345001"
+    again, created = consent.give(user, PURPOSE, Channel.SMS, VERSION, address="+84 912 345 001")
+    assert again.id == first.id and not created
+    second, created = consent.give(user, PURPOSE, Channel.SMS, VERSION, address="0912345002")
+    db.session.commit()
+    assert created and second.address == "+84912345002" and first.withdrawn_at is not None
+    assert consent.in_force(user.id, PURPOSE, Channel.SMS).id == second.id
+    push_consent, _ = consent.give(user, PURPOSE, Channel.PUSH, VERSION, address="0912345002")
+    assert push_consent.address is None  # push writes to the subscription, not to a number
