@@ -44,8 +44,7 @@ from tests.helpers import make_dossier
 from tests.helpers import sign_in
 
 CODE_A = "000.20.26.H26-261001-0001"
-#: No real code is this long (Dossier.code holds 64 characters): written straight into messages' data, it makes
-#: texts of two SMS segments (a result: 23 + 140 + 15 = 178 characters), to check that the price follows them.
+#: No real code is this long (Dossier.code holds 64 characters): a result about it would take two SMS segments.
 LONG_CODE = "B" * 140
 CODE_B = "000.20.27.H26-261101-0001"
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
@@ -126,12 +125,11 @@ def wards(app):
     message("extended", utc(2026, 10, 31, 17, 30), push=[S.QUEUED, S.SENDING])
     message("visit_scheduled", utc(2026, 11, 15, 1), dossier=None, data={"visit_id": visit.id},
             channels=[(Channel.SMS, S.WITHHELD, 0), (Channel.ZALO, S.SKIPPED, 0)])
-    # Ward B, November, texts of two segments each (LONG_CODE): a result reached after 25 hours by SMS, and a
-    # message reached at once that is not a result (not in the shares).
-    message("result_ready", utc(2026, 11, 20, 4), timedelta(hours=25), dossier=dossier_b, data={"code": LONG_CODE},
-            channels=[(Channel.SMS, S.SHOWN, 1600)])
-    message("received", utc(2026, 11, 2, 4), timedelta(minutes=1), dossier=dossier_b, data={"code": LONG_CODE},
-            push=[S.SHOWN])
+    # Ward B, November: a result reached after 25 hours by SMS, and a message reached at once that is not a result
+    # (not in the shares).
+    message("result_ready", utc(2026, 11, 20, 4), timedelta(hours=25), dossier=dossier_b,
+            channels=[(Channel.SMS, S.SHOWN, 800)])
+    message("received", utc(2026, 11, 2, 4), timedelta(minutes=1), dossier=dossier_b, push=[S.SHOWN])
     # No ward: a passkey added to the account, in November.
     message("passkey_added", utc(2026, 11, 3, 4), dossier=None, data={"link": "/account/passkeys"})
     # Outside October-November: 00:00 on 1 December in Viet Nam.
@@ -154,8 +152,8 @@ OCT_A = {"messages": 6, "results": 4, "hour": 2, "day": 3, "zns": 300, "sms": 80
                                          "zalo/shown": 1, "zalo/failed": 1, "sms/sent": 1}}
 NOV_A = {"messages": 2, "results": 0, "hour": 0, "day": 0, "zns": 0, "sms": 0, "segments": 2, "alone": 1600,
          "avoided": 1600, "deliveries": {"push/queued": 2, "sms/withheld": 1, "zalo/skipped": 1}}
-NOV_B = {"messages": 2, "results": 1, "hour": 0, "day": 0, "zns": 0, "sms": 1600, "segments": 4, "alone": 3200,
-         "avoided": 1600, "deliveries": {"sms/shown": 1, "push/shown": 1}}
+NOV_B = {"messages": 2, "results": 1, "hour": 0, "day": 0, "zns": 0, "sms": 800, "segments": 2, "alone": 1600,
+         "avoided": 800, "deliveries": {"sms/shown": 1, "push/shown": 1}}
 NOTHING = {"messages": 0, "results": 0, "hour": 0, "day": 0, "zns": 0, "sms": 0, "segments": 0, "alone": 0,
            "avoided": 0, "deliveries": {}}
 NO_WARD_NOV = {**NOTHING, "messages": 1, "segments": 1, "alone": 800, "avoided": 800}
@@ -177,7 +175,7 @@ def test_figures_per_month_and_ward(wards):
     assert [_figures(line) for line in everything] == [OCT_A, NOV_A, NOV_B, NO_WARD_NOV]
     summed = costs.total(everything)
     assert (summed.messages, summed.sms_alone_vnd, summed.spent_vnd, summed.sms_cost_avoided_vnd) == (
-        11, 10400, 2700, 7700)
+        11, 8800, 1900, 6900)
 
     # One ward: the other's messages and the account message are not counted.
     assert [_figures(line) for line in costs.monthly(date(2026, 10, 1), date(2026, 11, 30), [ward_b])] == [
@@ -195,6 +193,16 @@ def test_a_range_within_months_counts_only_its_days(wards):
     # December alone: the message at 00:00 on its first day.
     (december,) = costs.monthly(date(2026, 12, 1), date(2026, 12, 31), [ward_a])
     assert (december.messages, december.results, december.results_within_hour, december.spent_sms_vnd) == (1, 1, 1, 800)
+
+
+def test_a_text_of_two_segments_costs_two_sms(wards, monkeypatch):
+    # No kind takes two segments today (above): were a result's text longer, each result would cost two SMS.
+    ward_a, _ward_b = wards
+    texts = costs.sms_text
+    monkeypatch.setattr(costs, "sms_text", lambda kind, data: texts(kind, data) + (" " * 160 if kind ==
+                                                                                    "result_ready" else ""))
+    (october,) = costs.monthly(date(2026, 10, 1), date(2026, 10, 31), [ward_a])
+    assert (october.sms_segments, october.sms_alone_vnd, october.sms_cost_avoided_vnd) == (10, 8000, 6900)
 
 
 def test_the_price_is_the_setting(app, wards):
