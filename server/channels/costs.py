@@ -155,8 +155,9 @@ def _statement(start: date, end: date, agency_ids: list[int] | None):
     ward = func.coalesce(Dossier.agency_id, HomeVisit.agency_id)
     # The JSON of a message is read only for the few without a dossier (reading it costs more than the rest of the
     # scan); a dossier message's code is its dossier's, set once at reception (server/dossiers/services.py) and
-    # the one its data holds. A message sent before the code existed priced with it: no text reaches a second
-    # segment with any code a dossier can hold (tests/test_reach_costs.py), so the price is the same.
+    # the one its data holds. A message sent before its dossier had a code is priced with the code: no text
+    # reaches a second segment with any code a dossier can hold (tests/test_reach_costs.py), so the price is the
+    # same.
     visit_id = case((InboxMessage.dossier_id.is_(None), InboxMessage.data["visit_id"].as_integer()))
     scoped = (select(InboxMessage.id.label("message_id"), month_index.label("month"), ward.label("ward"),
                      InboxMessage.kind.label("kind"), func.length(Dossier.code).label("code_length"),
