@@ -66,11 +66,15 @@ def test_the_dossier_page_shows_every_delivery_state_and_the_dashboard_the_sms_c
     assert "Nguyễn Thị Lan" in page and "Cần bổ sung hồ sơ" in page
 
     dashboard = client.get("/staff").get_data(as_text=True)
-    # Two messages reached a phone (the third none): two SMS of 800 VND avoided.
-    assert 'id="figure-delivered">2<' in dashboard and 'id="figure-messages">3<' in dashboard
-    assert 'id="figure-sms-cost">1.600 đ<' in dashboard
+    # Three messages that SMS alone would have carried, one segment of 800 VND each, and nothing spent on ZNS or
+    # SMS: 2.400 đ avoided (each message counts, delivered or not: SMS would have cost the same for it).
+    assert 'id="figure-messages">3<' in dashboard and 'id="figure-spent">0 đ<' in dashboard
+    assert 'id="figure-sms-cost">2.400 đ<' in dashboard
+    push_row = dashboard.split('id="dashboard-push-')[1].split("</tr>")[0]
+    assert 'data-status="sent">3<' in push_row and 'data-status="expired">1<' in push_row
+    assert 'data-status="failed">1<' in push_row
     app.config["SMS_PRICE_VND"] = 1200
-    assert 'id="figure-sms-cost">2.400 đ<' in client.get("/staff").get_data(as_text=True)
+    assert 'id="figure-sms-cost">3.600 đ<' in client.get("/staff").get_data(as_text=True)
 
 
 def test_another_ward_sees_nothing(app, client, push):

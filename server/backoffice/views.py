@@ -1,5 +1,5 @@
-"""The desk's pages: a dashboard with what push notifications saved, and the dossier page (everything about one
-dossier, its notifications and deliveries, and one small form per legal step it may take next).
+"""The desk's pages: a dashboard with what reaching the followers cost and saved, and the dossier page (everything
+about one dossier, its notifications and deliveries, and one small form per legal step it may take next).
 
 Ward-scoped: a dossier (or a photo) of another ward is answered 404, as if it did not exist. The action forms post,
 then redirect (PRG); a refused form is shown again on the page with one message per field (422), an action no longer
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 from flask import abort
@@ -39,6 +40,7 @@ from server.backoffice.action_forms import delivery_mode_labels
 from server.backoffice.action_forms import read_action
 from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import to_local
+from server.channels import costs
 from server.citizen.rating import CRITERIA
 from server.citizen.rating import LEVELS
 from server.dossiers.models import Attachment
@@ -57,7 +59,6 @@ from server.extensions import db
 from server.push.models import InboxMessage
 from server.push.models import PushSubscription
 from server.push.texts import of as text_of
-from server.stats.service import notification_figures
 from server.storage import NotStored
 from server.storage import backend
 from server.types import utcnow
@@ -82,7 +83,11 @@ def dashboard():
     since = month_start(now)
     recent = list(db.session.scalars(select(Dossier).where(Dossier.agency_id == current_user.agency_id)
                                      .order_by(Dossier.updated_at.desc(), Dossier.id.desc()).limit(20)))
-    return render_template("backoffice/dashboard.html", figures=notification_figures([current_user.agency_id], since),
+    # Last month too: in a month's first days this month's figures say little.
+    today = to_local(now).date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    lines = costs.monthly(last_month, today, [current_user.agency_id])
+    return render_template("backoffice/dashboard.html", cost_lines=lines, this_month=lines[-1],
                            since=to_local(since), recent=recent, labels=officer_messages(), to_local=to_local)
 
 

@@ -28,10 +28,8 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import and_
 from sqlalchemy import case
-from sqlalchemy import distinct
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -48,9 +46,6 @@ from server.dossiers.models import ReceptionMode
 from server.dossiers.models import Timeliness
 from server.dossiers.workflow import State
 from server.extensions import db
-from server.push.models import DeliveryStatus
-from server.push.models import InboxMessage
-from server.push.models import PushDelivery
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
 
@@ -159,29 +154,6 @@ class Counts:
             setattr(self, column.name, getattr(self, column.name) + getattr(other, column.name))
 
 
-@dataclass(frozen=True)
-class NotificationFigures:
-    """Notifications about the dossiers in scope created in a time window, and what SMS would have cost.
-
-    One SMS would have gone per message that reached at least one phone; a message only in the inbox (no
-    subscription, or every delivery failed) saved nothing, and for the important ones the desk may still have to
-    call (DOMAIN.md §11 case 22).
-    """
-
-    messages: int
-    delivered: int
-    price: int  #: VND per SMS (setting SMS_PRICE_VND)
-    by_status: dict[str, int]
-
-    @property
-    def not_delivered(self) -> int:
-        return self.messages - self.delivered
-
-    @property
-    def sms_cost_avoided(self) -> int:
-        return self.delivered * self.price
-
-
 @dataclass
 class Report:
     """The periodic report for [start, end] over some wards and, optionally, one procedure field."""
@@ -192,7 +164,6 @@ class Report:
     field: str | None
     totals: Counts
     by_field: dict[str, Counts] = dataclass_field(default_factory=dict)
-    notifications: NotificationFigures | None = None
 
 
 def local_midnight(day: date) -> datetime:
@@ -325,25 +296,6 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
     return by_field
 
 
-def notification_figures(agency_ids: list[int] | None, since: datetime, until: datetime | None = None,
-                         field: str | None = None) -> NotificationFigures:
-    """Notifications about the dossiers of ``agency_ids`` (None: every ward) created in [since, until)."""
-    messages = _with_procedure(select(InboxMessage.id).select_from(InboxMessage)
-                               .join(Dossier, Dossier.id == InboxMessage.dossier_id))
-    messages = _scope(messages.where(InboxMessage.created_at >= since), agency_ids, field)
-    if until is not None:
-        messages = messages.where(InboxMessage.created_at < until)
-    total = db.session.scalar(select(func.count()).select_from(messages.subquery()))
-    delivered = db.session.scalar(select(func.count(distinct(PushDelivery.message_id))).where(
-        PushDelivery.message_id.in_(messages), PushDelivery.status == DeliveryStatus.SENT))
-    by_status = dict(db.session.execute(
-        select(PushDelivery.status, func.count()).where(PushDelivery.message_id.in_(messages))
-        .group_by(PushDelivery.status)).all())
-    return NotificationFigures(
-        messages=total, delivered=delivered, price=current_app.config["SMS_PRICE_VND"],
-        by_status={status.value: by_status.get(status, 0) for status in DeliveryStatus})
-
-
 def report(start: date, end: date, agency_ids: list[int] | None = None, field: str | None = None,
            today: date | None = None) -> Report:
     """The periodic report of DOMAIN.md §3.1 for the Vietnamese dates ``start``..``end`` (inclusive).
@@ -365,8 +317,7 @@ def report(start: date, end: date, agency_ids: list[int] | None = None, field: s
     for counts in by_field.values():
         totals.add(counts)
     return Report(start=start, end=end, agency_ids=agency_ids, field=field, totals=totals,
-                  by_field=dict(sorted(by_field.items())),
-                  notifications=notification_figures(agency_ids, start_at, end_at, field))
+                  by_field=dict(sorted(by_field.items())))
 
 
 #: States in which the clock runs against the citizen's appointment. A dossier waiting for the citizen's

@@ -24,8 +24,11 @@ from werkzeug.datastructures import MultiDict
 
 from server.auth.access import roles_required
 from server.calendar.workdays import to_local
+from server.channels import costs
+from server.errors import locale_code
 from server.extensions import db
 from server.reference.fields import field_labels
+from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.stats import export
 from server.stats import service
@@ -42,6 +45,15 @@ PERIODS = ("month", "quarter", "year", "custom")
 #: A custom period longer than this is refused (a typo such as 1026 for 2026), not computed.
 MAX_CUSTOM_DAYS = 5 * 366
 
+
+def _ward_names(lines: list[costs.CostLine]) -> dict[int, str]:
+    """The wards of the cost lines by id, in the page's language."""
+    ids = {line.agency_id for line in lines if line.agency_id is not None}
+    if not ids:
+        return {}
+    english = locale_code() == "en"
+    return {agency.id: agency.name_en if english else agency.name_vi
+            for agency in db.session.scalars(select(Agency).where(Agency.id.in_(ids)))}
 
 
 def field_label(key: str) -> str:
@@ -182,7 +194,10 @@ def stats_page():
         return refused
     report = service.report(choice.start, choice.end, [current_user.agency_id], choice.field)
     lists = service.attention(current_user.agency_id, today_in_vietnam())
+    cost_lines = costs.monthly(choice.start, choice.end, [current_user.agency_id])
     return render_template("stats/stats.html", report=report, columns=export.columns(), charts=_charts(report.totals),
+                           cost_lines=cost_lines, cost_total=costs.total(cost_lines),
+                           ward_names=_ward_names(cost_lines),
                            lists=lists, field_label=field_label, title=export.title(report),
                            export_query=request.query_string.decode(), to_local=to_local,
                            labels=officer_messages(), **args)

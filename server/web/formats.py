@@ -1,10 +1,11 @@
-"""How the server writes dates, moments and phone numbers: the one place for each format (issue 11 point 8).
+"""How the server writes dates, moments, phone numbers and amounts: the one place for each format (issue 11 point 8).
 
-A clerk in Viet Nam writes a date as "02/12/2026", a moment as "12:29, 02/12/2026" (Viet Nam's time) and a
-mobile number as "0912 345 678". Pages use these through the Jinja filters ``day``, ``moment`` and ``phone``
-(registered by :func:`register`); the officer's app writes the same in pwa/app/i18n.js, and
-tests/browser/test_formats_parity.py checks that both sides agree. The statutory forms keep the legal wording
-("9 giờ 30 phút, ngày 09 tháng 03 năm 2026"), in server/forms/content.py and pwa/app/receipt.js.
+A clerk in Viet Nam writes a date as "02/12/2026", a moment as "12:29, 02/12/2026" (Viet Nam's time), a
+mobile number as "0912 345 678" and an amount as "1.234.567 đ". Pages use these through the Jinja filters ``day``,
+``moment``, ``phone``, ``number`` and ``vnd`` (registered by :func:`register`); the officer's app writes dates,
+moments and phone numbers the same in pwa/app/i18n.js, and tests/browser/test_formats_parity.py checks that both
+sides agree. The statutory forms keep the legal wording ("9 giờ 30 phút, ngày 09 tháng 03 năm 2026"), in
+server/forms/content.py and pwa/app/receipt.js.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ def phone_text(e164: str | None, empty: str = "") -> str:
     return digits
 
 
+def number_text(value: int) -> str:
+    """1234567 → 1.234.567 (thousands grouped by dots, as Vietnamese writes them); -1100 → -1.100."""
+    return f"{value:,}".replace(",", ".")
+
+
+def money_text(value: int) -> str:
+    """1234567 → "1.234.567 đ" ("1.234.567 VND" in English)."""
+    from flask_babel import gettext as _
+
+    return f"{number_text(value)} {_('đ')}"
+
+
 def field_name(key: str | None) -> str:
     """A procedure field by its name ("Người có công"), never its key (``nguoi_co_cong``)."""
     from server.reference.fields import field_labels
@@ -61,8 +74,10 @@ def field_name(key: str | None) -> str:
 
 
 def register(app) -> None:
-    """The Jinja filters ``day``, ``moment``, ``phone`` and ``field_name``."""
+    """The Jinja filters ``day``, ``moment``, ``phone``, ``number``, ``vnd`` and ``field_name``."""
     app.add_template_filter(field_name, "field_name")
     app.add_template_filter(day_text, "day")
     app.add_template_filter(moment_text, "moment")
     app.add_template_filter(phone_text, "phone")
+    app.add_template_filter(number_text, "number")
+    app.add_template_filter(money_text, "vnd")
