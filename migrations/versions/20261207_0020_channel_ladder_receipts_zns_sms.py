@@ -4,7 +4,7 @@
   and the statuses 'shown', 'opened' and 'skipped'. The status column is a VARCHAR guarded by the CHECK constraint
   of server.enums.enum_type, which autogenerate does not compare: it is recreated here by hand (batch mode).
 * inbox_message: ``user_id`` may be empty for a follower without an account (``person_id``), and ``reached_at``,
-  ``reached_channel``: the first receipt, on any channel.
+  ``reached_channel``: the first receipt, on any channel; an index on ``created_at`` (the monthly cost figures).
 * push_subscription: ``last_shown_at``, ``retired_at``, ``retired_reason`` (subscription health).
 * consent_record: ``address`` (the phone a Zalo or SMS consent is for) and one consent in force per person,
   purpose and channel for a person without an account.
@@ -52,6 +52,7 @@ def upgrade():
         batch_op.add_column(sa.Column('reached_at', server.types.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('reached_channel', sa.String(length=8), nullable=True))
         batch_op.create_index(batch_op.f('ix_inbox_message_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inbox_message_created_at'), ['created_at'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_inbox_message_person_id_person'), 'person', ['person_id'], ['id'])
 
     with op.batch_alter_table('push_subscription', schema=None) as batch_op:
@@ -109,6 +110,7 @@ def downgrade():
     op.execute("DELETE FROM inbox_message WHERE user_id IS NULL")
     with op.batch_alter_table('inbox_message', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_inbox_message_person_id_person'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_inbox_message_created_at'))
         batch_op.drop_index(batch_op.f('ix_inbox_message_person_id'))
         batch_op.drop_column('reached_channel')
         batch_op.drop_column('reached_at')

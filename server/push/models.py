@@ -90,7 +90,8 @@ class InboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     #: What the text needs besides the kind: the dossier code, a new due date. Never a name or an ID number.
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: Indexed: the cost and reach figures (server/channels/costs.py) read a month of messages at a time.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: The first receipt that it was shown or opened, on which channel ("push", "zalo", "sms").
     reached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
