@@ -81,7 +81,7 @@ def bounded(at_ms: float | None, since: datetime, now: datetime) -> datetime:
     return min(max(claimed, since), now)
 
 
-def _status(status: DeliveryStatus):
+def status_literal(status: DeliveryStatus):
     """A status as an SQL literal of the column's own type (inside a CASE, SQLAlchemy cannot infer it)."""
     return literal(status, PushDelivery.__table__.c.status.type)
 
@@ -102,8 +102,8 @@ def record(delivery: PushDelivery, event: str, at: datetime) -> bool:
         fresh = PushDelivery.opened_at.is_(None)
     else:
         # Never a downgrade: an opened delivery stays opened when a late "shown" arrives.
-        values["status"] = case((PushDelivery.status == DeliveryStatus.OPENED, _status(DeliveryStatus.OPENED)),
-                                else_=_status(DeliveryStatus.SHOWN))
+        values["status"] = case((PushDelivery.status == DeliveryStatus.OPENED, status_literal(DeliveryStatus.OPENED)),
+                                else_=status_literal(DeliveryStatus.SHOWN))
         fresh = PushDelivery.shown_at.is_(None)
     changed = db.session.execute(
         update(PushDelivery).where(PushDelivery.id == delivery.id, fresh).values(**values)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -45,7 +46,6 @@ from pywebpush import WebPusher
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
-from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -65,6 +65,8 @@ from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.models import WorkerHeartbeat
 from server.push.notify import KINDS
+from server.push.receipts import status_literal
+from server.push.receipts import token_for
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -92,8 +94,6 @@ DECLARATIVE_WEB_PUSH = 8030
 def base_url() -> str:
     """The public address the server is reached at (``BASE_URL``), for links that leave a request's context (the
     worker has no request to read a host from). The same default as ``flask users`` (server/auth/cli.py)."""
-    import os
-
     url = current_app.config.get("BASE_URL") or f"http://localhost:{os.environ.get('PORT', '5000')}"
     return url.rstrip("/")
 
@@ -126,8 +126,6 @@ def payload(message_id: int, kind: str, data: dict, lang: str | None, delivery_i
     if data.get("due_at"):
         content["due_at"] = data["due_at"]
     if delivery_id is not None:
-        from server.push.receipts import token_for
-
         content["receipt"] = token_for(delivery_id)
     title, body = texts.safe_of(kind, data, lang)
     content["web_push"] = DECLARATIVE_WEB_PUSH
@@ -160,11 +158,6 @@ def _retry_after(response: requests.Response) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None  # an HTTP date: the back-off applies
-
-
-def _status(status: DeliveryStatus):
-    """A status as an SQL literal of the column's own type (inside a CASE, SQLAlchemy cannot infer it)."""
-    return literal(status, PushDelivery.__table__.c.status.type)
 
 
 def _due_condition(now: datetime):
@@ -378,8 +371,8 @@ class PushSender:
             db.session.execute(
                 update(PushDelivery)
                 .where(PushDelivery.id.in_([change["id"] for change in changes]), PushDelivery.shown_at.is_not(None))
-                .values(status=case((PushDelivery.opened_at.is_not(None), _status(DeliveryStatus.OPENED)),
-                                    else_=_status(DeliveryStatus.SHOWN)), lease_until=None)
+                .values(status=case((PushDelivery.opened_at.is_not(None), status_literal(DeliveryStatus.OPENED)),
+                                    else_=status_literal(DeliveryStatus.SHOWN)), lease_until=None)
                 .execution_options(synchronize_session=False))
         if gone:
             db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
