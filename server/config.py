@@ -52,6 +52,10 @@ DEFAULTS: dict[str, object] = {
     # How far ahead the published calendar may be asked for in one request (days).
     "CALENDAR_MAX_SPAN_DAYS": 800,
     # Passkeys. RP id and origins default to the host the browser used; set them behind a proxy.
+    # The public address the server is reached at (https://motcua.example.vn): the links printed by `flask users`
+    # and the absolute "navigate" URL of a declarative push, which the worker builds with no request at hand.
+    # Unset: http://localhost:$PORT (development only: phones would open a dead link).
+    "BASE_URL": None,
     "WEBAUTHN_RP_ID": None,
     "WEBAUTHN_ORIGINS": None,
     "WEBAUTHN_TIMEOUT_SECONDS": 300,
@@ -155,6 +159,10 @@ DEFAULTS: dict[str, object] = {
     # Run the push worker as a thread of the web process (the embedded default: ./dev run sets it). Refused in
     # production, where each web process would start its own: run `flask push worker` (one or more) instead.
     "PUSH_EMBEDDED_WORKER": False,
+    # The service worker's delivery receipts (POST /api/v1/push/receipts), per client address (Flask-Limiter
+    # syntax): a phone sends two per notification (shown, opened) plus retries from its queue, and a mobile
+    # carrier's NAT puts many phones behind one address; the limit only stops a flood of forged tokens.
+    "PUSH_RECEIPT_RATE_LIMIT": "600 per minute",
     # PostgreSQL connections per process (MOTCUA_DB_POOL_SIZE, MOTCUA_DB_MAX_OVERFLOW; SQLAlchemy's own defaults),
     # and how long a request waits for one before failing (MOTCUA_DB_POOL_TIMEOUT, seconds). A gunicorn process
     # serves GUNICORN_THREADS requests at once (deploy/gunicorn.conf.py): the pool should be at least that; all

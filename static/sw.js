@@ -11,13 +11,15 @@ importScripts(
   "/pwa/sw/precache.js",
   "/pwa/sw/strategies.js",
   "/pwa/sw/background-sync.js",
+  "/pwa/sw/receipts.js",
   "/pwa/sw/push.js",
 );
 
 // A new version installs its shell, then waits: it takes over only when the officer taps "Cập nhật".
 self.addEventListener("install", (event) => event.waitUntil(precacheShell()));
 
-self.addEventListener("activate", (event) => event.waitUntil(activateShell()));
+// Receipts kept while offline go at activation too (after the shell: a failed flush never fails activation).
+self.addEventListener("activate", (event) => event.waitUntil(activateShell().then(flushReceiptsQuietly)));
 
 self.addEventListener("fetch", (event) => {
   const handle = routeRequest(event.request);
@@ -25,11 +27,14 @@ self.addEventListener("fetch", (event) => {
 });
 
 self.addEventListener("message", handleMessage);
+// A page at launch asks the worker to send the receipts it kept ("flush-receipts").
+self.addEventListener("message", handleReceiptsMessage);
 
 // The outbox is sent from here when the browser says the network is back (Chromium; other browsers rely on the
 // page's own triggers).
 self.addEventListener("sync", handleSync);
+self.addEventListener("sync", handleReceiptsSync);
 
-// Web Push: always show a notification; a tap opens the dossier.
+// Web Push: always show a notification and report it shown; a tap opens the dossier and reports it opened.
 self.addEventListener("push", handlePush);
 self.addEventListener("notificationclick", handleNotificationClick);

@@ -39,6 +39,7 @@ class Received:
     subscription: str
     payload: dict
     headers: dict
+    size: int = 0  #: bytes of the encrypted body (the limit is 4096)
 
 
 @dataclass
@@ -143,7 +144,7 @@ def start(service: PushService):
                                          version="aes128gcm")
             with service.lock:
                 headers = {key.lower(): value for key, value in self.headers.items()}
-                service.received.append(Received(name, json.loads(plaintext), headers))
+                service.received.append(Received(name, json.loads(plaintext), headers, length))
                 service.arrived.notify_all()
             return self._answer(201)
 

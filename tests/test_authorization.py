@@ -82,6 +82,7 @@ MATRIX: dict[str, set[str]] = {
     "push_api.inbox": SIGNED_IN,
     "push_api.mark_read": SIGNED_IN,
     "push_api.dossier_notifications": {"staff", "leader"},
+    "push_api.receipt": EVERYONE,  # no session rule: the push payload's own token (server/push/receipts.py)
     "auth_pages.inbox": SIGNED_IN,
     # Following a dossier from the receipt's QR code (server/web/follow.py): public, rate-limited.
     "follow.follow": EVERYONE,

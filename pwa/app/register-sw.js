@@ -88,6 +88,9 @@ export function registerServiceWorker() {
           if (worker.state === "installed" && registration.active) offer(worker);
         });
       });
+      // Receipts of notifications the worker could not report (offline when they came) go now that a page opened.
+      const worker = registration.active || container.controller;
+      if (worker) worker.postMessage({ type: "flush-receipts" });
       // The app stays open all day: look for a new version whenever it comes back to the screen.
       document.addEventListener("visibilitychange", () => {
         if (document.visibilityState === "visible") registration.update().catch(() => undefined);

@@ -1,8 +1,13 @@
 /* Web Push in the worker. A classic script loaded by /sw.js.
  *
  * Every push shows a notification: iOS revokes the subscription of an app whose pushes show nothing. The payload
- * holds no personal data (the kind, the dossier code, a link, the app's language); the words are here, in
- * Vietnamese and English. A tap focuses a window already on the dossier's page, or opens one.
+ * holds no personal data (the kind, the dossier code, a link, the app's language). It also carries the declarative
+ * Web Push form (`web_push: 8030` and a `notification` with title, body, navigate, lang: server/push/sender.py),
+ * whose words are used when present; the table below words older payloads, in Vietnamese and English. A tap
+ * focuses a window already on the dossier's page, or opens one.
+ *
+ * Receipts (receipts.js): once the notification is shown, "shown" goes to the server with the payload's token;
+ * a tap sends "opened" (the token is kept in the notification's data for it).
  */
 
 const PUSH_TEXTS = Object.freeze({
@@ -34,19 +39,49 @@ const PUSH_TEXTS = Object.freeze({
   },
 });
 
+/** The declarative Web Push marker (W3C Push API): a payload with `web_push: 8030` describes its notification. */
+const DECLARATIVE_WEB_PUSH = 8030;
+
+/** A path of this app: a same-origin link from the payload (`navigate` is absolute), else null. */
+function ownPath(link) {
+  if (typeof link !== "string") return null;
+  if (link.startsWith("/") && !link.startsWith("//")) return link;
+  try {
+    const url = new URL(link);
+    return url.origin === self.location.origin ? url.pathname + url.search : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The declarative part of a payload, if it is well formed: {title, body, path}; else null. */
+function declarativeOf(data) {
+  const note = data.web_push === DECLARATIVE_WEB_PUSH && data.notification;
+  if (!note || typeof note.title !== "string" || !note.title) return null;
+  return { title: note.title, body: typeof note.body === "string" ? note.body : "", path: ownPath(note.navigate) };
+}
+
 /** Title and options of the notification for a push payload (anything unreadable still shows something). */
 function notificationFor(data) {
   const texts = PUSH_TEXTS[data.lang === "en" ? "en" : "vi"];
-  const [title, body] = texts[data.kind] || texts.other;
-  const url = typeof data.url === "string" && data.url.startsWith("/") && !data.url.startsWith("//") ? data.url : "/";
+  const [fallbackTitle, fallbackBody] = texts[data.kind] || texts.other;
+  const declared = declarativeOf(data);
+  const title = declared ? declared.title : fallbackTitle;
+  const body = declared ? declared.body : fallbackBody.replace("{code}", data.code || "");
+  const url = (declared && declared.path) || ownPath(data.url) || "/";
   return [title, {
-    body: body.replace("{code}", data.code || ""),
+    body,
     tag: data.code ? `dossier-${data.code}` : "motcua",
     renotify: true,
     lang: data.lang === "en" ? "en" : "vi",
     icon: "/pwa/icons/icon-192.png",
     badge: "/pwa/icons/icon-192.png",
-    data: { url, kind: data.kind || "other", code: data.code || null },
+    data: {
+      url,
+      kind: data.kind || "other",
+      code: data.code || null,
+      receipt: typeof data.receipt === "string" ? data.receipt : null,
+    },
   }];
 }
 
@@ -58,16 +93,25 @@ function handlePush(event) {
     data = {};
   }
   const [title, options] = notificationFor(data);
-  event.waitUntil(self.registration.showNotification(title, options));
+  event.waitUntil((async () => {
+    await self.registration.showNotification(title, options);
+    // Shown: say so, then send what waited (a push just came, so the network is probably back).
+    if (options.data.receipt) await reportReceipt(options.data.receipt, "shown").catch(() => false);
+    await flushReceiptsQuietly();
+  })());
 }
 
 function handleNotificationClick(event) {
   event.notification.close();
-  const target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
-  event.waitUntil((async () => {
+  const data = event.notification.data || {};
+  const target = new URL(data.url || "/", self.location.origin);
+  // The window first, while the tap still allows opening one; the receipt alongside.
+  const opening = (async () => {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     const open = windows.find((client) => new URL(client.url).pathname === target.pathname);
     if (open) return open.focus();
     return self.clients.openWindow(target.href);
-  })());
+  })();
+  const receipt = data.receipt ? reportReceipt(data.receipt, "opened").catch(() => false) : null;
+  event.waitUntil(Promise.all([opening, receipt]));
 }

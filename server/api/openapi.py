@@ -28,6 +28,7 @@ from referencing.jsonschema import DRAFT202012
 
 from server.auth.access import access_rule
 from server.auth.access import public
+from server.auth.access import token_scheme
 from server.errors import ApiProblem
 from server.errors import bad_request
 from server.errors import field_error
@@ -290,7 +291,13 @@ def build_spec(app: Flask) -> dict:
             op["responses"]["default"] = {"description": "A problem (RFC 9457)",
                                           "content": {"application/problem+json": {"schema": _PROBLEM}}}
             writes = method not in ("GET", "HEAD", "OPTIONS")
-            if rule_access != "public":
+            own_token = token_scheme(view)
+            if own_token:
+                # Its own token, in the body (which OpenAPI's security schemes cannot name): no session, and so no
+                # CSRF token either (server/auth/access.token_authenticated).
+                op["security"] = []
+                op["x-body-token"] = own_token
+            elif rule_access != "public":
                 # Both together: the session cookie, and for writes the CSRF token of that session.
                 op["security"] = [{"session": [], "csrf": []} if writes else {"session": []}]
                 op["x-roles"] = sorted(rule_access or [])

@@ -48,6 +48,30 @@ def public_file(view: Callable) -> Callable:
     return public(view)
 
 
+_TOKEN_SCHEME_ATTR = "_token_scheme"
+
+
+def token_authenticated(scheme: str) -> Callable[[Callable], Callable]:
+    """Mark a write that proves its caller with a token of its own in the body (``scheme``, described in the
+    OpenAPI document), not with the session: no session is read (as for :func:`public_file`) and so no CSRF token
+    is asked, since CSRF forges a request that rides on a cookie's authority, and this one has none to ride on.
+    The view checks its token itself."""
+
+    def decorate(view: Callable) -> Callable:
+        from server.extensions import csrf
+
+        setattr(view, _TOKEN_SCHEME_ATTR, scheme)
+        csrf.exempt(view)
+        return public_file(view)
+
+    return decorate
+
+
+def token_scheme(view: Callable) -> str | None:
+    """The token scheme a view authenticates with (see :func:`token_authenticated`), or None."""
+    return getattr(view, _TOKEN_SCHEME_ATTR, None)
+
+
 def _is_public_file(app: Flask) -> bool:
     view = app.view_functions.get(request.endpoint) if request.endpoint else None
     return view is not None and getattr(view, _SESSIONLESS_ATTR, False)

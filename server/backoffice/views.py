@@ -28,7 +28,7 @@ from sqlalchemy import select
 from server.access_log.record import record_dossier_view
 from server.auth.access import roles_required
 from server.auth.audit import audit
-from server.auth.models import User
+from server.backoffice import deliveries
 from server.backoffice import dossier_page
 from server.backoffice import identity
 from server.backoffice.action_forms import ACTION_FIELDS
@@ -57,8 +57,6 @@ from server.dossiers.workflow import decide
 from server.errors import locale_code
 from server.extensions import db
 from server.push.models import InboxMessage
-from server.push.models import PushSubscription
-from server.push.texts import of as text_of
 from server.storage import NotStored
 from server.storage import backend
 from server.types import utcnow
@@ -68,6 +66,8 @@ from server.web.pages import pages_blueprint
 bp = pages_blueprint("backoffice", __name__, url_prefix="/staff")
 
 DESK = ("staff", "leader")
+#: How many of the ward's latest notifications /staff lists with their deliveries (older ones: the dossier page).
+RECENT_NOTIFICATIONS = 30
 
 
 def month_start(now: datetime) -> datetime:
@@ -87,8 +87,16 @@ def dashboard():
     today = to_local(now).date()
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     lines = costs.monthly(last_month, today, [current_user.agency_id])
+    # The ward's latest notifications, per follower, with what became of each delivery on each channel.
+    latest = list(db.session.scalars(
+        select(InboxMessage).join(Dossier, Dossier.id == InboxMessage.dossier_id)
+        .where(Dossier.agency_id == current_user.agency_id)
+        .order_by(InboxMessage.id.desc()).limit(RECENT_NOTIFICATIONS)))[::-1]
+    codes = dict(db.session.execute(select(Dossier.id, Dossier.code).where(
+        Dossier.id.in_({m.dossier_id for m in latest}))).all()) if latest else {}
     return render_template("backoffice/dashboard.html", cost_lines=lines, this_month=lines[-1],
-                           since=to_local(since), recent=recent, labels=officer_messages(), to_local=to_local)
+                           since=to_local(since), recent=recent, labels=officer_messages(), to_local=to_local,
+                           followers=deliveries.follower_rows(latest), codes=codes)
 
 
 def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
@@ -99,16 +107,6 @@ def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
     if found is None or found.agency_id != current_user.agency_id:
         abort(404)
     return found
-
-
-def _notification_rows(found: Dossier) -> list[dict]:
-    messages = list(db.session.scalars(select(InboxMessage).where(InboxMessage.dossier_id == found.id)
-                                       .order_by(InboxMessage.id)))
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({m.user_id for m in messages})))}
-    subscriptions = {s.id: s for s in db.session.scalars(select(PushSubscription).where(PushSubscription.id.in_(
-        {d.subscription_id for m in messages for d in m.deliveries if d.subscription_id})))}
-    return [{"message": m, "title": text_of(m.kind, m.data or {})[0], "user": users.get(m.user_id),
-             "deliveries": [(d, subscriptions.get(d.subscription_id)) for d in m.deliveries]} for m in messages]
 
 
 def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200,
@@ -124,7 +122,7 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
         if failed.action not in actions:  # not offered (result at once, other procedure): its refusal still shows
             actions.append(failed.action)
     return render_template(
-        "backoffice/dossier.html", dossier=found, rows=_notification_rows(found), to_local=to_local,
+        "backoffice/dossier.html", dossier=found, followers=deliveries.dossier_followers(found.id), to_local=to_local,
         state_label=labels.get(f"state_{found.state.value}", found.state.value), state_labels=labels,
         facts=dossier_page.page_facts(found), actions=actions, forms=forms, failed=failed, problem=problem,
         action_fields=ACTION_FIELDS, action_labels=ACTION_LABELS, action_hints=ACTION_HINTS,

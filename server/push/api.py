@@ -1,4 +1,6 @@
-"""Push endpoints: the public key, and a signed-in user's subscriptions (upserted by endpoint)."""
+"""Push endpoints: the public key, a signed-in user's subscriptions (upserted by endpoint), the inbox, the service
+worker's delivery receipts (token-authenticated, server/push/receipts.py), and what became of a dossier's
+notifications for the desk."""
 
 from __future__ import annotations
 
@@ -20,15 +22,19 @@ from server.api.openapi import schema
 from server.auth.access import public
 from server.auth.access import require_same_ward
 from server.auth.access import roles_required
+from server.auth.access import token_authenticated
 from server.auth.api import EMPTY
 from server.dossiers.models import Dossier
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
+from server.extensions import limiter
 from server.push import keys
+from server.push import receipts
 from server.push import texts
 from server.push.guard import address_allowed
 from server.push.models import InboxMessage
+from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.types import utcnow
 
@@ -138,6 +144,49 @@ def delete_subscription():
     return "", 204
 
 
+# --- delivery receipts from the service worker ------------------------------------------------------------------
+
+RECEIPT = schema("PushReceipt", {
+    "type": "object", "required": ["receipt", "event"], "additionalProperties": False,
+    "description": "What the service worker reports about one delivery: shown (after showNotification) or opened "
+                   "(the tap). Authenticated by the token of the push payload alone.",
+    "properties": {
+        "receipt": {"type": "string", "pattern": receipts.TOKEN_PATTERN, "maxLength": 64},
+        "event": {"enum": list(receipts.EVENTS)},
+        "at": {"type": "number", "minimum": 0, "maximum": 1e14,
+               "description": "when it happened on the phone (ms since the epoch); kept between the message's "
+                              "creation and the server's now"},
+    },
+})
+
+
+def _receipt_limit() -> str:
+    return current_app.config["PUSH_RECEIPT_RATE_LIMIT"]
+
+
+@bp.post("/receipts")
+@token_authenticated("receipt")
+@limiter.limit(_receipt_limit)
+@operation("The service worker's receipt of one delivery: shown or opened (idempotent; no session needed, the "
+           "token of the push authenticates it)", tags=TAGS, request_body=RECEIPT, responses={204: None})
+def receipt():
+    data = body()
+    try:
+        delivery_id = receipts.delivery_of(data["receipt"])
+    except receipts.ForgedReceipt:
+        raise ApiProblem(403, "receipt-forged", ("Biên nhận không hợp lệ", "Invalid receipt"),
+                         ("Mã biên nhận không phải do máy chủ này cấp.",
+                          "This receipt token was not issued by this server.")) from None
+    delivery = db.session.get(PushDelivery, delivery_id)
+    if delivery is None:  # issued by us, but the delivery is gone (the retention purge): nothing to record
+        raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
+                         ("Không còn thông báo này.", "This delivery no longer exists."))
+    now = utcnow()
+    receipts.record(delivery, data["event"], receipts.bounded(data.get("at"), delivery.created_at, now))
+    db.session.commit()
+    return "", 204
+
+
 # --- the inbox ------------------------------------------------------------------------------------------------
 
 INBOX = schema("Inbox", {"type": "object", "required": ["unread", "messages"], "properties": {
@@ -181,33 +230,55 @@ def mark_read(message_id: int):
 
 # --- for the one-stop staff: what became of a dossier's notifications -----------------------------------------
 
-DELIVERIES = schema("DossierNotifications", {"type": "object", "required": ["notifications", "sms_avoided"],
-                                             "properties": {"notifications": {"type": "array", "items": {
-                                                 "type": "object", "required": ["id", "kind", "deliveries"]}},
-                                                 "sms_avoided": {"type": "integer"}}})
+_DELIVERY = {"type": "object", "required": ["channel", "status"], "properties": {
+    "channel": {"enum": ["push", "zalo", "sms"]}, "target": {"type": "string"},
+    "status": {"enum": ["queued", "sending", "sent", "shown", "opened", "failed", "expired", "withheld", "skipped"]},
+    "attempts": {"type": "integer"}, "last_error": {"type": ["string", "null"]},
+    "sent_at": {"type": ["string", "null"]}, "shown_at": {"type": ["string", "null"]},
+    "opened_at": {"type": ["string", "null"]}, "cost_vnd": {"type": "integer"}}}
+DELIVERIES = schema("DossierNotifications", {
+    "type": "object", "required": ["notifications", "followers", "sms_avoided"], "properties": {
+        "notifications": {"type": "array", "items": {"type": "object", "required": ["id", "kind", "deliveries"]}},
+        "followers": {"type": "array", "description": "per follower, each message and its deliveries per channel",
+                      "items": {"type": "object", "required": ["user_id", "person_id", "messages"], "properties": {
+                          "messages": {"type": "array", "items": {"type": "object", "required": ["id", "channels"],
+                                                                  "properties": {"channels": {
+                                                                      "type": "object", "additionalProperties": {
+                                                                          "type": "array", "items": _DELIVERY}}}}}}}},
+        "sms_avoided": {"type": "integer"}}})
 
 
 @bp.get("/dossiers/<int:dossier_id>")
 @roles_required("staff", "leader")
-@operation("A dossier's notifications and the state of each delivery (queued, sent, failed with the reason, "
-           "expired), for the one-stop staff of its ward", tags=TAGS, responses={200: DELIVERIES})
+@operation("A dossier's notifications per follower, and the state of each delivery on each channel (queued, sent, "
+           "shown, opened, failed with the reason, expired, withheld, skipped), for the one-stop staff of its ward",
+           tags=TAGS, responses={200: DELIVERIES})
 def dossier_notifications(dossier_id: int):
+    from server.backoffice.deliveries import dossier_followers
+
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None:
         raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
                          ("Không tìm thấy hồ sơ.", "No such dossier."))
     require_same_ward(dossier.agency_id)
-    messages = db.session.scalars(select(InboxMessage).where(InboxMessage.dossier_id == dossier.id)
-                                  .order_by(InboxMessage.id))
-    notifications = []
-    sent = 0
-    for message in messages:
-        deliveries = [{"status": d.status.value, "attempts": d.attempts, "last_error": d.last_error,
-                       "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d in message.deliveries]
-        sent += any(d["status"] == "sent" for d in deliveries)
-        notifications.append({"id": message.id, "kind": message.kind, "user_id": message.user_id,
-                              "created_at": message.created_at.isoformat(),
-                              "read_at": message.read_at.isoformat() if message.read_at else None,
-                              "deliveries": deliveries})
-    # One SMS would have gone per message delivered to at least one phone: that is the cost avoided.
-    return {"notifications": notifications, "sms_avoided": sent}
+
+    def moment(value):
+        return value.isoformat() if value else None
+
+    followers, notifications, avoided = [], [], 0
+    for follower in dossier_followers(dossier.id):
+        messages = []
+        for row in follower.messages:
+            message = row.message
+            head = {"id": message.id, "kind": message.kind, "user_id": message.user_id,
+                    "person_id": message.person_id, "created_at": moment(message.created_at),
+                    "read_at": moment(message.read_at), "reached_at": moment(message.reached_at),
+                    "reached_channel": message.reached_channel}
+            messages.append({**head, "channels": {channel: [d.to_json() for d in rows]
+                                                  for channel, rows in row.channels().items()}})
+            notifications.append({**head, "deliveries": [d.to_json() for d in row.deliveries]})
+            # One SMS would have gone per message a phone took by push (sent, shown or opened): the cost avoided.
+            avoided += any(d.channel == "push" and d.status in ("sent", "shown", "opened") for d in row.deliveries)
+        followers.append({"user_id": follower.user_id, "person_id": follower.person_id, "messages": messages})
+    notifications.sort(key=lambda n: n["id"])
+    return {"notifications": notifications, "followers": followers, "sms_avoided": avoided}

@@ -2,13 +2,13 @@
 
 A batch costs the database four statements whatever its size: one UPDATE claims up to ``PUSH_BATCH_SIZE`` rows
 (and says which), one SELECT reads their messages and subscriptions, one reads which of their recipients consent to
-push for the message's purpose (server/consent: no consent, no send), and one executemany records every outcome,
-each phase in one commit. The channel ladder (server/channels/ladder.py) is asked about each claimed row from the
-columns that SELECT read: a later rung is skipped once the follower was reached, anything non-urgent waits out the
-quiet hours; and when a rung ends without reaching anyone, the next rung is brought forward in the same commit
-(a few statements more, only for a batch with such failures). In between, the batch's HTTP requests go out
-``PUSH_CONCURRENCY`` at a time over one keep-alive ``requests.Session``, so a worker spends its time encrypting
-rather than waiting for push services.
+push for the message's purpose (server/consent: no consent, no send), and one executemany records every outcome
+(then one UPDATE keeps a receipt that beat it: see ``_record``), each phase in one commit. The channel ladder
+(server/channels/ladder.py) is asked about each claimed row from the columns that SELECT read: a later rung is
+skipped once the follower was reached, anything non-urgent waits out the quiet hours; and when a rung ends without
+reaching anyone, the next rung is brought forward in the same commit (a few statements more, only for a batch with
+such failures). In between, the batch's HTTP requests go out ``PUSH_CONCURRENCY`` at a time over one keep-alive
+``requests.Session``, so a worker spends its time encrypting rather than waiting for push services.
 
 Claims are leases: a claimed row says until when it belongs to this worker. A worker that dies after claiming
 (or after the transaction that queued the message, before any send) leaves rows whose lease expires, and the next
@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -46,6 +47,7 @@ import requests
 from flask import current_app
 from pywebpush import WebPusher
 from sqlalchemy import and_
+from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -69,6 +71,8 @@ from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.models import WorkerHeartbeat
 from server.push.notify import KINDS
+from server.push.receipts import status_literal
+from server.push.receipts import token_for
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -89,13 +93,52 @@ def topic_of(dossier_id: int | None, data: dict) -> str:
     return f"visit-{data['visit_id']}" if data.get("visit_id") else "motcua"
 
 
-def payload(message_id: int, kind: str, data: dict, lang: str | None) -> dict:
-    """What travels to the phone: the kind, the dossier code and a link. No name, no ID number, ~100 bytes."""
+#: The declarative Web Push marker (W3C Push API, "declarative push message"): the member ``web_push`` must be 8030.
+DECLARATIVE_WEB_PUSH = 8030
+
+
+def base_url() -> str:
+    """The public address the server is reached at (``BASE_URL``), for links that leave a request's context (the
+    worker has no request to read a host from). The same default as ``flask users`` (server/auth/cli.py)."""
+    url = current_app.config.get("BASE_URL") or f"http://localhost:{os.environ.get('PORT', '5000')}"
+    return url.rstrip("/")
+
+
+def payload(message_id: int, kind: str, data: dict, lang: str | None, delivery_id: int | None = None) -> dict:
+    """What travels to the phone: the kind, the dossier code and a link, a receipt token, and the same notification
+    in the declarative form. No name, no ID number; well under a kilobyte.
+
+    Two forms in one JSON object, each reader taking its own members:
+
+    - the app's fields (``kind``, ``code``, ``url``, ``id``, ``lang``, ``due_at``) and ``receipt``
+      (server/push/receipts.py), read by our service worker (pwa/sw/push.js), which words the notification itself
+      from its own table for payloads without the declarative part;
+    - the declarative Web Push form, as WebKit's "Meet Declarative Web Push" (Safari 18.4) and the W3C Push API's
+      declarative push message define it, checked against the spec's parser steps (w3c/push-api PR #385, merged):
+      the top-level ``web_push`` must be exactly the integer 8030; ``notification`` is a map whose ``title``
+      (a string) is required and whose ``navigate`` must parse as a URL (the parser fails without one; it is
+      parsed against the scope, so it is sent absolute, on ``BASE_URL``); the other members are the Notifications
+      API's options (``body``, ``lang``, ``tag``, ``silent``...). Members the parser does not know (our own) are
+      ignored by it. ``mutable: true`` (top level) asks Safari to still run the worker's ``push`` event with
+      the proposed notification, so that the worker can show it and send the "shown" receipt; if the worker
+      does not run or fails, Safari shows the declarative notification itself.
+
+    The declarative title and body are the push-safe words (texts.safe_of): the kind and the code only, in the
+    subscription's language, never the officer's name or a reason typed at the desk."""
+    lang = lang if lang in ("vi", "en") else "vi"
     code = data.get("code")
-    content = {"kind": kind, "code": code, "url": texts.link_of(data) or "/", "id": message_id,
-               "lang": lang or "vi"}
+    url = texts.link_of(data) or "/"
+    content = {"kind": kind, "code": code, "url": url, "id": message_id, "lang": lang}
     if data.get("due_at"):
         content["due_at"] = data["due_at"]
+    if delivery_id is not None:
+        content["receipt"] = token_for(delivery_id)
+    title, body = texts.safe_of(kind, data, lang)
+    content["web_push"] = DECLARATIVE_WEB_PUSH
+    content["notification"] = {"title": title, "body": body, "navigate": base_url() + url, "lang": lang,
+                               # One notification per dossier: a newer message replaces the older one unseen.
+                               "tag": f"dossier-{code}" if code else "motcua", "silent": False}
+    content["mutable"] = True
     return content
 
 
@@ -103,7 +146,7 @@ def payload_of(delivery: PushDelivery) -> dict:
     """The payload of a delivery object (the worker itself reads the same columns in one query per batch)."""
     message = delivery.message
     return payload(message.id, message.kind, message.data,
-                   delivery.subscription.lang if delivery.subscription else None)
+                   delivery.subscription.lang if delivery.subscription else None, delivery.id)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -284,7 +327,8 @@ class PushSender:
             try:
                 kind = KINDS[row.kind]
                 item.subscription_info = {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
-                item.data = json.dumps(payload(row.message_id, row.kind, row.data, row.lang), separators=(",", ":"))
+                item.data = json.dumps(payload(row.message_id, row.kind, row.data, row.lang, row.id),
+                                       separators=(",", ":"))
                 item.ttl = kind.ttl_seconds
                 item.headers = {"Urgency": kind.urgency, "Topic": topic_of(row.dossier_id, row.data),
                                 **self._authorization(row.endpoint)}
@@ -347,6 +391,15 @@ class PushSender:
         if changes:
             # ORM bulk UPDATE by primary key: rows with the same keys go out as one executemany.
             db.session.execute(update(PushDelivery), changes)
+            # A receipt may have come in while the request was out (a push service on a fast path delivers at
+            # once, and the worker's "shown" can beat this commit): such a row stays shown or opened, whatever
+            # the push service's answer said (server/push/receipts.py sets the times, never reset here).
+            db.session.execute(
+                update(PushDelivery)
+                .where(PushDelivery.id.in_([change["id"] for change in changes]), PushDelivery.shown_at.is_not(None))
+                .values(status=case((PushDelivery.opened_at.is_not(None), status_literal(DeliveryStatus.OPENED)),
+                                    else_=status_literal(DeliveryStatus.SHOWN)), lease_until=None)
+                .execution_options(synchronize_session=False))
         if gone:
             db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
         # A rung that ended without reaching the follower (every subscription gone, say) brings the next one forward,

@@ -82,6 +82,7 @@ def test_desk_pages(new_page, app, live_server, dossier):
     # A data request due now: the queue shows it and its page has every form (server/privacy/).
     receive(RequestKind.RECTIFY, dossier.owner, demo_user(Role.STAFF), demo_agency(), utcnow(), on_behalf=True,
             details="Sai số điện thoại", corrections={"phone": "+84912345679"})
+    _deliveries_on_every_channel(dossier)
     db.session.commit()
     page = signed_in_page(new_page, app, live_server, demo_user(Role.STAFF))
     walk = Walk()
@@ -90,6 +91,37 @@ def test_desk_pages(new_page, app, live_server, dossier):
                       f"{forms}/receipt", f"{forms}/control_sheet", "/staff/stats", "/staff/stats?period=year",
                       "/staff/visits", "/staff/data-requests"], walk)
     assert_clean(walk)
+
+
+def _deliveries_on_every_channel(dossier) -> None:
+    """A message to a follower without an account, on ZNS (failed, with a provider's long reason) and SMS, and one
+    on a phone that showed and opened it: the desk lists them per follower (issue 14), at 320 px too."""
+    from server.channels.models import ChannelDelivery
+    from server.consent.purposes import Channel
+    from server.people.models import Person
+    from server.push.models import DeliveryStatus
+    from server.push.models import InboxMessage
+    from server.push.models import PushDelivery
+    from server.types import utcnow
+
+    relative = Person(full_name="Lê Văn Cường")
+    db.session.add(relative)
+    db.session.flush()
+    message = InboxMessage(person_id=relative.id, dossier_id=dossier.id, kind="result_ready",
+                           data={"code": dossier.code})
+    shown = InboxMessage(person_id=relative.id, dossier_id=dossier.id, kind="extended", data={"code": dossier.code})
+    db.session.add_all([message, shown])
+    db.session.flush()
+    now = utcnow()
+    db.session.add_all([
+        ChannelDelivery(message_id=message.id, channel=Channel.ZALO, phone_e164="+84912345678",
+                        status=DeliveryStatus.FAILED, last_error="-124: Zalo account not found for this phone "
+                        "number (the recipient has no Zalo, or blocked official accounts)"),
+        ChannelDelivery(message_id=message.id, channel=Channel.SMS, phone_e164="+84912345678", step=1,
+                        status=DeliveryStatus.SENT, sent_at=now, cost_vnd=800),
+        PushDelivery(message_id=shown.id, status=DeliveryStatus.OPENED, attempts=3, sent_at=now, shown_at=now,
+                     opened_at=now),
+    ])
 
 
 def test_leader_pages(new_page, app, live_server, dossier):
