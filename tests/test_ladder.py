@@ -341,3 +341,48 @@ def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old
     assert consent.in_force(user.id, PURPOSE, Channel.SMS).id == second.id
     push_consent, _ = consent.give(user, PURPOSE, Channel.PUSH, VERSION, address="0912345002")
     assert push_consent.address is None  # push writes to the subscription, not to a number
+
+
+def test_the_consent_page_offers_zalo_and_sms_once_configured_with_a_checked_number(channels, client):
+    user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    user.person = Person(full_name="Lê Văn Cả", phone_e164="+84912345001")
+    db.session.commit()
+    token = sign_in(client, user)
+    data = client.get("/api/v1/me/consents").get_json()
+    assert data["suggested_phone"] == "0912345001"  # offered on the page, never used unless given
+    [updates] = [p for p in data["purposes"] if p["purpose"] == PURPOSE]
+    assert all(channel["available"] for channel in updates["channels"])
+    url = f"/api/v1/me/consents/{PURPOSE}/sms"
+
+    missing = client.put(url, json={"text_version": VERSION}, headers={"X-CSRFToken": token})
+    assert missing.status_code == 422 and missing.get_json()["type"].endswith("invalid-phone")
+    assert missing.get_json()["errors"][0]["field"] == "address"
+    assert missing.get_json()["errors"][0]["message"] == "Vui lòng nhập số điện thoại."
+    client.set_cookie("lang", "en")
+    landline = client.put(url, json={"text_version": VERSION, "address": "024 3825 1234"},
+                          headers={"X-CSRFToken": token})
+    assert landline.status_code == 422
+    assert landline.get_json()["errors"][0]["message"].startswith("A mobile number is needed")
+
+    given = client.put(url, json={"text_version": VERSION, "address": "0912 345 001"}, headers={"X-CSRFToken": token})
+    assert given.status_code == 201
+    [sms] = [c for c in given.get_json()["channels"] if c["channel"] == "sms"]
+    assert sms["consent"]["address"] == "+84912345001"
+    moved = client.put(url, json={"text_version": VERSION, "address": "0912345002"}, headers={"X-CSRFToken": token})
+    assert moved.status_code == 201
+    history = client.get("/api/v1/me/consents").get_json()["history"]
+    assert [(h["address"], h["withdrawn_at"] is None) for h in history if h["channel"] == "sms"] == [
+        ("+84912345002", True), ("+84912345001", False)]
+
+
+def test_without_providers_the_page_offers_push_only(app, client):
+    user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    user.person = Person(full_name="Lê Văn Cả", phone_e164="+842438251234")  # a landline: nothing to suggest
+    db.session.commit()
+    token = sign_in(client, user)
+    data = client.get("/api/v1/me/consents").get_json()
+    assert data["suggested_phone"] is None
+    refused = client.put(f"/api/v1/me/consents/{PURPOSE}/zalo", json={"text_version": VERSION,
+                                                                       "address": "0912345001"},
+                         headers={"X-CSRFToken": token})
+    assert refused.status_code == 422 and refused.get_json()["type"].endswith("channel-unavailable")
