@@ -386,3 +386,22 @@ def test_without_providers_the_page_offers_push_only(app, client):
                                                                        "address": "0912345001"},
                          headers={"X-CSRFToken": token})
     assert refused.status_code == 422 and refused.get_json()["type"].endswith("channel-unavailable")
+
+
+def test_a_push_rung_still_retrying_keeps_the_zns_rung_waiting(channels, dossier, push, clock):
+    """One subscription gone, the other's push service busy: push is not exhausted (its retry is on its way), so
+    ZNS keeps its time, and the retry keeps its back-off."""
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    first, _ = db.session.scalars(select(PushSubscription).order_by(PushSubscription.id))
+    push.gone.add(first.endpoint.rsplit("/", 1)[-1])
+    push.scripted.append((503, {"Retry-After": "600"}))
+    assert PushSender().drain() == 2
+    statuses = sorted(d.status.value for d in db.session.scalars(select(PushDelivery)))
+    assert statuses == ["expired", "queued"]
+    retry = db.session.scalar(select(PushDelivery).where(PushDelivery.status == DeliveryStatus.QUEUED))
+    assert retry.next_attempt_at >= now + timedelta(seconds=600)
+    zalo = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(user).id))
+    assert zalo.next_attempt_at == now + 2 * HOUR
