@@ -4,6 +4,7 @@ the next rung brought forward when push is exhausted, exactly once per channel a
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from server.consent.purposes import PURPOSES
 from server.consent.purposes import Channel
 from server.dossiers.models import DossierFollower
 from server.dossiers.models import FollowRole
+from server.dossiers.models import HomeServiceReason
+from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
@@ -33,10 +36,14 @@ from server.push.models import PushSubscription
 from server.push.notify import KINDS
 from server.push.notify import notify_dossier
 from server.push.notify import notify_passkey_added
+from server.push.notify import notify_visit
+from server.push.sender import BACKOFF_BASE_SECONDS
 from server.push.sender import PushSender
 from server.types import utcnow
+from tests.helpers import demo_agency
 from tests.helpers import make_dossier
 from tests.helpers import make_user
+from tests.helpers import procedure
 from tests.helpers import sign_in
 
 PURPOSE = "dossier_updates"
@@ -389,19 +396,38 @@ def test_without_providers_the_page_offers_push_only(app, client):
 
 
 def test_a_push_rung_still_retrying_keeps_the_zns_rung_waiting(channels, dossier, push, clock):
-    """One subscription gone, the other's push service busy: push is not exhausted (its retry is on its way), so
-    ZNS keeps its time, and the retry keeps its back-off."""
+    """One subscription gone, the other's push service unreachable: push is not exhausted (its retry is on its way),
+    so ZNS keeps its time, and the retry keeps its back-off."""
     now = clock(local_today(10))
     user = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001")
     notify_dossier(dossier, "result_ready")
     db.session.commit()
-    first, _ = db.session.scalars(select(PushSubscription).order_by(PushSubscription.id))
+    first, second = db.session.scalars(select(PushSubscription).order_by(PushSubscription.id))
     push.gone.add(first.endpoint.rsplit("/", 1)[-1])
-    push.scripted.append((503, {"Retry-After": "600"}))
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        second.endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}/push/x"
+    db.session.commit()
+    later = clock(now + timedelta(minutes=1))
     assert PushSender().drain() == 2
     statuses = sorted(d.status.value for d in db.session.scalars(select(PushDelivery)))
     assert statuses == ["expired", "queued"]
     retry = db.session.scalar(select(PushDelivery).where(PushDelivery.status == DeliveryStatus.QUEUED))
-    assert retry.next_attempt_at >= now + timedelta(seconds=600)
+    assert retry.next_attempt_at > later + timedelta(seconds=BACKOFF_BASE_SECONDS / 2 - 1)
     zalo = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(user).id))
     assert zalo.next_attempt_at == now + 2 * HOUR
+
+
+def test_a_visited_person_without_an_account_hears_of_the_visit_by_sms(channels, clock):
+    now = clock(local_today(10))
+    visited = Person(full_name="Trần Thị Bình")
+    visit = HomeVisit(agency_id=demo_agency().id, person=visited, procedure=procedure("tro-cap-xa-hoi-hang-thang"),
+                      reason=HomeServiceReason.MERITORIOUS, address="Ngõ 5 phố Huế, tổ 12")
+    db.session.add(visit)
+    db.session.commit()
+    desk_consent(visited.id, Channel.SMS, "+84987654321")
+    notify_visit(visit)
+    db.session.commit()
+    [message] = db.session.scalars(select(InboxMessage))
+    assert message.user_id is None and message.person_id == visited.id and message.kind == "visit_scheduled"
+    assert rungs_of(message) == [("sms", 0, now)]
