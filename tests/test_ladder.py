@@ -4,6 +4,7 @@ the next rung brought forward when push is exhausted, exactly once per channel a
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from server.consent.purposes import PURPOSES
 from server.consent.purposes import Channel
 from server.dossiers.models import DossierFollower
 from server.dossiers.models import FollowRole
+from server.dossiers.models import HomeServiceReason
+from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
@@ -33,10 +36,14 @@ from server.push.models import PushSubscription
 from server.push.notify import KINDS
 from server.push.notify import notify_dossier
 from server.push.notify import notify_passkey_added
+from server.push.notify import notify_visit
+from server.push.sender import BACKOFF_BASE_SECONDS
 from server.push.sender import PushSender
 from server.types import utcnow
+from tests.helpers import demo_agency
 from tests.helpers import make_dossier
 from tests.helpers import make_user
+from tests.helpers import procedure
 from tests.helpers import sign_in
 
 PURPOSE = "dossier_updates"
@@ -341,3 +348,86 @@ def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old
     assert consent.in_force(user.id, PURPOSE, Channel.SMS).id == second.id
     push_consent, _ = consent.give(user, PURPOSE, Channel.PUSH, VERSION, address="0912345002")
     assert push_consent.address is None  # push writes to the subscription, not to a number
+
+
+def test_the_consent_page_offers_zalo_and_sms_once_configured_with_a_checked_number(channels, client):
+    user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    user.person = Person(full_name="Lê Văn Cả", phone_e164="+84912345001")
+    db.session.commit()
+    token = sign_in(client, user)
+    data = client.get("/api/v1/me/consents").get_json()
+    assert data["suggested_phone"] == "0912345001"  # offered on the page, never used unless given
+    [updates] = [p for p in data["purposes"] if p["purpose"] == PURPOSE]
+    assert all(channel["available"] for channel in updates["channels"])
+    url = f"/api/v1/me/consents/{PURPOSE}/sms"
+
+    missing = client.put(url, json={"text_version": VERSION}, headers={"X-CSRFToken": token})
+    assert missing.status_code == 422 and missing.get_json()["type"].endswith("invalid-phone")
+    assert missing.get_json()["errors"][0]["field"] == "address"
+    assert missing.get_json()["errors"][0]["message"] == "Vui lòng nhập số điện thoại."
+    client.set_cookie("lang", "en")
+    landline = client.put(url, json={"text_version": VERSION, "address": "024 3825 1234"},
+                          headers={"X-CSRFToken": token})
+    assert landline.status_code == 422
+    assert landline.get_json()["errors"][0]["message"].startswith("A mobile number is needed")
+
+    given = client.put(url, json={"text_version": VERSION, "address": "0912 345 001"}, headers={"X-CSRFToken": token})
+    assert given.status_code == 201
+    [sms] = [c for c in given.get_json()["channels"] if c["channel"] == "sms"]
+    assert sms["consent"]["address"] == "+84912345001"
+    moved = client.put(url, json={"text_version": VERSION, "address": "0912345002"}, headers={"X-CSRFToken": token})
+    assert moved.status_code == 201
+    history = client.get("/api/v1/me/consents").get_json()["history"]
+    assert [(h["address"], h["withdrawn_at"] is None) for h in history if h["channel"] == "sms"] == [
+        ("+84912345002", True), ("+84912345001", False)]
+
+
+def test_without_providers_the_page_offers_push_only(app, client):
+    user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    user.person = Person(full_name="Lê Văn Cả", phone_e164="+842438251234")  # a landline: nothing to suggest
+    db.session.commit()
+    token = sign_in(client, user)
+    data = client.get("/api/v1/me/consents").get_json()
+    assert data["suggested_phone"] is None
+    refused = client.put(f"/api/v1/me/consents/{PURPOSE}/zalo", json={"text_version": VERSION,
+                                                                       "address": "0912345001"},
+                         headers={"X-CSRFToken": token})
+    assert refused.status_code == 422 and refused.get_json()["type"].endswith("channel-unavailable")
+
+
+def test_a_push_rung_still_retrying_keeps_the_zns_rung_waiting(channels, dossier, push, clock):
+    """One subscription gone, the other's push service unreachable: push is not exhausted (its retry is on its way),
+    so ZNS keeps its time, and the retry keeps its back-off."""
+    now = clock(local_today(10))
+    user = follower(dossier, "Lê Văn Cả", push=push, devices=2, zalo="0912345001")
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    first, second = db.session.scalars(select(PushSubscription).order_by(PushSubscription.id))
+    push.gone.add(first.endpoint.rsplit("/", 1)[-1])
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        second.endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}/push/x"
+    db.session.commit()
+    later = clock(now + timedelta(minutes=1))
+    assert PushSender().drain() == 2
+    statuses = sorted(d.status.value for d in db.session.scalars(select(PushDelivery)))
+    assert statuses == ["expired", "queued"]
+    retry = db.session.scalar(select(PushDelivery).where(PushDelivery.status == DeliveryStatus.QUEUED))
+    assert retry.next_attempt_at > later + timedelta(seconds=BACKOFF_BASE_SECONDS / 2 - 1)
+    zalo = db.session.scalar(select(ChannelDelivery).where(ChannelDelivery.message_id == message_of(user).id))
+    assert zalo.next_attempt_at == now + 2 * HOUR
+
+
+def test_a_visited_person_without_an_account_hears_of_the_visit_by_sms(channels, clock):
+    now = clock(local_today(10))
+    visited = Person(full_name="Trần Thị Bình")
+    visit = HomeVisit(agency_id=demo_agency().id, person=visited, procedure=procedure("tro-cap-xa-hoi-hang-thang"),
+                      reason=HomeServiceReason.MERITORIOUS, address="Ngõ 5 phố Huế, tổ 12")
+    db.session.add(visit)
+    db.session.commit()
+    desk_consent(visited.id, Channel.SMS, "+84987654321")
+    notify_visit(visit)
+    db.session.commit()
+    [message] = db.session.scalars(select(InboxMessage))
+    assert message.user_id is None and message.person_id == visited.id and message.kind == "visit_scheduled"
+    assert rungs_of(message) == [("sms", 0, now)]

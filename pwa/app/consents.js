@@ -1,14 +1,18 @@
 // /account/consents: each purpose's notice and, per channel, whether the account consents, with a button to give
-// or withdraw it (withdrawal stops the channel at once, server/consent); then the history of every consent.
+// or withdraw it (withdrawal stops the channel at once, server/consent); then the history of every consent. Zalo
+// and SMS (offered once the ward configured them) write to the mobile number the citizen types here, prefilled with
+// the one on their own records; a new number replaces the old one.
 
-import { api, goToSignIn } from "./api.js";
-import { confirmDialog, el, focusStatus, setBusy, showStatus } from "./dom.js";
-import { formatMoment, t } from "./i18n.js";
+import { ApiError, api, goToSignIn } from "./api.js";
+import { clearFieldErrors, confirmDialog, el, focusStatus, setBusy, showFieldErrors, showStatus } from "./dom.js";
+import { formatMoment, formatPhone, t } from "./i18n.js";
 import { enablePush, pushSupported } from "./push.js";
 
 const container = document.getElementById("purposes");
 const status = document.getElementById("consents-status");
 const history = document.getElementById("history-table");
+const PHONE_CHANNELS = ["zalo", "sms"];
+let suggestedPhone = null;
 
 function refused(error) {
   if (error.status === 401) goToSignIn();
@@ -25,6 +29,25 @@ async function pushOnThisPhone() {
   }
 }
 
+/** The mobile number field of a Zalo or SMS consent, in its own small form (Enter submits it). */
+function phoneForm(id, value, label, onSubmit) {
+  const input = el("input", { type: "tel", id: `${id}-phone`, name: "address", inputmode: "tel", autocomplete: "tel",
+    required: "", maxlength: "40", value: value ? formatPhone(value) : "", "aria-describedby": `${id}-phone-hint` });
+  const button = el("button", { type: "submit", class: "btn btn-primary" }, label);
+  const form = el("form", { class: "consent-phone", novalidate: "" },
+    el("div", { class: "field" },
+      el("label", { for: `${id}-phone` }, t("phone_label")),
+      el("p", { class: "hint", id: `${id}-phone-hint` }, t("phone_hint")),
+      input),
+    button);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearFieldErrors(form);
+    onSubmit(form, button, input.value.trim());
+  });
+  return form;
+}
+
 function channelRow(purpose, channel) {
   const id = `consent-${purpose.purpose}-${channel.channel}`;
   const state = el("p", { class: "small", id: `${id}-state` });
@@ -35,26 +58,47 @@ function channelRow(purpose, channel) {
     return row;
   }
   const given = channel.consent;
+  const needsPhone = PHONE_CHANNELS.includes(channel.channel);
   state.textContent = given
     ? t("given", { moment: formatMoment(given.given_at), version: given.text_version })
     : t("not_given");
+  if (given && given.address) state.textContent += ` ${t("given_phone", { phone: formatPhone(given.address) })}`;
+  const url = `/api/v1/me/consents/${encodeURIComponent(purpose.purpose)}/${encodeURIComponent(channel.channel)}`;
+
+  async function giveConsent(form, button, address) {
+    setBusy(button, true);
+    try {
+      const phoneOn = channel.channel === "push" ? await pushOnThisPhone() : true;
+      const body = { text_version: purpose.text_version };
+      if (needsPhone) body.address = address;
+      await api(url, { method: "PUT", body });
+      await load();
+      showStatus(status, phoneOn ? t("given_done") : `${t("given_done")} ${t("push_off_here")}`, "success");
+      focusStatus(status);
+    } catch (error) {
+      setBusy(button, false);
+      if (form && error instanceof ApiError && error.fieldErrors.length) showFieldErrors(form, error.fieldErrors);
+      else refused(error);
+    }
+  }
+
+  if (!given && needsPhone) {
+    row.append(phoneForm(id, suggestedPhone, t("give"), giveConsent));
+    return row;
+  }
   const button = el("button", { type: "button", class: given ? "btn btn-danger" : "btn btn-primary",
     "aria-describedby": `${id}-name ${id}-state` }, given ? t("withdraw") : t("give"));
   button.addEventListener("click", async () => {
-    if (given && !(await confirmDialog(t("withdraw_confirm", { purpose: purpose.title, channel: channel.name }), t("withdraw")))) return;
+    if (!given) {
+      await giveConsent(null, button, null);
+      return;
+    }
+    if (!(await confirmDialog(t("withdraw_confirm", { purpose: purpose.title, channel: channel.name }), t("withdraw")))) return;
     setBusy(button, true);
     try {
-      const url = `/api/v1/me/consents/${encodeURIComponent(purpose.purpose)}/${encodeURIComponent(channel.channel)}`;
-      let message = t("withdrawn_done");
-      if (given) {
-        await api(url, { method: "DELETE" });
-      } else {
-        const phoneOn = channel.channel === "push" ? await pushOnThisPhone() : true;
-        await api(url, { method: "PUT", body: { text_version: purpose.text_version } });
-        message = phoneOn ? t("given_done") : `${t("given_done")} ${t("push_off_here")}`;
-      }
+      await api(url, { method: "DELETE" });
       await load();
-      showStatus(status, message, "success");
+      showStatus(status, t("withdrawn_done"), "success");
       focusStatus(status);
     } catch (error) {
       refused(error);
@@ -62,6 +106,11 @@ function channelRow(purpose, channel) {
     }
   });
   row.append(button);
+  if (given && needsPhone) {
+    // Another number: giving the consent again with it ends the one for the old number.
+    row.append(el("details", { class: "change-phone" }, el("summary", {}, t("change_phone")),
+      phoneForm(`${id}-new`, "", t("use_phone"), giveConsent)));
+  }
   return row;
 }
 
@@ -91,6 +140,7 @@ function historyTable(data) {
 async function load() {
   try {
     const data = await api("/api/v1/me/consents");
+    suggestedPhone = data.suggested_phone || null;
     container.replaceChildren(...data.purposes.map(purposeSection));
     historyTable(data);
     if (!["success", "error"].includes(status.dataset.kind)) showStatus(status, "");

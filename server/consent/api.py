@@ -1,5 +1,8 @@
 """The signed-in user's consents (JSON): what each purpose covers, which are in force, the history; give and
-withdraw one per purpose and channel. The citizen's page is pwa/app/consents.js (server/consent/views.py)."""
+withdraw one per purpose and channel. The citizen's page is pwa/app/consents.js (server/consent/views.py).
+
+A channel is offered when this server sends on it (server/channels/ladder.py: push always, Zalo and SMS when their
+providers are configured); a Zalo or SMS consent names the mobile number it is for."""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ from server.api.openapi import operation
 from server.api.openapi import schema
 from server.auth.access import roles_required
 from server.auth.models import ConsentRecord
+from server.channels.ladder import enabled_channels
 from server.consent import services
 from server.consent.purposes import ACCOUNT_PURPOSE
-from server.consent.purposes import AVAILABLE_CHANNELS
 from server.consent.purposes import PURPOSES
 from server.consent.purposes import Channel
 from server.consent.purposes import Purpose
@@ -23,6 +26,7 @@ from server.consent.views import statutory_notice
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
+from server.people.identity import check_phone
 
 bp = Blueprint("consent_api", __name__, url_prefix="/api/v1/me")
 TAGS = ["Consent"]
@@ -31,6 +35,8 @@ CONSENT = schema("Consent", {
     "type": "object", "required": ["purpose", "channel", "text_version", "given_at", "withdrawn_at"],
     "properties": {"purpose": {"type": "string"}, "title": {"type": "string"}, "channel": {"type": ["string", "null"]},
                    "text_version": {"type": "string"}, "method": {"type": ["string", "null"]},
+                   "address": {"type": ["string", "null"], "description": "the mobile number (E.164) of a Zalo "
+                               "or SMS consent"},
                    "given_at": {"type": "string", "format": "date-time"},
                    "withdrawn_at": {"type": ["string", "null"], "format": "date-time"}},
 })
@@ -51,12 +57,16 @@ CONSENTS = schema("Consents", {
                       "properties": {"legal_basis": {"const": "legal_obligation"}, "text": {"type": "string"}}},
         "purposes": {"type": "array", "items": PURPOSE_STATE},
         "history": {"type": "array", "items": CONSENT},
+        "suggested_phone": {"type": ["string", "null"], "description": "the mobile number on the user's own "
+                            "records, offered (never used) for a Zalo or SMS consent"},
     },
 })
 GIVE = schema("ConsentGiven", {
     "type": "object", "required": ["text_version"], "additionalProperties": False,
     "properties": {"text_version": {"type": "string", "minLength": 1, "maxLength": 40,
-                                    "description": "the version of the notice the user was shown"}},
+                                    "description": "the version of the notice the user was shown"},
+                   "address": {"type": "string", "maxLength": 40,
+                               "description": "Zalo and SMS: the Vietnamese mobile number to write to"}},
 })
 PATH = [{"name": "purpose", "in": "path", "required": True, "schema": {"enum": sorted(PURPOSES)}},
         {"name": "channel", "in": "path", "required": True, "schema": {"enum": [c.value for c in Channel]}}]
@@ -67,17 +77,19 @@ def consent_json(record: ConsentRecord) -> dict:
     title = str(purpose.title) if purpose else account_notice_title() if record.purpose == ACCOUNT_PURPOSE \
         else record.purpose
     return {"purpose": record.purpose, "title": title, "channel": record.channel.value if record.channel else None,
-            "text_version": record.text_version, "method": record.method, "given_at": record.recorded_at.isoformat(),
+            "text_version": record.text_version, "method": record.method, "address": record.address,
+            "given_at": record.recorded_at.isoformat(),
             "withdrawn_at": record.withdrawn_at.isoformat() if record.withdrawn_at else None}
 
 
 def purpose_json(purpose: Purpose) -> dict:
     names = channel_words()
+    enabled = enabled_channels()
     channels = []
     for channel in purpose.channels:
         record = services.in_force(current_user.id, purpose.key, channel)
         channels.append({"channel": channel.value, "name": str(names[channel.value]),
-                         "available": channel in AVAILABLE_CHANNELS,
+                         "available": channel in enabled,
                          "consent": consent_json(record) if record else None})
     return {"purpose": purpose.key, "title": str(purpose.title), "notice": str(purpose.notice),
             "text_version": purpose.text_version, "channels": channels}
@@ -99,7 +111,15 @@ def _target(purpose_key: str, channel_value: str) -> tuple[Purpose, Channel]:
 def my_consents():
     return {"statutory": {"legal_basis": "legal_obligation", "text": statutory_notice()},
             "purposes": [purpose_json(p) for p in PURPOSES.values()],
-            "history": [consent_json(r) for r in services.history(current_user)]}
+            "history": [consent_json(r) for r in services.history(current_user)],
+            "suggested_phone": _suggested_phone()}
+
+
+def _suggested_phone() -> str | None:
+    """The mobile number of the user's own person (national form, as people write it), if it is one."""
+    person = current_user.person
+    checked = check_phone(person.phone_e164) if person is not None and person.phone_e164 else None
+    return checked.national if checked is not None and checked.sms_capable else None
 
 
 @bp.put("/consents/<purpose>/<channel>")
@@ -109,7 +129,7 @@ def my_consents():
 def give(purpose: str, channel: str):
     data = body()
     target, on = _target(purpose, channel)
-    if on not in AVAILABLE_CHANNELS:
+    if on not in enabled_channels():
         message = ("Phường chưa gửi thông báo qua kênh này.", "The ward does not send on this channel yet.")
         raise ApiProblem(422, "channel-unavailable", ("Kênh chưa dùng được", "Channel not available"), message,
                          errors=[field_error("channel", "unavailable", *message)])
@@ -118,7 +138,12 @@ def give(purpose: str, channel: str):
                    "The notice has changed; read it again before consenting.")
         raise ApiProblem(422, "outdated-notice", ("Thông báo đã thay đổi", "Notice changed"), message,
                          errors=[field_error("text_version", "outdated", *message)])
-    _, created = services.give(current_user, target.key, on, target.text_version)
+    try:
+        _, created = services.give(current_user, target.key, on, target.text_version, address=data.get("address"))
+    except services.BadAddress as refused:
+        raise ApiProblem(422, "invalid-phone", ("Số điện thoại không dùng được", "Phone number not usable"),
+                         (refused.vi, refused.en),
+                         errors=[field_error("address", refused.code, refused.vi, refused.en)]) from None
     db.session.commit()
     return purpose_json(target), 201 if created else 200
 

@@ -20,16 +20,12 @@ from flask_babel import lazy_gettext as _l
 
 
 class Channel(enum.Enum):
-    """How a message reaches the citizen. Only the channels in :data:`AVAILABLE_CHANNELS` send anything today;
-    the others are here so that a consent to them can be recorded the day the ward starts using them."""
+    """How a message reaches the citizen. Which of them this server sends on depends on its configuration
+    (server/channels/ladder.py ``enabled_channels``): push always, Zalo and SMS once their providers are set."""
 
     PUSH = "push"  #: Web Push to the installed app (server/push)
-    ZALO = "zalo"  #: Zalo ZNS (DOMAIN.md §7.3), not used yet
-    SMS = "sms"  #: SMS, not used yet
-
-
-#: The channels this server sends on.
-AVAILABLE_CHANNELS = (Channel.PUSH,)
+    ZALO = "zalo"  #: Zalo ZNS (DOMAIN.md §7.3, server/channels)
+    SMS = "sms"  #: a brand-name SMS gateway (server/channels)
 
 
 @dataclass(frozen=True)
