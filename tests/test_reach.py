@@ -26,6 +26,7 @@ from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
+from server.push.models import WorkerHeartbeat
 from server.push.sender import PushSender
 from server.reference.models import Agency
 from server.types import utcnow
@@ -160,7 +161,7 @@ def test_the_health_check_runs_at_most_every_interval_and_from_the_worker_loop(a
     sign_in(client, citizen)
     subscription = _subscribe(client, push)
     subscription.last_seen_at = utcnow() - timedelta(days=61)
-    db.session.execute(health.WorkerHeartbeat.__table__.update().values(beat_at=utcnow() - timedelta(hours=2)))
+    db.session.execute(WorkerHeartbeat.__table__.update().values(beat_at=utcnow() - timedelta(hours=2)))
     db.session.commit()
     stop = threading.Event()
 
