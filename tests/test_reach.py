@@ -331,6 +331,8 @@ def test_the_desk_records_a_paper_consent_for_the_owner_without_an_account(app, 
     token = sign_in(client, staff)
     page = _desk(client, dossier)
     assert 'id="pc-owner-phone" name="phone" maxlength="20" autocomplete="off" value="0913 000 111"' in page
+    # The submitter's landline is not offered: it receives no Zalo or SMS.
+    assert 'id="pc-submitter-phone" name="phone" maxlength="20" autocomplete="off" value=""' in page
     url = f"/staff/dossiers/{dossier.id}/person-consent"
     form = {"csrf_token": token, "action": "give", "person": "owner", "channel": "sms", "phone": "0913 000 111",
             "paper_signed": "yes"}

@@ -26,6 +26,7 @@ from server.dossiers.models import DossierFollower
 from server.extensions import db
 from server.people.identity import check_phone
 from server.people.models import Person
+from server.web.formats import phone_text
 
 #: The purpose the desk records a consent to: news about the dossier (and home visits).
 DESK_PURPOSE = "dossier_updates"
@@ -99,8 +100,14 @@ def recorded_consents(dossier: Dossier) -> list[tuple[str, Person, ConsentRecord
     return rows
 
 
+def mobile_of(person: Person) -> str:
+    """The person's number as the consent form offers it: only a mobile (a landline receives no Zalo or SMS)."""
+    checked = check_phone(person.phone_e164) if person.phone_e164 else None
+    return phone_text(checked.e164) if checked is not None and checked.sms_capable else ""
+
+
 def page_facts(dossier: Dossier) -> dict:
-    return {"unreached": unreached(dossier), "people": people_without_account(dossier),
+    return {"unreached": unreached(dossier), "people": people_without_account(dossier), "mobile_of": mobile_of,
             "consents": recorded_consents(dossier), "role_words": ROLE_WORDS,
             "text_version": PURPOSES[DESK_PURPOSE].text_version}
 
