@@ -251,6 +251,23 @@ def test_a_test_by_sms_goes_to_the_number_consented_to(app, client, citizen):
     assert quiet_until(utcnow(), "channel_test") is None and quiet_until(utcnow(), "received") is not None
 
 
+def test_a_zalo_test_needs_the_approved_test_template(app, client, citizen):
+    app.config.update(ZNS_ACCESS_TOKEN="token", ZNS_TEMPLATES={"result_ready": "301"})
+    token = sign_in(client, citizen)
+    db.session.add(ConsentRecord(user_id=citizen.id, person_id=citizen.person_id, purpose="dossier_updates",
+                                 channel=Channel.ZALO, address="+84912345678", text_version="2026-12-03"))
+    db.session.commit()
+    page = _page(client)
+    assert "Zalo đến số 0912 345 678" in page and 'id="test-zalo-button"' not in page
+    assert client.post("/account/channels/zalo/test", data={"csrf_token": token}).status_code == 422
+    app.config["ZNS_TEMPLATES"] = {"result_ready": "301", "channel_test": "302"}
+    assert 'id="test-zalo-button"' in _page(client)
+    assert client.post("/account/channels/zalo/test", data={"csrf_token": token}).status_code == 302
+    [delivery] = db.session.scalars(select(ChannelDelivery))
+    assert (delivery.channel, delivery.phone_e164) == (Channel.ZALO, "+84912345678")
+    assert "đang chờ gửi" in _page(client)
+
+
 def test_tests_are_limited_per_hour_and_need_a_working_channel_and_the_csrf_token(app, client, citizen, push):
     token = sign_in(client, citizen)
     refused = client.post("/account/channels/push/test", data={"csrf_token": token})
