@@ -45,16 +45,13 @@ class PhoneChannel:
     channel: Channel
     address: str
     consent: ConsentRecord
-    enabled: bool
-
-    @property
-    def works(self) -> bool:
-        return self.enabled
+    enabled: bool  #: the provider is configured: the channel works
 
 
 @dataclass
 class Reach:
-    """The channels of one account (``user``) or one person without an account."""
+    """The channels of one account or of one person without an account (``has_inbox`` False: no inbox, no
+    devices)."""
 
     has_inbox: bool
     devices: list[PushSubscription] = field(default_factory=list)
@@ -69,7 +66,7 @@ class Reach:
     def working(self) -> list[Channel]:
         """The channels beyond the inbox that would carry a message now."""
         found = [Channel.PUSH] if self.working_devices else []
-        return found + [p.channel for p in self.phones if p.works]
+        return found + [p.channel for p in self.phones if p.enabled]
 
     @property
     def testable(self) -> list[Channel]:

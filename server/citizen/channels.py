@@ -9,6 +9,7 @@ reload.
 
 from __future__ import annotations
 
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -40,8 +41,6 @@ STATUS_WORDS = {
 
 def retired_words(subscription) -> str:
     """Why a device no longer gets notifications."""
-    from flask import current_app
-
     if subscription.retired_reason == NOT_SEEN:
         return _("ứng dụng không được mở trên máy này quá %(days)s ngày",
                  days=current_app.config["PUSH_SUBSCRIPTION_STALE_DAYS"])
