@@ -154,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.breach.views import bp as breach_pages
     from server.calendar.api import bp as calendar_api
     from server.channels.hooks import bp as channel_hooks
+    from server.citizen.channels import bp as citizen_channels
     from server.citizen.views import bp as citizen
     from server.consent.api import bp as consent_api
     from server.consent.views import bp as consent_pages
@@ -197,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consent_api)
     app.register_blueprint(consent_pages)
     app.register_blueprint(channel_hooks)
+    app.register_blueprint(citizen_channels)
 
 
 def _register_metrics(app: Flask) -> None:

@@ -152,6 +152,17 @@ DEFAULTS: dict[str, object] = {
     "PUSH_CONCURRENCY": 8,
     # A notification not delivered after this long is given up (and the reason recorded).
     "PUSH_MAX_AGE_HOURS": 72,
+    # Subscription health (server/push/health.py), checked by the push worker at most every
+    # PUSH_HEALTH_INTERVAL_MINUTES. A subscription the app has not re-checked (it does at every launch) for
+    # PUSH_SUBSCRIPTION_STALE_DAYS is retired: push services drop endpoints unused for months [U]. So is one whose
+    # last PUSH_UNSHOWN_LIMIT pushes, sent more than PUSH_UNSHOWN_GRACE_HOURS ago (time for a late receipt from the
+    # phone's outbox), were never shown: iOS revokes a subscription after 3 pushes that showed nothing.
+    "PUSH_SUBSCRIPTION_STALE_DAYS": 60,
+    "PUSH_UNSHOWN_LIMIT": 3,
+    "PUSH_UNSHOWN_GRACE_HOURS": 24,
+    "PUSH_HEALTH_INTERVAL_MINUTES": 60,
+    # "Gửi thử thông báo" on the citizen's channels page: at most this many test messages per account per hour.
+    "CHANNEL_TEST_PER_HOUR": 3,
     # /healthz answers 503 when no push worker has written its heartbeat for this long (it beats every loop, ~2 s).
     # Whether a running worker is required: None means in production or with the embedded worker.
     "PUSH_HEARTBEAT_MAX_AGE_SECONDS": 60,
@@ -185,8 +196,9 @@ DEFAULTS: dict[str, object] = {
         "result_ready": [["push", 2 * 3600], ["zalo", 22 * 3600], ["sms", 0]],
         "passkey_added": [["push", 0]],
     },
-    # Kinds sent in the quiet hours too; every other kind waits until the hours end.
-    "NOTIFY_URGENT_KINDS": ["passkey_added", "visit_cancelled"],
+    # Kinds sent in the quiet hours too; every other kind waits until the hours end. "channel_test" is the test the
+    # citizen asks for on their channels page: they are waiting for it.
+    "NOTIFY_URGENT_KINDS": ["passkey_added", "visit_cancelled", "channel_test"],
     # No non-urgent message between these local times ("HH:MM-HH:MM"; empty: no quiet hours).
     "QUIET_HOURS": "21:00-07:00",
     # Zalo ZNS (server/channels/providers/zns.py): sent only when the access token is set; a kind is sent by ZNS only

@@ -112,6 +112,7 @@ MATRIX: dict[str, set[str]] = {
     "backoffice.take_action": {"staff", "leader"},
     "backoffice.resolve_flag": {"staff", "leader"},
     "backoffice.link_owner_account": {"staff", "leader"},
+    "backoffice.person_consent": {"staff", "leader"},
     "backoffice.attachment": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
@@ -170,6 +171,8 @@ MATRIX: dict[str, set[str]] = {
     "consent_api.give": SIGNED_IN,
     "consent_api.withdraw": SIGNED_IN,
     "consent.my_consents": SIGNED_IN,
+    "channels.my_channels": SIGNED_IN,
+    "channels.send_test": SIGNED_IN,
 }
 
 _ARGUMENT_VALUES = {"int": "999999", "default": "x" * 43}

@@ -57,6 +57,7 @@ def test_desk_and_leader_pages_have_no_inline_code(app, client, followed):
 def test_citizen_pages_have_no_inline_code(app, client, followed):
     dossier, lan = followed
     sign_in(client, lan)
-    for path in ("/my/dossiers", f"/my/dossiers/{dossier.id}", "/my/visits", "/my/visits/new", "/inbox"):
+    for path in ("/my/dossiers", f"/my/dossiers/{dossier.id}", "/my/visits", "/my/visits/new", "/inbox",
+                 "/account/channels"):
         assert _inline_code(client, path) == [], path
     assert _inline_code(app.test_client(), f"/follow/{dossier.code}") == []  # the public QR address

@@ -1,17 +1,21 @@
-// On every page: the "Đăng xuất" (sign out) button of the account menu.
+// On every page: the "Đăng xuất" (sign out) button of the account menu, and, for a signed-in user, the push
+// subscription re-checked once per launch of the app (pwa/app/push.js recheckPushAtLaunch).
 
 import { api, forgetCsrfToken } from "./api.js";
 import { setBusy, showStatus } from "./dom.js";
+import { forgetPushRecheck, recheckPushAtLaunch } from "./push.js";
 
 const signOut = document.getElementById("sign-out");
 const status = document.getElementById("global-status");
 
 if (signOut) {
+  recheckPushAtLaunch();
   signOut.addEventListener("click", async () => {
     setBusy(signOut, true);
     try {
       await api("/api/v1/auth/logout", { method: "POST" });
       forgetCsrfToken();
+      forgetPushRecheck();
       window.location.assign("/");
     } catch (error) {
       setBusy(signOut, false);

@@ -22,6 +22,7 @@ const PUSH_TEXTS = Object.freeze({
     visit_scheduled: ["Lịch tiếp nhận tại nhà", "Cán bộ sẽ đến nhà để tiếp nhận hồ sơ. Bấm để xem lịch."],
     visit_cancelled: ["Hủy lịch đến nhà", "Lịch cán bộ đến nhà đã được hủy. Bấm để xem lý do."],
     passkey_added: ["Đã thêm khóa truy cập", "Tài khoản của bạn có khóa truy cập mới. Nếu không phải bạn, hãy báo ngay cho Bộ phận Một cửa."],
+    channel_test: ["Gửi thử thông báo", "Đây là tin thử của Một Cửa Tại Nhà: kênh này báo được cho bạn."],
     other: ["Một Cửa Tại Nhà", "Hồ sơ {code} có thông tin mới."],
   },
   en: {
@@ -35,6 +36,7 @@ const PUSH_TEXTS = Object.freeze({
     visit_scheduled: ["Home visit scheduled", "An officer will come to your home. Tap to see when."],
     visit_cancelled: ["Home visit cancelled", "The officer's visit to your home was cancelled. Tap to see why."],
     passkey_added: ["Passkey added", "A new passkey was added to your account. If it was not you, tell the one-stop desk at once."],
+    channel_test: ["Test notification", "This is a test from Một Cửa Tại Nhà: this channel reaches you."],
     other: ["Một Cửa Tại Nhà", "There is news about dossier {code}."],
   },
 });

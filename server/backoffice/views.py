@@ -31,6 +31,7 @@ from server.auth.audit import audit
 from server.backoffice import deliveries
 from server.backoffice import dossier_page
 from server.backoffice import identity
+from server.backoffice import reach as desk_reach
 from server.backoffice.action_forms import ACTION_FIELDS
 from server.backoffice.action_forms import ACTION_HINTS
 from server.backoffice.action_forms import ACTION_LABELS
@@ -110,7 +111,7 @@ def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
 
 
 def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200,
-                  identity_form: dict | None = None):
+                  identity_form: dict | None = None, consent_form: dict | None = None):
     """The dossier page; ``failed`` is a refused action form to show again with its messages, ``problem`` a
     message about the whole page (an action no longer possible). Every showing is recorded in the access log."""
     record_dossier_view("dossier_page", found)
@@ -132,6 +133,8 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
         extension_late=dossier_page.extension_would_be_late(found, utcnow()),
         identity_form=SimpleNamespace(**(identity_form or {"values": {}, "errors": {}})),
         id_methods=identity.method_labels(),
+        reach=desk_reach.page_facts(found),
+        consent_form=SimpleNamespace(**(consent_form or {"values": {}, "errors": {}})),
     ), status
 
 
@@ -213,6 +216,23 @@ def link_owner_account(dossier_id: int):
     flash(_("Đã liên kết tài khoản %(name)s làm chủ hồ sơ sau khi kiểm tra thẻ căn cước.",
             name=account.display_name))
     return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="people"))
+
+
+@bp.post("/dossiers/<int:dossier_id>/person-consent")
+@roles_required(*DESK)
+def person_consent(dossier_id: int):
+    """Record (or withdraw) the Zalo or SMS consent of the dossier's owner or submitter who has no account, as they
+    signed it on paper at the desk (server/backoffice/reach.py)."""
+    found = _ward_dossier(dossier_id, lock=True)
+    done, errors = desk_reach.record_consent(found, request.form, current_user, locale_code())
+    if errors:
+        db.session.rollback()
+        return _dossier_page(found, status=422, consent_form={"values": request.form, "errors": errors})
+    db.session.commit()
+    flash({"given": _("Đã ghi nhận sự đồng ý nhận tin về hồ sơ."),
+           "unchanged": _("Sự đồng ý này đã được ghi nhận trước đó."),
+           "withdrawn": _("Đã rút lại sự đồng ý: không gửi gì nữa qua kênh này.")}[done])
+    return redirect(url_for("backoffice.dossier", dossier_id=found.id, _anchor="reach"))
 
 
 @bp.get("/attachments/<sha256>")

@@ -64,7 +64,14 @@ PURPOSES: dict[str, Purpose] = {p.key: p for p in (
     ),
 )}
 
+#: The purpose of "Gửi thử thông báo" (kind "channel_test"): not a purpose one consents to, but covered by any
+#: consent in force on the channel tested. A citizen who agreed to hear about their dossiers on Zalo may check that
+#: Zalo reaches them; one who agreed to nothing on a channel gets no test there either. The rule lives in one place,
+#: server/consent/services.py :func:`consenting` (which every sender asks).
+CHANNEL_TEST_PURPOSE = "channel_test"
+
 _PURPOSE_OF_KIND = {kind: purpose.key for purpose in PURPOSES.values() for kind in purpose.kinds}
+_PURPOSE_OF_KIND["channel_test"] = CHANNEL_TEST_PURPOSE
 
 
 def purpose_of(kind: str) -> str | None:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from server.auth.audit import audit
 from server.auth.models import ConsentRecord
 from server.auth.models import User
+from server.consent.purposes import CHANNEL_TEST_PURPOSE
 from server.consent.purposes import PURPOSES
 from server.consent.purposes import Channel
 from server.extensions import db
@@ -65,14 +66,18 @@ def in_force(user_id: int, purpose: str, channel: Channel) -> ConsentRecord | No
 
 
 def consenting(user_ids: Iterable[int], channel: Channel) -> set[tuple[int, str]]:
-    """(user id, purpose) pairs with a consent in force on ``channel``, for a batch of users in one query."""
+    """(user id, purpose) pairs with a consent in force on ``channel``, for a batch of users in one query.
+
+    Any consent in force on the channel also covers the test the user asks for there ("Gửi thử thông báo",
+    purpose ``CHANNEL_TEST_PURPOSE``): the one place of that rule."""
     ids = set(user_ids)
     if not ids:
         return set()
     rows = db.session.execute(select(ConsentRecord.user_id, ConsentRecord.purpose).where(
         ConsentRecord.user_id.in_(ids), ConsentRecord.channel == channel, ConsentRecord.granted.is_(True),
         ConsentRecord.withdrawn_at.is_(None)))
-    return {(row.user_id, row.purpose) for row in rows}
+    pairs = {(row.user_id, row.purpose) for row in rows}
+    return pairs | {(user_id, CHANNEL_TEST_PURPOSE) for user_id, _purpose in pairs}
 
 
 @dataclass
@@ -180,21 +185,27 @@ def _withhold_queued_on(channel: Channel):
     """What stops the user's Zalo or SMS messages of these kinds that have not gone out yet (server/channels)."""
 
     def withhold(user_id: int, kinds: frozenset[str]) -> int:
-        from server.channels.models import ChannelDelivery
-        from server.push.models import DeliveryStatus
         from server.push.models import InboxMessage
 
-        messages = select(InboxMessage.id).where(InboxMessage.user_id == user_id, InboxMessage.kind.in_(kinds))
-        # SENDING too, as for push: the worker checks consent again after its claim.
-        result = db.session.execute(
-            update(ChannelDelivery)
-            .where(ChannelDelivery.message_id.in_(messages), ChannelDelivery.channel == channel,
-                   ChannelDelivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]))
-            .values(status=DeliveryStatus.WITHHELD, lease_until=None, last_error=withdrawn_reason(channel))
-            .execution_options(synchronize_session=False))
-        return result.rowcount
+        return _withhold_channel_rows(
+            select(InboxMessage.id).where(InboxMessage.user_id == user_id, InboxMessage.kind.in_(kinds)), channel)
 
     return withhold
+
+
+def _withhold_channel_rows(messages, channel: Channel) -> int:
+    """Withhold the ZNS or SMS deliveries of ``messages`` (a SELECT of message ids) not gone out yet: SENDING too,
+    as for push (the worker asks for consent again after its claim)."""
+    from server.channels.models import ChannelDelivery
+    from server.push.models import DeliveryStatus
+
+    result = db.session.execute(
+        update(ChannelDelivery)
+        .where(ChannelDelivery.message_id.in_(messages), ChannelDelivery.channel == channel,
+               ChannelDelivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]))
+        .values(status=DeliveryStatus.WITHHELD, lease_until=None, last_error=withdrawn_reason(channel))
+        .execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 def withdrawn_reason(channel: Channel) -> str:
@@ -208,3 +219,68 @@ WITHDRAWN_REASON = withdrawn_reason(Channel.PUSH)
 #: Per channel, what stops the messages already waiting for it.
 _STOP_WAITING = {Channel.PUSH: _withhold_queued_push, Channel.ZALO: _withhold_queued_on(Channel.ZALO),
                  Channel.SMS: _withhold_queued_on(Channel.SMS)}
+
+
+# --- a person without an account: the consent the desk records on paper ---------------------------------------
+
+#: The channels a person without an account can be reached on: their phone number (push needs the app).
+PERSON_CHANNELS = (Channel.ZALO, Channel.SMS)
+
+
+def person_in_force(person_id: int, purpose: str, channel: Channel) -> ConsentRecord | None:
+    """The consent in force of a person without an account (recorded at the desk) to ``purpose`` on ``channel``."""
+    return db.session.scalar(select(ConsentRecord).where(
+        ConsentRecord.user_id.is_(None), ConsentRecord.person_id == person_id, ConsentRecord.purpose == purpose,
+        ConsentRecord.channel == channel, ConsentRecord.granted.is_(True), ConsentRecord.withdrawn_at.is_(None)))
+
+
+def give_for_person(person, purpose: str, channel: Channel, address: str, text_version: str, by_user: User,
+                    method: str = "desk_paper") -> tuple[ConsentRecord, bool]:
+    """Record the consent of ``person``, who has no account, to ``purpose`` on ``channel`` at the phone number
+    ``address`` (E.164, already checked as a Vietnamese mobile), as ``by_user`` took it at the desk (``method``
+    "desk_paper": the citizen signed the paper notice of ``text_version``).
+
+    Returns the consent in force and whether it is new: the same consent twice keeps the first; a new number ends
+    the consent to the old one (the number consented to is the number written to). Flushes; the caller commits.
+    """
+    if channel not in PERSON_CHANNELS or channel not in PURPOSES[purpose].channels:
+        raise ValueError(f"a person without an account cannot consent to {purpose} on {channel.value}")
+    current = person_in_force(person.id, purpose, channel)
+    if current is not None and current.address == address:
+        return current, False
+    if current is not None:
+        withdraw_for_person(person, purpose, channel, by_user)
+        db.session.flush()  # the old one out of force before the new one: one in force at a time (partial index)
+    record = ConsentRecord(user_id=None, person_id=person.id, purpose=purpose, channel=channel, address=address,
+                           text_version=text_version, method=method, granted=True, recorded_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except IntegrityError:  # two clerks recording the same paper at once: the first stands
+        return person_in_force(person.id, purpose, channel), False
+    # The phone number stays in the consent, not in the audit trail (ids only there).
+    audit("consent_given", by_user, record, purpose=purpose, channel=channel.value, text_version=text_version,
+          method=method, person_id=person.id)
+    return record, True
+
+
+def withdraw_for_person(person, purpose: str, channel: Channel, by_user: User) -> ConsentRecord | None:
+    """End the consent of ``person`` (no account) to ``purpose`` on ``channel`` now, as ``by_user`` recorded at the
+    desk, and withhold what still waits for that channel. None when none was in force. Flushes; the caller
+    commits."""
+    record = person_in_force(person.id, purpose, channel)
+    if record is None:
+        return None
+    record.withdrawn_at = utcnow()
+    stopped = _withhold_queued_for_person(person.id, PURPOSES[purpose].kinds, channel)
+    audit("consent_withdrawn", by_user, record, purpose=purpose, channel=channel.value, stopped=stopped,
+          person_id=person.id)
+    return record
+
+
+def _withhold_queued_for_person(person_id: int, kinds: frozenset[str], channel: Channel) -> int:
+    """Withhold the ZNS or SMS messages of these kinds still waiting for a person without an account."""
+    from server.push.models import InboxMessage
+
+    return _withhold_channel_rows(select(InboxMessage.id).where(
+        InboxMessage.user_id.is_(None), InboxMessage.person_id == person_id, InboxMessage.kind.in_(kinds)), channel)

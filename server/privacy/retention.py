@@ -21,8 +21,6 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from server.auth.audit import audit
@@ -30,7 +28,7 @@ from server.dossiers.models import Dossier
 from server.dossiers.workflow import TERMINAL_STATES
 from server.extensions import db
 from server.privacy import records
-from server.push.models import WorkerHeartbeat
+from server.push.turns import claim_turn
 from server.reference.models import ProcedureVersion
 
 log = logging.getLogger(__name__)
@@ -103,19 +101,8 @@ def purge_if_due(now: datetime) -> PurgePlan | None:
     hours = current_app.config["RETENTION_PURGE_INTERVAL_HOURS"]
     if not hours:
         return None
-    claimed = db.session.execute(update(WorkerHeartbeat).where(
-        WorkerHeartbeat.name == PURGE_MARKER, WorkerHeartbeat.beat_at <= now - timedelta(hours=hours))
-        .values(beat_at=now)).rowcount
-    if not claimed:
-        if db.session.get(WorkerHeartbeat, PURGE_MARKER) is not None:
-            db.session.rollback()
-            return None
-        try:
-            with db.session.begin_nested():
-                db.session.add(WorkerHeartbeat(name=PURGE_MARKER, beat_at=now))
-        except IntegrityError:  # another worker's first purge at the same moment: theirs will do
-            db.session.rollback()
-            return None
+    if not claim_turn(PURGE_MARKER, timedelta(hours=hours), now):
+        return None
     done = purge(now)
     db.session.commit()
     return done

@@ -126,6 +126,8 @@ def save_subscription():
     subscription.user_agent = (request.user_agent.string or "")[:500]
     subscription.lang = data.get("lang", "vi")
     subscription.last_seen_at = utcnow()
+    # The app re-checked it (it does at every launch): a subscription retired as stale works again.
+    subscription.retired_at = subscription.retired_reason = None
     db.session.commit()
     return {"id": subscription.id, "created": created}, 201 if created else 200
 

@@ -57,6 +57,8 @@ KINDS: dict[str, Kind] = {
     "visit_scheduled": Kind(2 * DAY, "high"),
     "visit_cancelled": Kind(2 * DAY, "high"),
     "passkey_added": Kind(7 * DAY, "high"),
+    # The citizen pressed "Gửi thử thông báo" and is looking at the phone: worthless an hour later.
+    "channel_test": Kind(3600, "high"),
 }
 
 #: States whose arrival the citizen is told about.

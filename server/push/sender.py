@@ -439,18 +439,23 @@ def beat(name: str = HEARTBEAT_NAME) -> None:
     db.session.commit()
 
 
-def _retention_step() -> None:
-    """The retention purge, at most every RETENTION_PURGE_INTERVAL_HOURS (server/privacy/retention.py); its own
-    transaction, so that a failure there never holds up notifications."""
-    from server.privacy import retention
-
+def _own_transaction(what: str, job) -> None:
+    """Run a periodic job of the loop in its own transaction, so that a failure there never holds up
+    notifications."""
     try:
-        retention.purge_if_due(utcnow())
+        job()
     except Exception:
-        log.exception("push worker: retention purge failed")
+        log.exception("push worker: %s failed", what)
         db.session.rollback()
     finally:
         db.session.remove()
+
+
+def _retention_step() -> None:
+    """The retention purge, at most every RETENTION_PURGE_INTERVAL_HOURS (server/privacy/retention.py)."""
+    from server.privacy import retention
+
+    _own_transaction("retention purge", lambda: retention.purge_if_due(utcnow()))
 
 
 def _render_step() -> bool:
@@ -485,6 +490,14 @@ def _channels_step() -> bool:
         db.session.remove()
 
 
+def _health_step() -> None:
+    """Retire the subscriptions that reach nobody, at most every PUSH_HEALTH_INTERVAL_MINUTES
+    (server/push/health.py)."""
+    from server.push import health
+
+    _own_transaction("subscription health", lambda: health.check_if_due(utcnow()))
+
+
 def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
     """The worker loop (``flask push worker``, or a thread of the embedded app)."""
     with app.app_context():
@@ -502,6 +515,7 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                 more_forms = _render_step()
                 more_channels = _channels_step()
                 _retention_step()
+                _health_step()
                 stop.wait(0 if more_forms or more_channels else poll_seconds)
         finally:
             sender.close()

@@ -28,6 +28,8 @@ def of(kind: str, data: dict) -> tuple[str, str]:
         "passkey_added": (_("Đã thêm khóa truy cập"),
                           _("Khóa truy cập «%(name)s» vừa được thêm vào tài khoản của bạn. Nếu không phải bạn, "
                             "hãy báo ngay cho Bộ phận Một cửa.", name=data.get("passkey_name") or "")),
+        "channel_test": (_("Gửi thử thông báo"),
+                         _("Đây là tin thử của Một Cửa Tại Nhà: kênh này báo được cho bạn.")),
     }
     return texts.get(kind, (_("Một Cửa Tại Nhà"), _("Hồ sơ %(code)s có thông tin mới.", code=code)))
 
@@ -60,8 +62,8 @@ def link_of(data: dict) -> str | None:
         return f"/follow/{data['code']}"
     if data.get("visit_id"):
         return "/my/visits"
-    if data.get("link") == "/account/passkeys":
-        return "/account/passkeys"
+    if data.get("link") in ("/account/passkeys", "/account/channels"):
+        return data["link"]
     return None
 
 

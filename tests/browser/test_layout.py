@@ -70,7 +70,8 @@ def test_citizen_pages(new_page, app, live_server, dossier):
     page = signed_in_page(new_page, app, live_server, citizen)
     walk = Walk()
     walk_paths(page, ["/my/dossiers", f"/my/dossiers/{dossier.id}", "/my/visits", "/my/visits/new", "/inbox",
-                      "/account/consents", "/account/passkeys", "/account/devices", "/my/data"], walk)
+                      "/account/consents", "/account/channels", "/account/passkeys", "/account/devices",
+                      "/my/data"], walk)
     assert_clean(walk)
 
 
