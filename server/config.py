@@ -362,6 +362,15 @@ def _check_production(app: Flask) -> None:
         keys.vapid(app)  # read and parsed now: a missing or broken key stops the start, not the first push
     except keys.PushConfigError as error:
         raise ConfigError(f"{error} (production, APP_ENV=production)") from None
+    base_url = str(app.config.get("BASE_URL") or "")
+    if not base_url.startswith("https://"):
+        raise ConfigError("BASE_URL must be the https:// address the public reaches the server at (MOTCUA_BASE_URL): "
+                          "a declarative push opens it on a tap, and printed links point to it")
+    if app.config.get("ZNS_ACCESS_TOKEN") and not (app.config.get("ZNS_APP_ID")
+                                                   and app.config.get("ZNS_OA_SECRET_KEY")):
+        raise ConfigError("ZNS is on (ZNS_ACCESS_TOKEN) but its delivery webhook is not (ZNS_APP_ID and "
+                          "ZNS_OA_SECRET_KEY): no ZNS would ever count as delivered, and every one that reached the "
+                          "phone would be followed by a paid SMS")
     if app.config.get("PUSH_EMBEDDED_WORKER"):
         raise ConfigError("PUSH_EMBEDDED_WORKER must be off in production: every web process would run its own "
                           "push worker; run `flask push worker` as a process of its own (several may run at once)")

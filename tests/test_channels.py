@@ -393,6 +393,33 @@ def test_zns_callback_bad_input_and_unknown_ids(app, client, zns):
     assert client.post("/hooks/zns", data=raw, headers=headers).status_code == 404
 
 
+def test_hostile_callbacks_are_problems_not_errors(app, client, zns, sms):
+    """A signature with characters outside ASCII, an id with a NUL byte (PostgreSQL refuses it in a query): 4xx
+    problem documents, never a 500 the provider would retry forever."""
+    row, _ = _sent_zns(zns)
+    raw, headers = zns.delivered_event(row.provider_message_id)
+    response = client.post("/hooks/zns", data=raw, headers={**headers, "X-ZEvent-Signature": "mac=\u00e9" * 8})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    raw, headers = zns.delivered_event("bad\x00id")
+    response = client.post("/hooks/zns", data=raw, headers=headers)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    response = client.get(f"/hooks/sms/{SMS_TOKEN}?SMSID=%00&SendStatus=5")
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert fresh(row).status is DeliveryStatus.SENT
+
+
+def test_a_row_the_provider_reported_delivered_is_never_sent_again(app, zns):
+    """Our request timed out (a retry) while the provider had accepted it and its callback said delivered: the row
+    is back in the queue with shown_at set. It reached the phone: the worker records it shown, and sends nothing."""
+    row = delivery(message_for(follower()))
+    db.session.execute(update(ChannelDelivery).where(ChannelDelivery.id == row.id)
+                       .values(shown_at=utcnow(), last_error="network: ReadTimeout"))
+    db.session.commit()
+    one_batch()
+    assert zns.requests == []
+    assert fresh(row).status is DeliveryStatus.SHOWN and fresh(row).last_error is None
+
+
 def test_zns_callback_never_downgrades_opened(app, client, zns):
     row, _ = _sent_zns(zns)
     db.session.execute(update(ChannelDelivery).where(ChannelDelivery.id == row.id)

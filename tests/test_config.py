@@ -63,6 +63,7 @@ def _production_needs(monkeypatch, instance) -> None:
 
     monkeypatch.setenv("MOTCUA_VAPID_SUBJECT", "mailto:motcua@hbt.hanoi.gov.vn")
     monkeypatch.setenv("MOTCUA_PROCESSES", "1")
+    monkeypatch.setenv("MOTCUA_BASE_URL", "https://motcua.example.vn")
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     # The instance folder's key (the shared file's tests show that one is not read when a file is configured).
     app = create_app({"INSTANCE_PATH": str(instance), "APP_ENV": "testing", "VAPID_PRIVATE_KEY_FILE": None})
@@ -73,12 +74,16 @@ def _production_needs(monkeypatch, instance) -> None:
     ("MOTCUA_VAPID_SUBJECT", "VAPID_SUBJECT"),
     ("vapid key", "VAPID key"),
     ("MOTCUA_PROCESSES", "RATELIMIT_STORAGE_URI"),
+    ("MOTCUA_BASE_URL", "BASE_URL"),
+    ("ZNS webhook", "ZNS_OA_SECRET_KEY"),
 ])
 def test_production_refuses_to_start_without_what_it_needs(tmp_path, monkeypatch, missing, message):
     monkeypatch.setenv("SECRET_KEY", "s")
     _production_needs(monkeypatch, tmp_path)
     if missing == "vapid key":
         (tmp_path / "vapid_private.pem").unlink()
+    elif missing == "ZNS webhook":
+        monkeypatch.setenv("MOTCUA_ZNS_ACCESS_TOKEN", "zalo-oa-token")  # ZNS on, its webhook's keys not set
     else:
         monkeypatch.delenv(missing)
     monkeypatch.setenv("APP_ENV", "production")

@@ -33,6 +33,7 @@ def production(app, redis_server, tmp_path):
     app.config["VAPID_PRIVATE_KEY_FILE"] = str(shared)
     keys.init_keys(app)
     return {"APP_ENV": "production", "MOTCUA_VAPID_SUBJECT": "mailto:motcua@hbt.hanoi.gov.vn",
+            "MOTCUA_BASE_URL": "https://motcua.example.vn",
             "MOTCUA_VAPID_PRIVATE_KEY_FILE": str(shared), "MOTCUA_RATELIMIT_STORAGE_URI": redis_server.url(),
             # this test's own counters in the session's Redis
             "MOTCUA_RATELIMIT_KEY_PREFIX": uuid.uuid4().hex, "MOTCUA_TRUSTED_PROXY_HOPS": 1}

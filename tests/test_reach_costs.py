@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from flask_babel import force_locale
 from markupsafe import escape
+from sqlalchemy import select
 
 from server.auth.models import Role
 from server.auth.models import User
@@ -180,6 +181,23 @@ def test_figures_per_month_and_ward(wards):
     # One ward: the other's messages and the account message are not counted.
     assert [_figures(line) for line in costs.monthly(date(2026, 10, 1), date(2026, 11, 30), [ward_b])] == [
         NOTHING, NOV_B]
+
+
+def test_a_citizens_test_message_is_spent_but_replaces_no_sms(wards):
+    """"Gửi thử thông báo" by SMS costs what it costs, and no SMS would have gone without it: spent, not in what
+    SMS alone would have cost."""
+    citizen = db.session.scalar(select(User).where(User.display_name == "Nguyễn Thị Lan"))
+    test = InboxMessage(user_id=citizen.id, kind="channel_test", data={"link": "/account/channels"},
+                        created_at=utc(2026, 11, 4, 4))
+    db.session.add(test)
+    db.session.flush()
+    db.session.add(ChannelDelivery(message_id=test.id, channel=Channel.SMS, phone_e164="+84912345678",
+                                   status=S.SENT, cost_vnd=800))
+    db.session.commit()
+    everything = costs.monthly(date(2026, 11, 1), date(2026, 11, 30), None)
+    no_ward = everything[-1]
+    assert no_ward.agency_id is None
+    assert _figures(no_ward) == {**NO_WARD_NOV, "sms": 800, "avoided": 0, "deliveries": {"sms/sent": 1}}
 
 
 def test_a_range_within_months_counts_only_its_days(wards):

@@ -172,7 +172,9 @@ def zns_event():
         raise _bad("Thiếu chữ ký hoặc thời điểm của sự kiện.", "The event's signature or timestamp is missing.")
     supplied = supplied.removeprefix("mac=").strip().lower()
     expected = zns_signature(str(event.get("app_id") or app_id), raw, str(timestamp), secret)
-    if str(event.get("app_id") or app_id) != str(app_id) or not hmac.compare_digest(supplied, expected):
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (a hostile header would be a 500).
+    if (str(event.get("app_id") or app_id) != str(app_id)
+            or not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode())):
         raise _unauthorized("Chữ ký của sự kiện không đúng.", "The event's signature does not match.")
     sent_at = _from_millis(timestamp)
     if sent_at is None or abs((utcnow() - sent_at).total_seconds()) > config["ZNS_WEBHOOK_MAX_AGE_SECONDS"]:
@@ -227,9 +229,13 @@ def sms_report(token: str):
 
 
 def _text(value) -> str | None:
+    """An id as the provider sent it, or None. Only printable characters: a NUL byte, say, is not an id (and
+    PostgreSQL refuses it in a query: a 500 the provider would retry forever)."""
     if value is None or isinstance(value, dict | list):
         return None
     value = str(value).strip()
+    if not value.isprintable():
+        raise _bad("Mã tin nhắn chứa ký tự không hợp lệ.", "The message id holds characters that are not allowed.")
     return value or None
 
 

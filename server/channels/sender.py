@@ -166,8 +166,8 @@ class ProviderSender:
         rows = db.session.execute(
             select(ChannelDelivery.id, ChannelDelivery.attempts, ChannelDelivery.created_at, ChannelDelivery.channel,
                    ChannelDelivery.phone_e164, ChannelDelivery.step, ChannelDelivery.tracking_id,
-                   InboxMessage.id.label("message_id"), InboxMessage.user_id, InboxMessage.person_id,
-                   InboxMessage.kind, InboxMessage.data, InboxMessage.reached_at)
+                   ChannelDelivery.shown_at, InboxMessage.id.label("message_id"), InboxMessage.user_id,
+                   InboxMessage.person_id, InboxMessage.kind, InboxMessage.data, InboxMessage.reached_at)
             .join(InboxMessage, ChannelDelivery.message_id == InboxMessage.id)
             .where(ChannelDelivery.id.in_(ids)).order_by(ChannelDelivery.id)).all()
         consents = _consents(rows)
@@ -176,6 +176,11 @@ class ProviderSender:
         for row in rows:
             item = Outgoing(row.id, row.message_id, row.attempts, row.channel)
             outgoing.append(item)
+            if row.shown_at is not None:
+                # The provider reported it delivered while our request was still out, and then our side saw no
+                # answer (a timeout: a retry). It reached the phone: sending it again would show it twice.
+                outcomes[row.id] = Outcome(DeliveryStatus.SHOWN, None)
+                continue
             verdict, until = ladder.gate(now, row.kind, row.step, row.reached_at)
             if verdict is ladder.Verdict.SKIP:
                 outcomes[row.id] = Outcome(DeliveryStatus.SKIPPED, "the follower was reached by an earlier rung")

@@ -432,6 +432,7 @@ class Cluster:
             "DATABASE_URL": self.database_url,
             "MOTCUA_INSTANCE_PATH": str(self.workdir / f"host-{host}"),
             "MOTCUA_TRUSTED_PROXY_HOPS": "1",
+            "MOTCUA_BASE_URL": "https://motcua.example.vn",
             "MOTCUA_RATELIMIT_STORAGE_URI": self.redis_url,
             "MOTCUA_LOOKUP_RATE_LIMIT": f"{LOOKUP_LIMIT} per minute",
             "MOTCUA_STORAGE_BACKEND": "s3",
