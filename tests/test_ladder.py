@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from server.auth.models import ConsentRecord
 from server.auth.models import Role
@@ -27,6 +28,7 @@ from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
+from server.push import health as health_module
 from server.push import notify as notify_module
 from server.push import sender as sender_module
 from server.push.models import DeliveryStatus
@@ -474,3 +476,49 @@ def test_a_visited_person_without_an_account_hears_of_the_visit_by_sms(channels,
     assert message.user_id is None and message.person_id == visited.id and message.kind == "visit_scheduled"
     assert rungs_of(message) == [("sms", 0, now)]
 
+
+def test_a_subscription_taken_over_expires_what_waited_on_it_and_the_next_rung_is_due(channels, dossier, push, clock,
+                                                                                       monkeypatch):
+    """The phone changed hands before its push went out: the push is not for its new owner, and the follower it was
+    for is not reached, so their SMS is due now."""
+    now = clock(local_today(10))
+    monkeypatch.setattr(health_module, "utcnow", lambda: now)
+    owner = follower(dossier, "Lê Văn Cả", push=push, sms="0912345001")
+    notify_dossier(dossier, "received")
+    db.session.commit()
+    assert [rung[:2] for rung in rungs_of(message_of(owner))] == [("push", 0), ("sms", 1)]
+    phone = db.session.scalar(select(PushSubscription).where(PushSubscription.user_id == owner.id))
+
+    newcomer = make_user(Role.CITIZEN, None, "Người khác")
+    consent.give(newcomer, PURPOSE, Channel.PUSH, VERSION)
+    db.session.commit()
+    client = channels.test_client()
+    token = sign_in(client, newcomer)
+    response = client.put("/api/v1/push/subscriptions", headers={"X-CSRFToken": token}, json={
+        "endpoint": phone.endpoint, "keys": {"p256dh": phone.p256dh, "auth": phone.auth}, "lang": "vi"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    [delivery] = message_of(owner).deliveries
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.EXPIRED, "the subscription changed hands")
+    assert rungs_of(message_of(owner))[1] == ("sms", 1, now)  # brought forward: push will not reach them
+    PushSender().drain()
+    assert push.received == []
+    assert message_of(owner).reached_at is None
+
+
+def test_the_worker_sends_no_push_to_a_subscription_now_owned_by_someone_else(app, dossier, push, clock):
+    """Whatever moved the subscription (another path, or the instant between a claim and the change of hands), the
+    worker checks the owner again before it sends."""
+    clock(local_today(10))
+    owner = follower(dossier, "Lê Văn Cả", push=push)
+    notify_dossier(dossier, "received")
+    db.session.commit()
+    newcomer = make_user(Role.CITIZEN, None, "Người khác")
+    consent.give(newcomer, PURPOSE, Channel.PUSH, VERSION)
+    db.session.execute(update(PushSubscription).values(user_id=newcomer.id))  # bypasses the API's hand-over
+    db.session.commit()
+    PushSender().drain()
+    assert push.received == []
+    db.session.expire_all()
+    [delivery] = message_of(owner).deliveries
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.EXPIRED, "the subscription changed hands")
