@@ -163,6 +163,8 @@ DEFAULTS: dict[str, object] = {
     "PUSH_HEALTH_INTERVAL_MINUTES": 60,
     # "Gửi thử thông báo" on the citizen's channels page: at most this many test messages per account per hour.
     "CHANNEL_TEST_PER_HOUR": 3,
+    # ... and requests per client address to that button, whatever the account (a first guard before the database).
+    "CHANNEL_TEST_RATE_LIMIT": "10 per minute; 30 per hour",
     # /healthz answers 503 when no push worker has written its heartbeat for this long (it beats every loop, ~2 s).
     # Whether a running worker is required: None means in production or with the embedded worker.
     "PUSH_HEARTBEAT_MAX_AGE_SECONDS": 60,

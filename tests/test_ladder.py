@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from server.auth.models import ConsentRecord
 from server.auth.models import Role
@@ -27,6 +28,7 @@ from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import State
 from server.extensions import db
 from server.people.models import Person
+from server.push import health as health_module
 from server.push import notify as notify_module
 from server.push import sender as sender_module
 from server.push.models import DeliveryStatus
@@ -45,6 +47,7 @@ from tests.helpers import make_dossier
 from tests.helpers import make_user
 from tests.helpers import procedure
 from tests.helpers import sign_in
+from tests.helpers import verify_phone
 
 PURPOSE = "dossier_updates"
 VERSION = PURPOSES[PURPOSE].text_version
@@ -86,9 +89,12 @@ def dossier(app):
 
 def follower(dossier, name: str, *, push=None, devices: int = 1, zalo: str | None = None, sms: str | None = None):
     """A citizen account following ``dossier``, with the consents asked for (``push``: the loopback push service
-    to subscribe ``devices`` times to)."""
+    to subscribe ``devices`` times to; ``zalo`` and ``sms``: the account's one checked number)."""
     user = make_user(Role.CITIZEN, None, name)
     user.person = Person(full_name=name)
+    if zalo or sms:
+        assert not (zalo and sms) or zalo == sms, "a citizen consents for their own checked number only"
+        verify_phone(user, zalo or sms)
     db.session.add(DossierFollower(dossier_id=dossier.id, user_id=user.id, role=FollowRole.FOLLOWER))
     if push is not None:
         consent.give(user, PURPOSE, Channel.PUSH, VERSION)
@@ -284,8 +290,9 @@ def test_every_push_gone_brings_the_zns_rung_forward(channels, dossier, push, cl
 
 def test_each_event_gets_its_own_rows_and_a_shared_phone_one_sms(channels, dossier, push, clock):
     clock(local_today(10))
-    mother = follower(dossier, "Phạm Thị Hai", zalo="0912345002", sms="0912345099")
-    son = follower(dossier, "Lê Văn Cả", push=push, zalo="0912345001", sms="0912345099")  # the family's phone
+    mother = follower(dossier, "Phạm Thị Hai", zalo="0912345099", sms="0912345099")
+    # The family's phone, checked as the son's too (one number per account: his own consents can name no other).
+    son = follower(dossier, "Lê Văn Cả", push=push, sms="0912345099")
     notify_dossier(dossier, "received")
     notify_dossier(dossier, "result_ready")
     db.session.commit()  # no unique (message, channel) violation
@@ -293,10 +300,10 @@ def test_each_event_gets_its_own_rows_and_a_shared_phone_one_sms(channels, dossi
     for kind in ("received", "result_ready"):
         by_user = {m.user_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.kind == kind))}
         assert [rung[:2] for rung in rungs_of(by_user[mother.id])] == [("zalo", 0), ("sms", 1)]
-        assert [rung[:2] for rung in rungs_of(by_user[son.id])] == [("push", 0), ("zalo", 1)]  # no second SMS
+        assert [rung[:2] for rung in rungs_of(by_user[son.id])] == [("push", 0)]  # no second SMS
     sms = list(db.session.scalars(select(ChannelDelivery).where(ChannelDelivery.channel == Channel.SMS)))
     assert len(sms) == 2 and {d.phone_e164 for d in sms} == {"+84912345099"}  # one per event
-    assert db.session.scalar(select(func.count()).select_from(ChannelDelivery)) == 6
+    assert db.session.scalar(select(func.count()).select_from(ChannelDelivery)) == 4
 
 
 def test_a_worker_dying_after_its_claim_costs_no_second_push_and_no_second_zns(channels, dossier, push, clock):
@@ -333,6 +340,7 @@ def test_withdrawing_sms_withholds_the_queued_sms(channels, dossier, push, clock
 
 def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old(app):
     user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    verify_phone(user, "0912345001")
     for bad, code in ((None, "phone.required"), ("0912 34", "phone.invalid"), ("+33612345678", "phone.not_vietnamese"),
                       ("024 3825 1234", "phone.not_mobile")):
         with pytest.raises(consent.BadAddress) as refused:
@@ -342,6 +350,7 @@ def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old
     assert created and first.address == "+84912345001"
     again, created = consent.give(user, PURPOSE, Channel.SMS, VERSION, address="+84 912 345 001")
     assert again.id == first.id and not created
+    verify_phone(user, "0912345002")  # the desk recorded the citizen's new number
     second, created = consent.give(user, PURPOSE, Channel.SMS, VERSION, address="0912345002")
     db.session.commit()
     assert created and second.address == "+84912345002" and first.withdrawn_at is not None
@@ -352,7 +361,7 @@ def test_a_phone_consent_needs_a_mobile_number_and_a_new_number_replaces_the_old
 
 def test_the_consent_page_offers_zalo_and_sms_once_configured_with_a_checked_number(channels, client):
     user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
-    user.person = Person(full_name="Lê Văn Cả", phone_e164="+84912345001")
+    verify_phone(user, "+84912345001")
     db.session.commit()
     token = sign_in(client, user)
     data = client.get("/api/v1/me/consents").get_json()
@@ -375,6 +384,8 @@ def test_the_consent_page_offers_zalo_and_sms_once_configured_with_a_checked_num
     assert given.status_code == 201
     [sms] = [c for c in given.get_json()["channels"] if c["channel"] == "sms"]
     assert sms["consent"]["address"] == "+84912345001"
+    verify_phone(user, "0912345002")  # the desk recorded the citizen's new number
+    db.session.commit()
     moved = client.put(url, json={"text_version": VERSION, "address": "0912345002"}, headers={"X-CSRFToken": token})
     assert moved.status_code == 201
     history = client.get("/api/v1/me/consents").get_json()["history"]
@@ -382,9 +393,42 @@ def test_the_consent_page_offers_zalo_and_sms_once_configured_with_a_checked_num
         ("+84912345002", True), ("+84912345001", False)]
 
 
+def test_a_citizen_consents_for_their_checked_number_only(channels, client):
+    """Any other number could be someone else's: paid messages and the dossier's news would go there."""
+    user = make_user(Role.CITIZEN, None, "Kẻ gian")
+    user.person = Person(full_name="Kẻ gian", phone_e164="+84912000111")  # on record, but nobody checked it
+    db.session.commit()
+    token = sign_in(client, user)
+    assert client.get("/api/v1/me/consents").get_json()["suggested_phone"] is None  # the page says: ask the desk
+    url = f"/api/v1/me/consents/{PURPOSE}/sms"
+    for phone in ("0912000111", "0987654321"):
+        refused = client.put(url, json={"text_version": VERSION, "address": phone}, headers={"X-CSRFToken": token})
+        assert refused.status_code == 422 and refused.get_json()["type"].endswith("invalid-phone")
+        [error] = refused.get_json()["errors"]
+        assert (error["field"], error["code"], error["message"]) == (
+            "address", "phone.not_verified",
+            "Số điện thoại này chưa được xác minh là của bạn. Hãy nhờ Bộ phận Một cửa ghi nhận số điện thoại.")
+    assert client.post("/account/channels/sms/test", data={"csrf_token": token}).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(ChannelDelivery)) == 0
+
+    verify_phone(user, "0912000111")  # a clerk checked who they are, and their number
+    db.session.commit()
+    data = client.get("/api/v1/me/consents").get_json()
+    assert data["suggested_phone"] == "0912000111"
+    client.set_cookie("lang", "en")
+    other = client.put(url, json={"text_version": VERSION, "address": "0987654321"}, headers={"X-CSRFToken": token})
+    assert other.status_code == 422
+    assert other.get_json()["errors"][0]["message"].startswith("This phone number has not been verified as yours")
+    assert client.put(url, json={"text_version": VERSION, "address": "0912 000 111"},
+                      headers={"X-CSRFToken": token}).status_code == 201
+    with pytest.raises(consent.BadAddress) as refused:  # the service itself, whoever calls it
+        consent.give(user, PURPOSE, Channel.ZALO, VERSION, address="0987654321")
+    assert refused.value.code == "phone.not_verified"
+
+
 def test_without_providers_the_page_offers_push_only(app, client):
     user = make_user(Role.CITIZEN, None, "Lê Văn Cả")
-    user.person = Person(full_name="Lê Văn Cả", phone_e164="+842438251234")  # a landline: nothing to suggest
+    verify_phone(user, "+842438251234")  # a landline, even checked: nothing to suggest
     db.session.commit()
     token = sign_in(client, user)
     data = client.get("/api/v1/me/consents").get_json()
@@ -431,3 +475,50 @@ def test_a_visited_person_without_an_account_hears_of_the_visit_by_sms(channels,
     [message] = db.session.scalars(select(InboxMessage))
     assert message.user_id is None and message.person_id == visited.id and message.kind == "visit_scheduled"
     assert rungs_of(message) == [("sms", 0, now)]
+
+
+def test_a_subscription_taken_over_expires_what_waited_on_it_and_the_next_rung_is_due(channels, dossier, push, clock,
+                                                                                       monkeypatch):
+    """The phone changed hands before its push went out: the push is not for its new owner, and the follower it was
+    for is not reached, so their SMS is due now."""
+    now = clock(local_today(10))
+    monkeypatch.setattr(health_module, "utcnow", lambda: now)
+    owner = follower(dossier, "Lê Văn Cả", push=push, sms="0912345001")
+    notify_dossier(dossier, "received")
+    db.session.commit()
+    assert [rung[:2] for rung in rungs_of(message_of(owner))] == [("push", 0), ("sms", 1)]
+    phone = db.session.scalar(select(PushSubscription).where(PushSubscription.user_id == owner.id))
+
+    newcomer = make_user(Role.CITIZEN, None, "Người khác")
+    consent.give(newcomer, PURPOSE, Channel.PUSH, VERSION)
+    db.session.commit()
+    client = channels.test_client()
+    token = sign_in(client, newcomer)
+    response = client.put("/api/v1/push/subscriptions", headers={"X-CSRFToken": token}, json={
+        "endpoint": phone.endpoint, "keys": {"p256dh": phone.p256dh, "auth": phone.auth}, "lang": "vi"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    [delivery] = message_of(owner).deliveries
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.EXPIRED, "the subscription changed hands")
+    assert rungs_of(message_of(owner))[1] == ("sms", 1, now)  # brought forward: push will not reach them
+    PushSender().drain()
+    assert push.received == []
+    assert message_of(owner).reached_at is None
+
+
+def test_the_worker_sends_no_push_to_a_subscription_now_owned_by_someone_else(app, dossier, push, clock):
+    """Whatever moved the subscription (another path, or the instant between a claim and the change of hands), the
+    worker checks the owner again before it sends."""
+    clock(local_today(10))
+    owner = follower(dossier, "Lê Văn Cả", push=push)
+    notify_dossier(dossier, "received")
+    db.session.commit()
+    newcomer = make_user(Role.CITIZEN, None, "Người khác")
+    consent.give(newcomer, PURPOSE, Channel.PUSH, VERSION)
+    db.session.execute(update(PushSubscription).values(user_id=newcomer.id))  # bypasses the API's hand-over
+    db.session.commit()
+    PushSender().drain()
+    assert push.received == []
+    db.session.expire_all()
+    [delivery] = message_of(owner).deliveries
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.EXPIRED, "the subscription changed hands")

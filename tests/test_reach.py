@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from server.auth.models import AuditEvent
@@ -284,6 +285,41 @@ def test_tests_are_limited_per_hour_and_need_a_working_channel_and_the_csrf_toke
     assert "Bạn đã gửi thử 3 lần trong một giờ qua" in limited.get_data(as_text=True)
     assert db.session.query(InboxMessage).filter_by(kind="channel_test").count() == 3
     assert client.post("/account/channels/pigeon/test", data={"csrf_token": token}).status_code == 404
+
+
+def test_parallel_tests_stay_within_the_hourly_limit(app, citizen):
+    """Ten taps at once (each its own request and database session): the count of the last hour's tests and the new
+    one are one step, so three go out, not ten."""
+    app.config.update(SMS_API_URL="http://127.0.0.1:9/sms")
+    db.session.add(ConsentRecord(user_id=citizen.id, person_id=citizen.person_id, purpose="dossier_updates",
+                                 channel=Channel.SMS, address="+84912345678", text_version="2026-12-03"))
+    db.session.commit()
+    citizen_id, statuses, start = citizen.id, [], threading.Barrier(10)
+
+    def tap():
+        with app.app_context():
+            own = app.test_client()
+            token = sign_in(own, db.session.get(type(citizen), citizen_id))
+            start.wait()
+            statuses.append(own.post("/account/channels/sms/test", data={"csrf_token": token}).status_code)
+            db.session.remove()
+
+    taps = [threading.Thread(target=tap) for _ in range(10)]
+    for thread in taps:
+        thread.start()
+    for thread in taps:
+        thread.join()
+    assert sorted(statuses) == [302] * 3 + [429] * 7, statuses
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ChannelDelivery)) == 3
+
+
+def test_the_test_button_is_rate_limited_per_client_address(app, client, citizen, push):
+    app.config.update(CHANNEL_TEST_RATE_LIMIT="2 per minute")
+    token = sign_in(client, citizen)
+    statuses = [client.post("/account/channels/push/test", data={"csrf_token": token}).status_code
+                for _ in range(3)]
+    assert statuses == [422, 422, 429]  # no working channel, then the address's limit before any database work
 
 
 def test_a_test_is_sent_only_where_a_consent_is_in_force(app, citizen):

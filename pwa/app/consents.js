@@ -1,7 +1,8 @@
 // /account/consents: each purpose's notice and, per channel, whether the account consents, with a button to give
 // or withdraw it (withdrawal stops the channel at once, server/consent); then the history of every consent. Zalo
-// and SMS (offered once the ward configured them) write to the mobile number the citizen types here, prefilled with
-// the one on their own records; a new number replaces the old one.
+// and SMS (offered once the ward configured them) write to a mobile number: only the one the desk checked as the
+// citizen's (server/consent/services.py verified_phone), prefilled here; without one, the page says to ask the desk.
+// When the desk records a new number, consenting with it replaces the old one.
 
 import { ApiError, api, goToSignIn } from "./api.js";
 import { clearFieldErrors, confirmDialog, el, focusStatus, setBusy, showFieldErrors, showStatus } from "./dom.js";
@@ -83,7 +84,8 @@ function channelRow(purpose, channel) {
   }
 
   if (!given && needsPhone) {
-    row.append(phoneForm(id, suggestedPhone, t("give"), giveConsent));
+    row.append(suggestedPhone ? phoneForm(id, suggestedPhone, t("give"), giveConsent)
+      : el("p", { class: "hint", id: `${id}-ask-desk` }, t("phone_ask_desk")));
     return row;
   }
   const button = el("button", { type: "button", class: given ? "btn btn-danger" : "btn btn-primary",
@@ -106,10 +108,10 @@ function channelRow(purpose, channel) {
     }
   });
   row.append(button);
-  if (given && needsPhone) {
-    // Another number: giving the consent again with it ends the one for the old number.
+  if (given && needsPhone && suggestedPhone && formatPhone(given.address) !== formatPhone(suggestedPhone)) {
+    // The desk checked another number since: giving the consent again with it ends the one for the old number.
     row.append(el("details", { class: "change-phone" }, el("summary", {}, t("change_phone")),
-      phoneForm(`${id}-new`, "", t("use_phone"), giveConsent)));
+      phoneForm(`${id}-new`, suggestedPhone, t("use_phone"), giveConsent)));
   }
   return row;
 }

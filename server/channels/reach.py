@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update
 
 from server.auth.models import ConsentRecord
 from server.auth.models import User
@@ -152,7 +153,9 @@ def send_test(user: User, channel: Channel, now: datetime) -> InboxMessage:
     """Queue a test message to ``user`` on ``channel`` now: an inbox message and its deliveries (step 0, due now),
     for every working subscription (push) or to the number of the consent (Zalo, SMS). Its kind is urgent
     (NOTIFY_URGENT_KINDS): the user asked and is waiting, quiet hours do not hold it. At most
-    ``CHANNEL_TEST_PER_HOUR`` per account. Adds to the session; the caller commits."""
+    ``CHANNEL_TEST_PER_HOUR`` per account, however many requests come at once (:func:`_lock_account`). Adds to the
+    session; the caller commits."""
+    _lock_account(user)
     if tests_in_last_hour(user, now) >= current_app.config["CHANNEL_TEST_PER_HOUR"]:
         raise TestRefused("rate_limited")
     reach = of_user(user, purpose=None)
@@ -169,6 +172,18 @@ def send_test(user: User, channel: Channel, now: datetime) -> InboxMessage:
         db.session.add(ChannelDelivery(message=message, channel=channel, phone_e164=phone.address, step=0,
                                        next_attempt_at=now, created_at=now))
     return message
+
+
+def _lock_account(user: User) -> None:
+    """Serialise the tests of one account until the caller commits, so that the count of the last hour's tests and
+    the new one are one step: without it, ten requests at once all count two and all send. PostgreSQL locks the
+    account's row; SQLite has one writer at a time, so a no-op UPDATE of the row takes the write lock before the
+    count (a SELECT alone would let the others count too)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.scalar(select(User.id).where(User.id == user.id).with_for_update())
+    else:
+        db.session.execute(update(User).where(User.id == user.id).values(id=User.id)
+                           .execution_options(synchronize_session=False))
 
 
 @dataclass

@@ -23,6 +23,7 @@ from server.channels import reach
 from server.consent.purposes import Channel
 from server.consent.purposes import channel_words
 from server.extensions import db
+from server.extensions import limiter
 from server.push.health import NOT_SEEN
 from server.push.health import NOT_SHOWN
 from server.types import utcnow
@@ -63,7 +64,12 @@ def my_channels():
     return _page()
 
 
+def _test_limit() -> str:
+    return current_app.config["CHANNEL_TEST_RATE_LIMIT"]
+
+
 @bp.post("/account/channels/<channel>/test")
+@limiter.limit(_test_limit)
 @roles_required("authenticated")
 def send_test(channel: str):
     """Send a test message on one of my working channels now (rate-limited; PRG)."""

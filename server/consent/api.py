@@ -57,8 +57,9 @@ CONSENTS = schema("Consents", {
                       "properties": {"legal_basis": {"const": "legal_obligation"}, "text": {"type": "string"}}},
         "purposes": {"type": "array", "items": PURPOSE_STATE},
         "history": {"type": "array", "items": CONSENT},
-        "suggested_phone": {"type": ["string", "null"], "description": "the mobile number on the user's own "
-                            "records, offered (never used) for a Zalo or SMS consent"},
+        "suggested_phone": {"type": ["string", "null"], "description": "the mobile number of the account's "
+                            "identity-checked person, the only one a Zalo or SMS consent may name (null: none yet, "
+                            "the desk records it)"},
     },
 })
 GIVE = schema("ConsentGiven", {
@@ -66,7 +67,8 @@ GIVE = schema("ConsentGiven", {
     "properties": {"text_version": {"type": "string", "minLength": 1, "maxLength": 40,
                                     "description": "the version of the notice the user was shown"},
                    "address": {"type": "string", "maxLength": 40,
-                               "description": "Zalo and SMS: the Vietnamese mobile number to write to"}},
+                               "description": "Zalo and SMS: the Vietnamese mobile number to write to, "
+                               "the account's identity-checked one"}},
 })
 PATH = [{"name": "purpose", "in": "path", "required": True, "schema": {"enum": sorted(PURPOSES)}},
         {"name": "channel", "in": "path", "required": True, "schema": {"enum": [c.value for c in Channel]}}]
@@ -116,9 +118,9 @@ def my_consents():
 
 
 def _suggested_phone() -> str | None:
-    """The mobile number of the user's own person (national form, as people write it), if it is one."""
-    person = current_user.person
-    checked = check_phone(person.phone_e164) if person is not None and person.phone_e164 else None
+    """The number the user's Zalo or SMS consent may name (national form, as people write it), if it is a mobile."""
+    phone = services.verified_phone(current_user)
+    checked = check_phone(phone) if phone else None
     return checked.national if checked is not None and checked.sms_capable else None
 
 

@@ -58,6 +58,29 @@ def checked_address(channel: Channel, address: str | None) -> str | None:
     return checked.e164
 
 
+def verified_phone(user: User) -> str | None:
+    """The mobile number (E.164) the citizen's own Zalo or SMS consent may name: that of the account's person once
+    a clerk checked who they are (server/backoffice/identity.py). Any other number could be someone else's, paid
+    for by the ward and reading their dossier's news; until a number can be confirmed by a code sent to it, the
+    desk records any other one (it sees the person and the paper)."""
+    if user.person_id is None or user.identity_verified_at is None:
+        return None
+    return user.person.phone_e164 or None
+
+
+def owned_address(user: User, channel: Channel, address: str | None) -> str | None:
+    """:func:`checked_address`, and for Zalo or SMS only the user's :func:`verified_phone`. Raises
+    :class:`BadAddress`."""
+    address = checked_address(channel, address)
+    if address is not None and address != verified_phone(user):
+        raise BadAddress("phone.not_verified",
+                         "Số điện thoại này chưa được xác minh là của bạn. Hãy nhờ Bộ phận Một cửa ghi nhận số "
+                         "điện thoại.",
+                         "This phone number has not been verified as yours. Ask the One-Stop desk to record "
+                         "your phone number.")
+    return address
+
+
 def in_force(user_id: int, purpose: str, channel: Channel) -> ConsentRecord | None:
     """The user's consent to ``purpose`` on ``channel`` that is in force, if any."""
     return db.session.scalar(select(ConsentRecord).where(
@@ -117,13 +140,14 @@ def reachable(user_ids: Iterable[int], person_ids: Iterable[int], purpose: str |
 def give(user: User, purpose: str, channel: Channel, text_version: str,
          method: str = "citizen_app", address: str | None = None) -> tuple[ConsentRecord, bool]:
     """Record ``user``'s consent to ``purpose`` on ``channel`` after they were shown the notice ``text_version``;
-    Zalo and SMS need the phone number (``address``, checked: :class:`BadAddress`), push none.
+    Zalo and SMS need the phone number (``address``: the user's own checked number, :func:`owned_address`), push
+    none.
 
     Returns the consent in force and whether it is new (giving it twice keeps the first). Giving it again with
     another number ends the consent for the old number (what still waits for it is withheld) and records the new
     one. Flushes; the caller commits.
     """
-    address = checked_address(channel, address)
+    address = owned_address(user, channel, address)
     current = in_force(user.id, purpose, channel)
     if current is not None and current.address == address:
         return current, False

@@ -33,6 +33,7 @@ from server.push import keys
 from server.push import receipts
 from server.push import texts
 from server.push.guard import address_allowed
+from server.push.health import hand_over
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
@@ -120,8 +121,9 @@ def save_subscription():
     if created:
         subscription = PushSubscription(endpoint=data["endpoint"])
         db.session.add(subscription)
-    # A phone that changed hands (or accounts) now notifies its current user only.
-    subscription.user_id = current_user.id
+    # A phone that changed hands (or accounts) now notifies its current user only, and nothing queued for the one
+    # before.
+    hand_over(subscription, current_user.id)
     subscription.p256dh, subscription.auth = data["keys"]["p256dh"], data["keys"]["auth"]
     subscription.user_agent = (request.user_agent.string or "")[:500]
     subscription.lang = data.get("lang", "vi")

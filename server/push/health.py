@@ -31,10 +31,12 @@ from sqlalchemy import update
 
 from server.channels.ladder import escalate_if_exhausted
 from server.extensions import db
+from server.push.models import HANDED_OVER_REASON
 from server.push.models import DeliveryStatus
 from server.push.models import PushDelivery
 from server.push.models import PushSubscription
 from server.push.turns import claim_turn
+from server.types import utcnow
 
 #: The marker row (in worker_heartbeat, like the retention purge's) saying when the health check last ran.
 HEALTH_MARKER = "push-health"
@@ -119,3 +121,23 @@ def _retire(ids: set[int], reason: str, now: datetime) -> None:
                            .values(status=DeliveryStatus.EXPIRED, last_error=f"subscription retired: {reason}")
                            .execution_options(synchronize_session=False))
         escalate_if_exhausted(waiting, now)
+
+
+def hand_over(subscription: PushSubscription, user_id: int) -> None:
+    """Give ``subscription`` to the account ``user_id`` (a phone that changed hands, or accounts). What still waits
+    on it for the account before is not for the new one: it expires now, and the next rung of its ladder is due
+    now (the earlier follower was not reached). Flushes; the caller commits."""
+    if subscription.id is None or subscription.user_id == user_id:
+        subscription.user_id = user_id
+        return
+    pending = (PushDelivery.subscription_id == subscription.id,
+               PushDelivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]))
+    waiting = list(db.session.scalars(select(PushDelivery.message_id).where(*pending)))
+    # SENDING too: a worker that claimed the row checks the owner again in _prepare; one that already posted it
+    # writes what happened over this.
+    db.session.execute(update(PushDelivery).where(*pending)
+                       .values(status=DeliveryStatus.EXPIRED, lease_until=None, last_error=HANDED_OVER_REASON)
+                       .execution_options(synchronize_session=False))
+    subscription.user_id = user_id
+    db.session.flush()
+    escalate_if_exhausted(waiting, utcnow())

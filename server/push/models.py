@@ -42,6 +42,9 @@ class DeliveryStatus(enum.Enum):
 FINAL_FAILURES = (DeliveryStatus.FAILED, DeliveryStatus.EXPIRED, DeliveryStatus.WITHHELD, DeliveryStatus.SKIPPED)
 #: Statuses that mean the follower has seen the message on that channel.
 REACHED = (DeliveryStatus.SHOWN, DeliveryStatus.OPENED)
+#: Why a delivery expired when its subscription moved to another account (server/push/health.py ``hand_over``, and
+#: the worker's check, server/push/sender.py): the message was for the one before.
+HANDED_OVER_REASON = "the subscription changed hands"
 
 
 class PushSubscription(db.Model):

@@ -65,6 +65,7 @@ from server.push import texts
 from server.push.guard import ForbiddenAddress
 from server.push.guard import push_session
 from server.push.models import FINAL_FAILURES
+from server.push.models import HANDED_OVER_REASON
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
@@ -289,7 +290,7 @@ class PushSender:
                    PushDelivery.step, InboxMessage.reached_at, InboxMessage.reached_channel,
                    InboxMessage.id.label("message_id"), InboxMessage.user_id, InboxMessage.kind, InboxMessage.data,
                    InboxMessage.dossier_id, PushSubscription.endpoint, PushSubscription.p256dh,
-                   PushSubscription.auth, PushSubscription.lang)
+                   PushSubscription.auth, PushSubscription.lang, PushSubscription.user_id.label("subscriber_id"))
             .join(InboxMessage, PushDelivery.message_id == InboxMessage.id)
             # An outer join: a deleted subscription leaves a row without one (SQLite does not null the key).
             .outerjoin(PushSubscription, PushDelivery.subscription_id == PushSubscription.id)
@@ -304,6 +305,9 @@ class PushSender:
             outgoing.append(item)
             if row.endpoint is None:
                 outcomes[row.id] = Outcome(DeliveryStatus.EXPIRED, "the subscription was deleted")
+                continue
+            if row.subscriber_id != row.user_id:  # the phone changed hands since: not for its new owner
+                outcomes[row.id] = Outcome(DeliveryStatus.EXPIRED, HANDED_OVER_REASON)
                 continue
             purpose = purpose_of(row.kind)
             if (row.user_id, purpose) not in allowed:

@@ -1,5 +1,6 @@
 """The consents page offers Zalo and SMS once the ward configured them: a mobile number field prefilled with the
-citizen's own, a clear error for a number that cannot receive them, at 320 CSS px without overflow."""
+citizen's own checked number, a clear error for a number that cannot receive them or is not theirs, and without a
+checked number a word to ask the desk, at 320 CSS px without overflow."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.browser.layout_support import layout_problems
 from tests.browser.layout_support import signed_in_page
 from tests.browser.support import fresh
 from tests.helpers import make_user
+from tests.helpers import verify_phone
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +29,7 @@ def test_a_citizen_consents_to_sms_on_their_mobile_at_320_px(app, new_page, live
     app.config.update(ZNS_ACCESS_TOKEN="test-token", ZNS_API_URL="http://127.0.0.1:9/zns",
                       ZNS_TEMPLATES={kind: "1001" for kind in KINDS}, SMS_API_URL="http://127.0.0.1:9/sms")
     citizen = make_user(Role.CITIZEN, None, "Lê Văn Cả")
-    citizen.person = Person(full_name="Lê Văn Cả", phone_e164="+84912345001")
+    verify_phone(citizen, "+84912345001")
     db.session.commit()
     citizen_id = citizen.id
     page = signed_in_page(new_page, app, live_server, citizen)
@@ -49,14 +51,34 @@ def test_a_citizen_consents_to_sms_on_their_mobile_at_320_px(app, new_page, live
     expect(field).to_be_focused()
     assert layout_problems(page) == []
 
-    field.fill("0912 345 002")
+    field.fill("0912 345 002")  # a mobile, but not the one checked as theirs
+    sms.get_by_role("button", name="Đồng ý nhận qua kênh này").click()
+    expect(sms.locator(".field-error")).to_have_text(
+        "Số điện thoại này chưa được xác minh là của bạn. Hãy nhờ Bộ phận Một cửa ghi nhận số điện thoại.")
+    assert layout_problems(page) == []
+
+    field.fill("0912 345 001")
     sms.get_by_role("button", name="Đồng ý nhận qua kênh này").click()
     expect(page.locator("#consents-status")).to_have_text("Đã ghi nhận sự đồng ý của bạn.")
-    expect(sms).to_contain_text("Gửi tới số 0912 345 002.")
+    expect(sms).to_contain_text("Gửi tới số 0912 345 001.")
     expect(sms.get_by_role("button", name="Rút lại đồng ý")).to_be_visible()
     assert layout_problems(page) == []
 
     fresh()
     [record] = db.session.scalars(select(ConsentRecord).where(ConsentRecord.user_id == citizen_id,
                                                               ConsentRecord.channel == Channel.SMS))
-    assert record.address == "+84912345002" and record.withdrawn_at is None
+    assert record.address == "+84912345001" and record.withdrawn_at is None
+
+
+def test_without_a_checked_number_the_page_says_to_ask_the_desk(app, new_page, live_server):
+    app.config.update(SMS_API_URL="http://127.0.0.1:9/sms")
+    citizen = make_user(Role.CITIZEN, None, "Lê Văn Cả")
+    citizen.person = Person(full_name="Lê Văn Cả", phone_e164="+84912345001")  # on record, nobody checked it
+    db.session.commit()
+    page = signed_in_page(new_page, app, live_server, citizen)
+    apply_setting(page, NARROW)
+    page.goto("/account/consents")
+    sms = page.locator("section[data-purpose='dossier_updates'] li[data-channel='sms']")
+    expect(sms).to_contain_text("Hãy nhờ Bộ phận Một cửa ghi nhận số điện thoại di động của bạn")
+    expect(sms.get_by_label("Số điện thoại di động nhận tin")).to_have_count(0)
+    assert layout_problems(page) == []
