@@ -6,11 +6,13 @@ The deliveries are written directly here (the fan-out that writes them on an eve
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import inspect
 from sqlalchemy import update
 
@@ -19,6 +21,8 @@ from server.auth.models import Role
 from server.channels import sender as channel_sender
 from server.channels.models import ChannelDelivery
 from server.channels.providers import provider_for
+from server.channels.providers.base import ProviderResult
+from server.channels.providers.base import Result
 from server.channels.sender import ProviderSender
 from server.channels.texts import segments
 from server.channels.texts import sms_text
@@ -29,9 +33,12 @@ from server.extensions import db
 from server.people.models import Person
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
+from server.push.sender import BACKOFF_BASE_SECONDS
+from server.push.sender import RETRY_AFTER_CAP_SECONDS
 from server.types import utcnow
 from tests import fake_sms
 from tests import fake_zns
+from tests.drip_server import DripServer
 from tests.fake_provider import REDIRECT
 from tests.fake_provider import SERVER_ERROR
 from tests.fake_provider import TIMEOUT
@@ -43,6 +50,7 @@ from tests.helpers import send_channels
 
 PHONE = "+84912345678"
 SMS_TOKEN = "s" * 43
+OTHER = "+84987654321"
 
 
 @pytest.fixture
@@ -514,3 +522,116 @@ def test_the_hooks_are_rate_limited(app, client, zns):
     raw, headers = zns.delivered_event("nobody-knows-this-id")
     statuses = [client.post("/hooks/zns", data=raw, headers=headers).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+# Deadlines and waits the worker cannot be held by ---------------------------------------------------------------
+
+
+def test_a_provider_that_drips_its_answer_cannot_hold_the_worker(app, zns, sms):
+    """requests' timeout bounds each read, not the request: a provider dripping its answer a byte at a time held
+    the batch, and the push worker's loop, forever. Now the batch has a deadline: that row is retried with the same
+    tracking id, the other is sent, and the request left behind is ended (its socket shut down)."""
+    dossier = make_dossier(State.RESOLVED, code="000.20.26.H26-261207-0001")
+    zalo_row = delivery(message_for(follower(), dossier=dossier))
+    sms_row = delivery(message_for(follower(channels=(Channel.SMS,), phone=OTHER), dossier=dossier),
+                       channel=Channel.SMS, phone=OTHER)
+    tracking_id = fresh(zalo_row).tracking_id
+    with DripServer() as drip:
+        app.config.update(ZNS_API_URL=f"{drip.url}/send", PROVIDER_TIMEOUT_SECONDS=1)
+        sender = ProviderSender()
+        started = time.monotonic()
+        assert sender.drain() == 2
+        assert time.monotonic() - started < 8  # the deadline is 2 s (2 requests, 8 at a time); on main, forever
+        assert drip.answering.is_set() and drip.hung_up.wait(5)  # the abandoned request was ended, not left
+        sender.close()  # returns: no thread of the old pool is still waiting
+    zalo_row, sms_row = fresh(zalo_row), fresh(sms_row)
+    assert zalo_row.status is DeliveryStatus.QUEUED and zalo_row.last_error == "no complete answer within 2 s"
+    assert zalo_row.tracking_id == tracking_id and zalo_row.lease_until is None
+    assert zalo_row.next_attempt_at > utcnow() and zalo_row.attempts == 1
+    assert sms_row.status is DeliveryStatus.SENT and len(sms.requests) == 1
+
+
+class ScriptedZns:
+    """A provider that answers 429 with ``retry_after`` for PHONE and accepts every other number."""
+
+    name = "zns"
+    channel = Channel.ZALO
+
+    def __init__(self, retry_after):
+        self.retry_after = retry_after
+        self.sent = []
+
+    def prepare(self, outbound):
+        return {"phone": outbound.phone_e164}
+
+    def deliver(self, body):
+        self.sent.append(body["phone"])
+        if body["phone"] == PHONE:
+            return ProviderResult(Result.RETRY, reason="zns answered 429", retry_after=self.retry_after)
+        return ProviderResult(Result.ACCEPTED, "m1", cost_vnd=150)
+
+    def close(self):
+        pass
+
+
+def _two_rows_one_busy(retry_after):
+    dossier = make_dossier(State.RESOLVED, code="000.20.26.H26-261207-0001")
+    busy = delivery(message_for(follower(), dossier=dossier))
+    accepted = delivery(message_for(follower(phone=OTHER), dossier=dossier), phone=OTHER)
+    provider = ScriptedZns(retry_after)
+    sender = ProviderSender(providers={Channel.ZALO: provider})
+    try:
+        assert sender.drain() == 2
+    finally:
+        sender.close()
+    assert sorted(provider.sent) == sorted([PHONE, OTHER])
+    return fresh(busy), fresh(accepted)
+
+
+class Answering:
+    """A session that answers every POST with ``response`` (what a provider said, without a server)."""
+
+    def __init__(self, response):
+        self.response = response
+
+    def post(self, url, **kwargs):
+        return self.response
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("120", 120.0), ("1e12", 1e12), ("inf", None), ("nan", None),
+                                                 ("-5", None), ("Wed, 21 Oct 2026 07:28:00 GMT", None)])
+def test_a_provider_retry_after_is_read_only_when_finite(app, zns, header, seconds):
+    busy = requests.Response()
+    busy.status_code = 429
+    busy.headers["Retry-After"] = header
+    provider = provider_for(Channel.ZALO, session=Answering(busy))
+    _, result = provider.post_json(zns.send_url, {})
+    assert result.outcome is Result.RETRY and result.retry_after == seconds
+
+
+@pytest.mark.parametrize("retry_after", [1e12, float("inf")])
+def test_a_huge_retry_after_is_a_retry_not_a_lost_batch(app, zns, retry_after):
+    """An unbounded Retry-After overflowed the next attempt's time inside the record: every outcome of the batch
+    was lost, its rows stayed SENDING and were claimed, sent and paid for again after the lease."""
+    busy, accepted = _two_rows_one_busy(retry_after)
+    assert accepted.status is DeliveryStatus.SENT and accepted.cost_vnd == 150
+    assert busy.status is DeliveryStatus.QUEUED and busy.lease_until is None
+    wait = busy.next_attempt_at - utcnow()
+    if retry_after == float("inf"):  # not a wait we can honour: the back-off
+        assert wait <= timedelta(seconds=BACKOFF_BASE_SECONDS)
+    else:  # a day at most
+        assert timedelta(hours=23, minutes=59) < wait <= timedelta(seconds=RETRY_AFTER_CAP_SECONDS)
+
+
+def test_one_row_that_cannot_be_recorded_never_loses_the_others(app, zns, monkeypatch):
+    def overflowing(attempts, retry_after=None):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(channel_sender, "backoff", overflowing)
+    busy, accepted = _two_rows_one_busy(120)
+    assert accepted.status is DeliveryStatus.SENT and accepted.cost_vnd == 150
+    assert busy.status is DeliveryStatus.FAILED and busy.lease_until is None
+    assert busy.last_error == "cannot record: OverflowError: date value out of range"

@@ -37,6 +37,7 @@ from server.push.sender import payload_of
 from server.types import utcnow
 from tests import processes
 from tests import push_service
+from tests.drip_server import DripServer
 from tests.helpers import consent_to_push
 from tests.helpers import demo_user
 from tests.helpers import make_dossier
@@ -507,3 +508,100 @@ def test_a_claim_takes_no_more_than_its_limit(app, client, citizen, push):
     sending = db.session.scalar(select(func.count()).select_from(PushDelivery)
                                 .where(PushDelivery.status == DeliveryStatus.SENDING))
     assert sending == 2
+
+
+def test_a_push_endpoint_that_drips_its_answer_cannot_hold_the_worker(app, client, citizen, push):
+    """requests' timeout bounds each read, not the request: an endpoint dripping a byte at a time held the batch (and
+    the worker's every other step) forever. Now the batch has a deadline: that row is retried, the other is sent,
+    and the request left behind ends (its socket shut down), so the worker's threads are not held either."""
+    user, dossier = citizen
+    sign_in(client, user)
+    kept = subscribe(client, push)
+    with DripServer() as drip:
+        db.session.add(PushSubscription(user_id=user.id, endpoint=f"{drip.url}/push/x",
+                                        p256dh=kept["keys"]["p256dh"], auth=kept["keys"]["auth"]))
+        db.session.commit()
+        notify_dossier(dossier, "result_ready")
+        db.session.commit()
+        app.config["PUSH_TIMEOUT_SECONDS"] = 1
+        sender = PushSender()
+        started = time.monotonic()
+        assert sender.drain() == 2
+        assert time.monotonic() - started < 8  # the deadline is 2 s (2 requests, 8 at a time); on main, forever
+        assert drip.answering.is_set() and drip.hung_up.wait(5)  # the abandoned request was ended, not left
+        sender.close()  # returns: no thread of the old pool is still waiting
+
+    deliveries = {d.subscription.endpoint: d for d in db.session.scalars(select(PushDelivery))}
+    dripped, sent = deliveries[f"{drip.url}/push/x"], deliveries[kept["endpoint"]]
+    assert dripped.status is DeliveryStatus.QUEUED and dripped.last_error == "no complete answer within 2 s"
+    assert dripped.attempts == 1 and dripped.lease_until is None and dripped.next_attempt_at > utcnow()
+    assert sent.status is DeliveryStatus.SENT and len(push.received) == 1
+
+
+def test_the_lease_outlasts_the_batchs_deadline(app, client, citizen, push):
+    app.config.update(PUSH_TIMEOUT_SECONDS=10, PUSH_CONCURRENCY=8)
+    assert sender_module.batch_seconds(50, 8, 10) == 140  # 7 waves of 8 requests, 10 s each to connect and read
+    assert sender_module.batch_seconds(3, 8, 10) == 20
+    _one_delivery(client, citizen, push)
+    sender = PushSender()
+    try:
+        claimed_at = utcnow()
+        assert len(sender.claim(50)) == 1
+        delivery = db.session.scalar(select(PushDelivery))
+        assert delivery.lease_until - claimed_at >= sender_module.LEASE + timedelta(seconds=140)
+    finally:
+        sender.close()
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("120", 120.0), ("0", 0.0), ("1e12", 1e12), ("inf", None), ("-inf", None), ("nan", None), ("-5", None),
+    ("Wed, 21 Oct 2026 07:28:00 GMT", None), (None, None)])
+def test_only_a_finite_retry_after_is_honoured(header, seconds):
+    assert sender_module.retry_after_seconds(header) == seconds
+
+
+def test_a_retry_after_is_capped_at_a_day(app):
+    assert sender_module.backoff(1, 1e12) == timedelta(seconds=sender_module.RETRY_AFTER_CAP_SECONDS)
+    assert sender_module.backoff(1, float("inf")) <= timedelta(seconds=BACKOFF_BASE_SECONDS)  # not honoured
+    assert sender_module.backoff(1, 120) >= timedelta(seconds=120)
+
+
+@pytest.mark.parametrize("retry_after", ["1e12", "inf"])
+def test_a_huge_retry_after_is_a_retry_not_a_lost_batch(app, client, citizen, push, retry_after):
+    """An unbounded Retry-After overflowed the next attempt's time inside the record: the batch's outcomes were all
+    lost, its rows stayed SENDING and were sent again after the lease."""
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    subscribe(client, push)
+    push.scripted.append((429, {"Retry-After": retry_after}))
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+    assert PushSender().drain() == 2
+    statuses = {d.status: d for d in db.session.scalars(select(PushDelivery))}
+    assert sorted(s.value for s in statuses) == ["queued", "sent"]
+    wait = statuses[DeliveryStatus.QUEUED].next_attempt_at - utcnow()
+    if retry_after == "inf":  # not a wait we can honour: the back-off (15 to 30 s for a first attempt)
+        assert wait <= timedelta(seconds=BACKOFF_BASE_SECONDS)
+    else:
+        assert timedelta(hours=23, minutes=59) < wait <= timedelta(hours=24)
+
+
+def test_one_row_that_cannot_be_recorded_never_loses_the_others(app, client, citizen, push, monkeypatch):
+    user, dossier = citizen
+    sign_in(client, user)
+    subscribe(client, push)
+    subscribe(client, push)
+    push.scripted.append((503, {}))
+    notify_dossier(dossier, "result_ready")
+    db.session.commit()
+
+    def overflowing(attempts, retry_after=None):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(sender_module, "backoff", overflowing)
+    assert PushSender().drain() == 2
+    statuses = {d.status: d for d in db.session.scalars(select(PushDelivery))}
+    assert sorted(s.value for s in statuses) == ["failed", "sent"]
+    failed = statuses[DeliveryStatus.FAILED]
+    assert failed.last_error == "cannot record: OverflowError: date value out of range" and failed.lease_until is None

@@ -22,6 +22,12 @@ gateway drops a second request with the same RequestId; ZNS documents no such de
 failed (no Zalo for the number, a template not approved, an invalid number, the day's quota spent) → FAILED with
 the reason, and the next rung is due at once.
 
+The requests of a batch get a wall-clock deadline in all (:func:`server.push.sender.batch_seconds`, within the
+lease), as in the push worker: a provider that drips its answer must not hold the worker. A row without a complete
+answer by then is retried later with the same tracking id (it may have gone: the SMS gateway drops the second one),
+and the providers' sessions are aborted (their sockets shut down, the threads still waiting end) and replaced, with
+the pool.
+
 A worker that dies after the claim leaves leased rows; when the lease runs out the next worker sends them, with the
 same tracking id.
 """
@@ -29,7 +35,6 @@ same tracking id.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,7 +60,9 @@ from server.extensions import db
 from server.outbox import claim_due
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
+from server.push.sender import answers_within
 from server.push.sender import backoff
+from server.push.sender import batch_seconds
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -138,27 +145,49 @@ class ProviderSender:
             providers = {channel: provider for channel in PROVIDER_CHANNELS
                          if (provider := provider_for(channel)) is not None}
         self.providers = providers
-        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="channels-http")
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="channels-http")
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         for provider in self.providers.values():
             provider.close()
 
+    def _abandon_stragglers(self) -> None:
+        """Requests outlived the batch's deadline: each provider aborts its session (the threads waiting on it end
+        with a network error) and takes a new one; a new pool, never waiting for the old threads."""
+        for provider in self.providers.values():
+            renew = getattr(provider, "renew_session", None)
+            if renew is not None:
+                renew()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
     def claim(self, limit: int | None = None) -> list[int]:
         """Lease up to ``limit`` due deliveries to this worker; returns their ids."""
         limit = limit or self.batch_size
         now = utcnow()
         # The lease outlasts the batch even if every request runs into the timeout (``concurrency`` at a time).
-        lease_for = LEASE + timedelta(seconds=math.ceil(limit / self.concurrency) * self.timeout)
+        lease_for = LEASE + timedelta(seconds=batch_seconds(limit, self.concurrency, self.timeout))
         return claim_due(ChannelDelivery, _due_condition(now), limit, now + lease_for)
 
     def send_batch(self, ids: list[int]) -> int:
-        """Send claimed deliveries and record the outcomes in one commit; returns how many were handled."""
+        """Send claimed deliveries and record the outcomes in one commit; returns how many were handled. The
+        requests get :func:`batch_seconds` of wall-clock time in all; a row without a complete answer by then is
+        retried later, with the same tracking id."""
         outgoing, outcomes = self._prepare(ids)
         ready = [item for item in outgoing if item.delivery_id not in outcomes]
-        for item, result in zip(ready, self.pool.map(self._deliver, ready), strict=True):
+        deadline = batch_seconds(len(ready), self.concurrency, self.timeout)
+        answered, stragglers = answers_within(self.pool, self._deliver, ready, deadline)
+        for item, result in answered:
             outcomes[item.delivery_id] = _outcome_of(result)
+        for item in stragglers:
+            outcomes[item.delivery_id] = Outcome(DeliveryStatus.QUEUED, f"no complete answer within {deadline:g} s")
+        if stragglers:
+            log.warning("channels: %d requests without a complete answer within %g s", len(stragglers), deadline)
+            self._abandon_stragglers()
         self._record(outgoing, outcomes)
         return len(outgoing)
 
@@ -226,14 +255,22 @@ class ProviderSender:
             change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
                       "last_error": outcome.reason}
             result = outcome.result
+            try:
+                if outcome.status is DeliveryStatus.SENT:
+                    change.update(sent_at=now, provider=self.providers[item.channel].name,
+                                  provider_message_id=result.provider_message_id, cost_vnd=result.cost_vnd)
+                elif outcome.status is DeliveryStatus.QUEUED and outcome.until is not None:
+                    change.update(next_attempt_at=outcome.until, attempts=max(0, item.attempts - 1))
+                elif outcome.status is DeliveryStatus.QUEUED:
+                    change["next_attempt_at"] = now + backoff(item.attempts, result.retry_after if result else None)
+            except Exception as error:  # one row's outcome must never lose the batch's others (they would stay
+                # SENDING, be claimed again after the lease and sent, and paid, twice): this one fails with the reason
+                log.warning("channel delivery %s: cannot record %r", item.delivery_id, error)
+                outcome = Outcome(DeliveryStatus.FAILED, f"cannot record: {type(error).__name__}: {error}")
+                change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
+                          "last_error": outcome.reason}
             if outcome.status is DeliveryStatus.SENT:
-                change.update(sent_at=now, provider=self.providers[item.channel].name,
-                              provider_message_id=result.provider_message_id, cost_vnd=result.cost_vnd)
                 sent.append(item.delivery_id)
-            elif outcome.status is DeliveryStatus.QUEUED and outcome.until is not None:
-                change.update(next_attempt_at=outcome.until, attempts=max(0, item.attempts - 1))
-            elif outcome.status is DeliveryStatus.QUEUED:
-                change["next_attempt_at"] = now + backoff(item.attempts, result.retry_after if result else None)
             elif outcome.status in (DeliveryStatus.FAILED, DeliveryStatus.WITHHELD):
                 failed_messages.add(item.message_id)
             changes.append(change)

@@ -24,6 +24,13 @@ than ``PUSH_MAX_AGE_HOURS`` is given up.
 Between looks at the outbox, the same loop renders the PDFs of newly issued forms (server/forms/rendering.py) and
 runs the retention purge when it is due (server/privacy/retention.py), each in its own transactions.
 
+A batch has a wall-clock deadline (:func:`batch_seconds`, within the lease): requests' ``timeout`` bounds each
+socket read, not a whole request, and a push endpoint is any public https URL a citizen registers, so one that
+drips its answer a byte at a time must not hold the worker. The rows without a complete answer by then go back to the
+queue with back-off ("no complete answer within N s"), the others are recorded as usual, and the HTTP session is
+aborted (server/push/guard.py: its sockets shut down, so the threads still waiting end at once) and replaced, with
+the thread pool, so that the worker goes on to its other steps.
+
 The VAPID ``Authorization`` header depends only on the push service's origin (the JWT's ``aud``), so it is signed
 once per origin and reused until an hour before its 12-hour expiry, not signed for every message.
 """
@@ -38,6 +45,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -81,6 +89,11 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
+#: The longest ``Retry-After`` honoured (both senders): a day. Longer than that and the message is mostly past its
+#: use (it is given up after PUSH_MAX_AGE_HOURS / CHANNELS_MAX_AGE_HOURS, 72 h by default), yet the retry still comes
+#: before that, so the row ends with its own reason; and ZNS asks to wait until the next morning when its day's quota
+#: is spent (providers/zns.py), which a day covers. An unbounded one (1e12 s) would overflow the next attempt's time.
+RETRY_AFTER_CAP_SECONDS = 24 * 3600
 #: How long a signed VAPID JWT is valid (RFC 8292 allows up to 24 h; pywebpush uses 12 h too).
 VAPID_TOKEN_SECONDS = 12 * 3600
 #: A token is signed anew when less than this is left, so that no request travels with one about to expire.
@@ -151,20 +164,49 @@ def payload_of(delivery: PushDelivery) -> dict:
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """The wait before the next attempt: exponential with jitter, at least what the service asked, at most
+    ``RETRY_AFTER_CAP_SECONDS`` of that (a wait that is not a finite number of seconds is not honoured)."""
     seconds = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
     seconds *= 0.5 + random.random() / 2
-    if retry_after:
-        seconds = max(seconds, retry_after)
+    if retry_after and math.isfinite(retry_after):
+        seconds = max(seconds, min(retry_after, RETRY_AFTER_CAP_SECONDS))
     return timedelta(seconds=seconds)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as a number of seconds, if it is one we can wait: finite and not negative ("inf", "nan" and
+    "-5" are no answer, the back-off applies); :func:`backoff` caps it. Shared by the ZNS and SMS providers."""
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # an HTTP date: the back-off applies
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
 
 
 def _retry_after(response: requests.Response) -> float | None:
     """Seconds the push service asked us to wait (``Retry-After`` as a number of seconds), if it said."""
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None  # an HTTP date: the back-off applies
+    return retry_after_seconds(response.headers.get("Retry-After"))
+
+
+def batch_seconds(size: int, concurrency: int, timeout: float) -> float:
+    """How long a batch of ``size`` requests may take, ``concurrency`` at a time: two ``timeout`` per wave, one to
+    connect and one to read (what requests' timeout allows a request that does not drip, so that such a request still
+    ends with its own error, a ReadTimeout say). It is the batch's deadline, and what the claim's lease adds to
+    ``LEASE``, so that the lease outlasts the batch."""
+    return max(1, math.ceil(size / concurrency)) * 2 * timeout
+
+
+def answers_within(pool: ThreadPoolExecutor, send, items: list, seconds: float) -> tuple[list, list]:
+    """``send`` each item in ``pool``; returns the (item, answer) pairs that came within ``seconds`` of wall-clock
+    time, and the items that did not (those not started yet are cancelled: they are never sent)."""
+    futures = {pool.submit(send, item): item for item in items}
+    done, pending = wait(futures, timeout=seconds)
+    for future in pending:
+        future.cancel()
+    answered = [(futures[future], future.result()) for future in futures if future in done]
+    return answered, [futures[future] for future in futures if future not in done]
 
 
 def _due_condition(now: datetime):
@@ -234,16 +276,29 @@ class PushSender:
         # One pooled connection per request in flight; the default pool of 10 would open and drop extra ones.
         # Never a redirect followed, and (unless PUSH_ALLOW_PRIVATE_ENDPOINTS) never a connection kept to a
         # non-global address, whatever the name resolves to at send time (server/push/guard.py).
-        self.session = session or push_session(max(10, self.concurrency), config["PUSH_ALLOW_PRIVATE_ENDPOINTS"])
-        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push-http")
+        self._new_session = lambda: push_session(max(10, self.concurrency), config["PUSH_ALLOW_PRIVATE_ENDPOINTS"])
+        self.session = session or self._new_session()
+        self.pool = self._new_pool()
         # Read and checked once per worker, not per message (the key file and the subject do not change under it).
         self.vapid = keys.vapid()
         self.subject = keys.subject()
         self._authorizations: dict[str, tuple[dict, float]] = {}  # origin -> (header, when to sign it anew)
 
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="push-http")
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.session.close()
+
+    def _abandon_stragglers(self) -> None:
+        """Requests outlived the batch's deadline: abort their session (its sockets shut down, so their threads end
+        with a network error, server/push/guard.py), and go on with a new session and a new pool, never waiting for
+        the old threads."""
+        getattr(self.session, "abort", self.session.close)()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.session = self._new_session()
+        self.pool = self._new_pool()
 
     def claim(self, limit: int | None = None) -> list[int]:
         """Lease up to ``limit`` due deliveries to this worker in one statement; returns their ids."""
@@ -251,7 +306,7 @@ class PushSender:
         now = utcnow()
         # The lease must outlast the whole batch even if every push service answers at the timeout (requests go
         # out ``concurrency`` at a time), or another worker would take rows this one has yet to send.
-        lease_for = LEASE + timedelta(seconds=math.ceil(limit / self.concurrency) * self.timeout)
+        lease_for = LEASE + timedelta(seconds=batch_seconds(limit, self.concurrency, self.timeout))
         due = select(PushDelivery.id).where(_due_condition(now)).order_by(PushDelivery.id).limit(limit)
         if db.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
@@ -275,11 +330,20 @@ class PushSender:
         return ids
 
     def send_batch(self, ids: list[int]) -> int:
-        """Send claimed deliveries and record the outcomes in one commit; returns how many were handled."""
+        """Send claimed deliveries and record the outcomes in one commit; returns how many were handled. The
+        requests get :func:`batch_seconds` of wall-clock time in all; a row without a complete answer by then is
+        retried later (it may or may not have reached the push service: the Topic replaces a duplicate unseen)."""
         outgoing, outcomes = self._prepare(ids)
         ready = [item for item in outgoing if item.delivery_id not in outcomes]
-        for item, outcome in zip(ready, self.pool.map(self._post, ready), strict=True):
+        deadline = batch_seconds(len(ready), self.concurrency, self.timeout)
+        answered, stragglers = answers_within(self.pool, self._post, ready, deadline)
+        for item, outcome in answered:
             outcomes[item.delivery_id] = outcome
+        for item in stragglers:
+            outcomes[item.delivery_id] = Outcome(DeliveryStatus.QUEUED, f"no complete answer within {deadline:g} s")
+        if stragglers:
+            log.warning("push: %d requests without a complete answer within %g s", len(stragglers), deadline)
+            self._abandon_stragglers()
         self._record(outgoing, outcomes)
         return len(outgoing)
 
@@ -377,14 +441,21 @@ class PushSender:
             outcome = outcomes[item.delivery_id]
             change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
                       "last_error": outcome.reason}
-            if outcome.status is DeliveryStatus.SENT:
-                change["sent_at"] = now
-            elif outcome.held_until is not None:
-                change["next_attempt_at"] = outcome.held_until
-                change["attempts"] = item.attempts - 1  # held, not tried
-            elif outcome.status is DeliveryStatus.QUEUED:
-                change["next_attempt_at"] = now + backoff(item.attempts, outcome.retry_after)
-            elif outcome.status in FINAL_FAILURES and item.message_id is not None:
+            try:
+                if outcome.status is DeliveryStatus.SENT:
+                    change["sent_at"] = now
+                elif outcome.held_until is not None:
+                    change["next_attempt_at"] = outcome.held_until
+                    change["attempts"] = item.attempts - 1  # held, not tried
+                elif outcome.status is DeliveryStatus.QUEUED:
+                    change["next_attempt_at"] = now + backoff(item.attempts, outcome.retry_after)
+            except Exception as error:  # one row's outcome must never lose the batch's others (sent again after
+                # the lease, if they stayed SENDING): this one fails with the reason
+                log.warning("push delivery %s: cannot record %r", item.delivery_id, error)
+                outcome = Outcome(DeliveryStatus.FAILED, f"cannot record: {type(error).__name__}: {error}")
+                change = {"id": item.delivery_id, "status": outcome.status, "lease_until": None,
+                          "last_error": outcome.reason}
+            if outcome.status in FINAL_FAILURES and item.message_id is not None:
                 exhausted.add(item.message_id)
             if outcome.subscription_gone:
                 change["subscription_id"] = None

@@ -6,8 +6,9 @@ id and what it cost), ``retry`` (a timeout, a 5xx, a rate limit: the same messag
 or ``failed`` (a number without Zalo, a template not approved, the day's quota spent: the next rung of the ladder
 takes over). It never raises for a provider's answer.
 
-Outbound HTTP goes through the push worker's guarded session (server/push/guard.py): a bounded timeout, redirects
-never followed, and no connection kept to a loopback, private or otherwise non-global address unless
+Outbound HTTP goes through the push worker's guarded session (server/push/guard.py): a bounded timeout per socket
+operation (the worker bounds the whole batch, and :meth:`Provider.renew_session` aborts the requests that outlive
+it), redirects never followed, and no connection kept to a loopback, private or otherwise non-global address unless
 ``PROVIDERS_ALLOW_PRIVATE_URLS`` (tests) says so. No provider exists unless it is configured
 (:func:`server.channels.ladder.enabled_channels`): :func:`provider_for` returns None, and nothing is called.
 """
@@ -26,6 +27,7 @@ from server.channels import ladder
 from server.consent.purposes import Channel
 from server.push.guard import ForbiddenAddress
 from server.push.guard import push_session
+from server.push.sender import retry_after_seconds
 
 
 class Result(enum.Enum):
@@ -58,8 +60,9 @@ class Provider(abc.ABC):
     def __init__(self, session: requests.Session | None = None) -> None:
         config = current_app.config
         self.timeout = config["PROVIDER_TIMEOUT_SECONDS"]
-        self.session = session or push_session(max(10, config["PROVIDER_CONCURRENCY"]),
-                                               config["PROVIDERS_ALLOW_PRIVATE_URLS"])
+        self._new_session = lambda: push_session(max(10, config["PROVIDER_CONCURRENCY"]),
+                                                 config["PROVIDERS_ALLOW_PRIVATE_URLS"])
+        self.session = session or self._new_session()
 
     def send(self, outbound: OutboundMessage) -> ProviderResult:
         """Send one message: what it says (:meth:`prepare`), then the request (:meth:`deliver`)."""
@@ -76,6 +79,12 @@ class Provider(abc.ABC):
 
     def close(self) -> None:
         self.session.close()
+
+    def renew_session(self) -> None:
+        """Abort the session (a request still waiting for its answer ends at once: server/push/guard.py) and
+        take a new one; the worker calls it when requests outlived their batch's deadline."""
+        getattr(self.session, "abort", self.session.close)()
+        self.session = self._new_session()
 
     def post_json(self, url: str, body: dict, headers: dict | None = None) -> tuple[dict | None, ProviderResult | None]:
         """POST ``body``; returns the answer's JSON object, or the result when there is none to read (a network
@@ -94,7 +103,7 @@ class Provider(abc.ABC):
                                                               "followed")
         if status == 429 or status >= 500:
             return None, ProviderResult(Result.RETRY, reason=f"{self.name} answered {status}",
-                                        retry_after=_seconds(response.headers.get("Retry-After")))
+                                        retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         try:
             answer = response.json()
         except ValueError:
@@ -103,13 +112,6 @@ class Provider(abc.ABC):
             # A 2xx we cannot read: the message may or may not have gone. Retrying carries the same tracking id.
             return None, ProviderResult(Result.RETRY, reason=f"{self.name} answered {status} without a JSON object")
         return answer, None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def provider_for(channel: Channel, session: requests.Session | None = None) -> Provider | None:
