@@ -174,8 +174,9 @@ DEFAULTS: dict[str, object] = {
     "PUSH_EMBEDDED_WORKER": False,
     # The service worker's delivery receipts (POST /api/v1/push/receipts), per client address (Flask-Limiter
     # syntax): a phone sends two per notification (shown, opened) plus retries from its queue, and a mobile
-    # carrier's NAT puts many phones behind one address; the limit only stops a flood of forged tokens.
-    "PUSH_RECEIPT_RATE_LIMIT": "600 per minute",
+    # carrier's NAT puts many phones behind one address, and a ward's result reaches thousands at once (bench/reach.py
+    # posts 6,000 in two minutes); a token is checked before any database read: the limit only stops a flood.
+    "PUSH_RECEIPT_RATE_LIMIT": "6000 per minute",
     # PostgreSQL connections per process (MOTCUA_DB_POOL_SIZE, MOTCUA_DB_MAX_OVERFLOW; SQLAlchemy's own defaults),
     # and how long a request waits for one before failing (MOTCUA_DB_POOL_TIMEOUT, seconds). A gunicorn process
     # serves GUNICORN_THREADS requests at once (deploy/gunicorn.conf.py): the pool should be at least that; all
@@ -237,8 +238,10 @@ DEFAULTS: dict[str, object] = {
     "CHANNELS_MAX_AGE_HOURS": 72,
     # Only for tests and development: provider URLs on loopback and private addresses.
     "PROVIDERS_ALLOW_PRIVATE_URLS": False,
-    # Requests per client address to the providers' callbacks (/hooks/...).
-    "HOOKS_RATE_LIMIT": "600 per minute",
+    # Requests per client address to the providers' callbacks (/hooks/...). Zalo and the gateway call back from a
+    # few addresses, one call per message delivered (bench/reach.py: 4,000 in two minutes), and a refused callback
+    # means a paid SMS sent after a ZNS that had arrived; the signature or token is checked before the database.
+    "HOOKS_RATE_LIMIT": "20000 per minute",
     # The desk's queue shows as "due soon" an open dossier due today or within this many more working days (issue
     # 6 asks for 2; no rule fixes it: Gia Lai's dashboard shows "sắp trễ" without publishing its threshold).
     "QUEUE_DUE_SOON_WORKING_DAYS": 2,
