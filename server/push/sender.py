@@ -579,17 +579,11 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
         sender = PushSender()
         try:
             while not stop.is_set():
-                more_push = False
                 try:
                     beat()
-                    # One batch a turn, not the whole backlog: during a large fan-out the ZNS and SMS rungs (and the
-                    # forms) take their turn between push batches instead of waiting for the last push.
-                    ids = sender.claim()
-                    if ids:
-                        sender.send_batch(ids)
-                    more_push = len(ids) >= sender.batch_size
+                    sender.drain()
                 except Exception:  # a bad row or a database hiccup must not kill the worker
-                    log.exception("push worker: sending push failed")
+                    log.exception("push worker: drain failed")
                     db.session.rollback()
                 finally:
                     db.session.remove()
@@ -597,6 +591,6 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                 more_channels = _channels_step()
                 _retention_step()
                 _health_step()
-                stop.wait(0 if more_push or more_forms or more_channels else poll_seconds)
+                stop.wait(0 if more_forms or more_channels else poll_seconds)
         finally:
             sender.close()
