@@ -514,14 +514,15 @@ def beat(name: str = HEARTBEAT_NAME) -> None:
     db.session.commit()
 
 
-def _own_transaction(what: str, job) -> None:
-    """Run a periodic job of the loop in its own transaction, so that a failure there never holds up
-    notifications."""
+def _own_transaction(what: str, job, failed=None):
+    """Run a step of the loop in its own transaction, so that a failure there never holds up notifications;
+    returns what the job returned, or ``failed`` when it raised."""
     try:
-        job()
+        return job()
     except Exception:
         log.exception("push worker: %s failed", what)
         db.session.rollback()
+        return failed
     finally:
         db.session.remove()
 
@@ -539,15 +540,11 @@ def _render_step() -> bool:
     and beating for long. Returns whether the batch was full (more may wait: the loop comes back at once)."""
     from server.forms import rendering
 
-    try:
+    def one_batch() -> bool:
         claimed, _ = rendering.render_batch()
         return claimed >= current_app.config["FORMS_RENDER_BATCH_SIZE"]
-    except Exception:
-        log.exception("push worker: rendering issued forms failed")
-        db.session.rollback()
-        return False
-    finally:
-        db.session.remove()
+
+    return _own_transaction("rendering issued forms", one_batch, failed=False)
 
 
 def _channels_step() -> bool:
@@ -555,14 +552,7 @@ def _channels_step() -> bool:
     failure there never holds up push; returns whether the batch was full (the loop comes back at once)."""
     from server.channels.sender import send_one_batch
 
-    try:
-        return send_one_batch()
-    except Exception:
-        log.exception("push worker: sending ZNS/SMS failed")
-        db.session.rollback()
-        return False
-    finally:
-        db.session.remove()
+    return _own_transaction("sending ZNS/SMS", send_one_batch, failed=False)
 
 
 def _health_step() -> None:
