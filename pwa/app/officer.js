@@ -336,10 +336,13 @@ async function afterFlush(outcome) {
   if (unlocked() && outcome.quarantined) await relock(state.db, state.officer.id);
   const summary = await refreshStatus();
   if (outcome.sent) await redrawReceipt();
-  document.body.dataset.lastFlush = outcome.result;
+  // BUSY says nothing about the outbox: the flush holding the lock (most often the worker's Background Sync, which
+  // posts its outcome here when it ends) is the one that learns what happened, and plans the next try.
+  if (outcome.result !== RESULT.BUSY) document.body.dataset.lastFlush = outcome.result;
   // Offline with nothing waiting, probe again all the same (with the back-off): the "online" event may come
   // before the network really works, and the status bar must not say "no network" once it does.
   const probeAgain = summary && (summary.waiting || state.connection === CONNECTION.OFFLINE);
+  clearTimeout(state.timer);
   if (probeAgain && outcome.result !== RESULT.SIGNED_OUT) {
     const delay = outcome.retryInMs ?? (outcome.result === RESULT.OFFLINE ? backoffDelay(state.failures) : IDLE_RETRY_MS);
     state.timer = setTimeout(() => flush("timer"), delay);
@@ -533,8 +536,17 @@ function wireEvents() {
   navigator.serviceWorker?.addEventListener("message", (event) => {
     if (!event.data || event.data.type !== "outbox-flushed") return;
     // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
-    if (event.data.result === RESULT.WIPED) wiped();
-    else (unlocked() ? relock(state.db, state.officer.id) : Promise.resolve()).then(refreshStatus).then(redrawReceipt);
+    const outcome = event.data.outcome;
+    if (outcome.result === RESULT.WIPED) {
+      wiped();
+      return;
+    }
+    // The worker cannot seal what it wrote back (a receipt, a quarantine reason): lock at once. Then its outcome is
+    // this page's, as if the page had flushed: the status, the back-off timer after a 503 or a lost answer (else the
+    // page would wait for its idle retry, and the browser minutes for its next sync). A flush of the page's own,
+    // begun since, brings a newer outcome.
+    const relocked = unlocked() ? relock(state.db, state.officer.id) : Promise.resolve();
+    relocked.then(() => (state.flushing || !state.officer ? refreshStatus().then(redrawReceipt) : afterFlush(outcome)));
   });
 }
 

@@ -17,7 +17,7 @@ async function syncOutbox() {
     db.close();
   }
   const windows = await self.clients.matchAll({ type: "window" });
-  for (const client of windows) client.postMessage({ type: "outbox-flushed", result: outcome.result });
+  for (const client of windows) client.postMessage({ type: "outbox-flushed", outcome });
   const { RESULT } = self.MotCuaOutboxFlush;
   if (outcome.result === RESULT.OFFLINE || outcome.result === RESULT.RETRY_LATER) {
     throw new Error(`outbox not sent: ${outcome.result}`);
