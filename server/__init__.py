@@ -134,10 +134,13 @@ def _register_models() -> None:
     import server.channels.models  # noqa: F401
     import server.dossiers.models  # noqa: F401
     import server.forms.models  # noqa: F401
+    import server.interagency.models  # noqa: F401
     import server.people.models  # noqa: F401
+    import server.portal.models  # noqa: F401
     import server.privacy.models  # noqa: F401
     import server.push.models  # noqa: F401
     import server.reference.models  # noqa: F401
+    import server.results.models  # noqa: F401
     import server.sealing.models  # noqa: F401
 
 

@@ -104,7 +104,14 @@ class Dossier(db.Model):
     code: Mapped[str | None] = mapped_column(String(64), unique=True)
     provisional_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"), index=True)
+    #: The receiving unit (đơn vị tiếp nhận): whose one-stop desk or officer received it, whose counter and day its
+    #: code is numbered by. Issue 15: not always the unit that decides (``competent_agency``).
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    #: The competent unit (cơ quan có thẩm quyền giải quyết): another ward of the province, or a department, under
+    #: the procedure version's ``competent_agency_code``. Equal to ``agency_id`` when the receiving ward decides.
+    competent_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    #: The unit holding the dossier now (the current step of its chain; server/interagency/): whose queue it is in.
+    holder_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
     reception_mode: Mapped[ReceptionMode] = mapped_column(enum_type(ReceptionMode, "reception_mode"))
     home_visit_id: Mapped[int | None] = mapped_column(ForeignKey("home_visit.id"))
@@ -152,7 +159,9 @@ class Dossier(db.Model):
     personal_data_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     procedure_version: Mapped[ProcedureVersion] = relationship()
-    agency: Mapped[Agency] = relationship()
+    agency: Mapped[Agency] = relationship(foreign_keys=[agency_id])
+    competent_agency: Mapped[Agency | None] = relationship(foreign_keys=[competent_agency_id])
+    holder_agency: Mapped[Agency | None] = relationship(foreign_keys=[holder_agency_id])
     owner: Mapped[Person] = relationship(foreign_keys=[owner_id])
     submitter: Mapped[Person] = relationship(foreign_keys=[submitter_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
@@ -160,6 +169,16 @@ class Dossier(db.Model):
     documents: Mapped[list[DossierDocument]] = relationship(back_populates="dossier", order_by="DossierDocument.id")
     events: Mapped[list[DossierEvent]] = relationship(back_populates="dossier", order_by="DossierEvent.seq")
     flags: Mapped[list[DossierFlag]] = relationship(order_by="DossierFlag.id")
+
+    @property
+    def receiving_agency(self) -> Agency:
+        """The unit that received the dossier (``agency``, under the name the law gives it)."""
+        return self.agency
+
+    @property
+    def deciding_agency(self) -> Agency:
+        """The unit that decides: the competent one, else (dossiers before issue 15) the receiving one."""
+        return self.competent_agency or self.agency
 
     @property
     def national_status(self) -> int | None:
@@ -202,6 +221,18 @@ def _refresh_search_text(session, flush_context, instances):
             for dossier in session.scalars(select(Dossier).where(
                     or_(Dossier.owner_id.in_(renamed), Dossier.submitter_id.in_(renamed)))):
                 dossier.search_text = dossier_search_text(dossier)
+
+
+@event.listens_for(Session, "before_flush")
+def _default_units(session, flush_context, instances):
+    """A new dossier whose competent or holding unit nobody chose is decided and held where it was received (every
+    dossier before issue 15; a ward-level procedure for the receiving ward's own resident)."""
+    for instance in session.new:
+        if isinstance(instance, Dossier):
+            receiving = instance.agency_id if instance.agency_id is not None else instance.agency
+            for name in ("competent_agency", "holder_agency"):
+                if getattr(instance, f"{name}_id") is None and getattr(instance, name) is None:
+                    setattr(instance, name if not isinstance(receiving, int) else f"{name}_id", receiving)
 
 
 @event.listens_for(Session, "before_flush")

@@ -16,6 +16,7 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -89,6 +90,12 @@ class Agency(db.Model):
     name_en: Mapped[str] = mapped_column(String(300))
     administrative_unit_id: Mapped[int | None] = mapped_column(ForeignKey("administrative_unit.id"))
     is_one_stop: Mapped[bool] = mapped_column(default=True)
+    #: Issue 15: an agency whose staff use this system has its own queue; one outside it (a department still on its
+    #: ministry's portal) gets dossiers by a hand-over the desk records (sent, acknowledged, result received).
+    in_system: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: Which ministry's field it serves after the 2025 merger ("BNV" Home Affairs, "BYT" Health, ...), for a
+    #: department (Sở Nội vụ, Sở Y tế); None for a ward's one-stop desk, which serves every field.
+    ministry: Mapped[str | None] = mapped_column(String(16))
     # Office hours bound the working-day clock: a dossier received outside them starts at the next opening.
     am_open: Mapped[time] = mapped_column(default=time(7, 0))
     am_close: Mapped[time] = mapped_column(default=time(11, 30))
@@ -172,8 +179,15 @@ class ProcedureVersion(db.Model):
     fee_vnd: Mapped[int | None]
     fee_note: Mapped[str | None] = mapped_column(Text)
     online_level: Mapped[str | None] = mapped_column(String(16))
+    #: Issue 15: who decides under this version. None: a ward (the ward the dossier is for, which need not be the
+    #: ward that received it, Decree 118/2025); else the agency code of the deciding unit (a Sở Nội vụ, a Sở Y tế).
+    competent_agency_code: Mapped[str | None] = mapped_column(String(32))
 
     procedure: Mapped[Procedure] = relationship(back_populates="versions")
+    #: The inter-agency chain (liên thông), in order; empty: the competent unit alone, within ``time_value``.
+    steps: Mapped[list[ProcedureStep]] = relationship(
+        back_populates="procedure_version", order_by="ProcedureStep.position", cascade="all, delete-orphan"
+    )
     required_documents: Mapped[list[RequiredDocument]] = relationship(
         back_populates="procedure_version", order_by="RequiredDocument.position", cascade="all, delete-orphan"
     )
@@ -203,3 +217,36 @@ class RequiredDocument(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     procedure_version: Mapped[ProcedureVersion] = relationship(back_populates="required_documents")
+
+
+class StepHolder(enum.Enum):
+    """Which unit holds a step of an inter-agency chain."""
+
+    RECEIVING = "receiving"  #: the unit that received the dossier (its one-stop desk)
+    COMPETENT = "competent"  #: the unit that decides (Dossier.competent_agency)
+    AGENCY = "agency"  #: a named agency (``ProcedureStep.agency_code``), e.g. a coordinating department
+
+
+class ProcedureStep(db.Model):
+    """One step of a procedure version's inter-agency chain (DOMAIN.md §5 liên thông), with its own deadline.
+
+    For example ward (1 working day, check and send) → Sở Nội vụ (10, decide) → ward (1, return). The steps' days
+    need not add up to the version's ``time_value``, which stays the dossier's legal deadline (the receipt's)."""
+
+    __tablename__ = "procedure_step"
+    __table_args__ = (
+        UniqueConstraint("procedure_version_id", "position"),
+        CheckConstraint("working_days >= 0", name="step_days_non_negative"),
+        CheckConstraint("holder != 'agency' OR agency_code IS NOT NULL", name="named_agency_has_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    position: Mapped[int]  #: 1, 2, ... in the order the dossier goes through them
+    holder: Mapped[StepHolder] = mapped_column(enum_type(StepHolder, "step_holder"))
+    agency_code: Mapped[str | None] = mapped_column(String(32))
+    working_days: Mapped[int]
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+    procedure_version: Mapped[ProcedureVersion] = relationship(back_populates="steps")
