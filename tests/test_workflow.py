@@ -1,4 +1,5 @@
-"""The lifecycle: every (state, action) pair through the HTTP API, then each guard.
+"""The lifecycle: every (state, action) pair against the pure decision, a sample through the HTTP API, then each
+guard.
 
 The expected table below is written out again from DOMAIN.md §10 rather than read from the code, so that a wrong
 entry in ``TRANSITIONS`` fails here.
@@ -6,6 +7,7 @@ entry in ``TRANSITIONS`` fails here.
 
 from __future__ import annotations
 
+from datetime import date
 from datetime import datetime
 
 import pytest
@@ -21,7 +23,11 @@ from server.dossiers.models import DossierFollower
 from server.dossiers.models import FollowRole
 from server.dossiers.workflow import NATIONAL_STATUS
 from server.dossiers.workflow import Action
+from server.dossiers.workflow import ActionRequest
+from server.dossiers.workflow import DossierFacts
+from server.dossiers.workflow import InvalidTransition
 from server.dossiers.workflow import State
+from server.dossiers.workflow import decide
 from server.extensions import db
 from server.people.models import Person
 from server.push.models import InboxMessage
@@ -97,8 +103,45 @@ def _attach_all_documents(dossier: Dossier) -> None:
     db.session.commit()
 
 
-@pytest.mark.parametrize("action", [a.value for a in Action])
-@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def _refused_sample() -> list[tuple[State, str]]:
+    """One action each state refuses (the first in Action's order): the HTTP path's 409 for every state."""
+    return [(state, next(a.value for a in Action if (state, a.value) not in EXPECTED)) for state in State]
+
+
+#: Through HTTP: every legal step (each writes an event, runs the listeners, answers the new state) and one refused
+#: action per state. The whole matrix is checked against decide() below, in milliseconds.
+HTTP_SAMPLE = sorted(EXPECTED, key=lambda pair: (list(State).index(pair[0]), pair[1])) + _refused_sample()
+
+
+def test_every_state_action_pair_against_the_pure_decision():
+    """All states × actions through :func:`decide`: the legal ones reach EXPECTED's state, the others are refused."""
+    handler_id, staff_id, leader_id = 7, 8, 9
+    checked = 0
+    for state in State:
+        for action in Action:
+            leading = action.value in ("approve", "reject")
+            request = ActionRequest(
+                actor_id=leader_id if leading else staff_id, actor_role="leader" if leading else "staff",
+                reason=VALID_PAYLOAD["reason"], items=tuple(VALID_PAYLOAD["items"]),
+                citizen_request=VALID_PAYLOAD["citizen_request"],
+                new_due_date=date.fromisoformat(VALID_PAYLOAD["new_due_date"]),
+                delivery_mode=VALID_PAYLOAD["delivery_mode"], recipient_name=VALID_PAYLOAD["recipient_name"],
+                acknowledged=VALID_PAYLOAD["acknowledged"], amount_vnd=VALID_PAYLOAD["amount_vnd"],
+            )
+            facts = DossierFacts(state, handler_id=handler_id, due_date=DUE.date(),
+                                 same_day_procedure=action is Action.RESOLVE_ON_SPOT)
+            expected = EXPECTED.get((state, action.value))
+            if expected is None:
+                with pytest.raises(InvalidTransition):
+                    decide(facts, action, request)
+            else:
+                decision = decide(facts, action, request)
+                assert (decision.from_state, decision.to_state) == (state, expected), (state, action)
+            checked += 1
+    assert checked == len(State) * len(Action)
+
+
+@pytest.mark.parametrize(("state", "action"), HTTP_SAMPLE, ids=lambda v: v.value if isinstance(v, State) else v)
 def test_every_state_action_pair(app, client, state, action):
     leader, staff = demo_user(Role.LEADER), demo_user(Role.STAFF)
     procedure_key = "chung-thuc-chu-ky" if action == "resolve_on_spot" else "tro-cap-xa-hoi-hang-thang"
