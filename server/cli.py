@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from server.auth.cli import base_url
 from server.auth.cli import demo_enrolment_links
@@ -79,7 +80,13 @@ def catalogue_import(file: Path, dry_run: bool, file_format: str | None) -> None
         db.session.rollback()
         raise click.ClickException(str(error)) from None
     if report.written:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another import or an administrator added the same version meanwhile: check again against it.
+            db.session.rollback()
+            raise click.ClickException("Danh mục vừa được thay đổi cùng lúc; hãy chạy lại lệnh. / The catalogue "
+                                       "was changed at the same time; run the command again.") from None
     else:
         db.session.rollback()
     click.echo(report.text())

@@ -246,6 +246,9 @@ def _set(**values):
     (_set(documents="TP1|only a name"), 'Document "TP1|only a name" must read code|Vietnamese name|English name'),
     (_set(documents="TP1|A|A;TP1|B|B"), "Repeated document code: TP1."),
     (_set(name_vi=""), "Thiếu giá trị bắt buộc: name_vi. / Missing required value: name_vi."),
+    (_set(time_value=""), "Missing required value: time_value."),
+    (_set(effective_from=" "), "Missing required value: effective_from."),
+    (_set(competent_level=""), "Missing required value: competent_level."),
     (_set(national_code="1.0108"), "national_code is not valid: '1.0108' (dạng / like 1.010824)."),
     (_set(national_code="1.001776"), "Code 1.001776 already belongs to procedure tro-cap-xa-hoi-hang-thang"),
     (_set(key="Trợ cấp"), "key is not valid"),
@@ -384,3 +387,25 @@ def test_the_seed_loads_chains_and_competent_agencies(app):
     assert [(s.position, s.holder.value, s.working_days) for s in version.steps] == [
         (1, "receiving", 1), (2, "competent", 12), (3, "receiving", 2)]
     assert procedure("tro-cap-xa-hoi-hang-thang").versions[0].competent_agency_code is None
+
+
+def test_a_version_written_meanwhile_makes_the_import_stop_cleanly(runner, departments, monkeypatch):
+    """The unique (procedure, effective_from) guards a race with another import: a message, not a traceback."""
+    from server.reference import catalogue_import
+
+    real = catalogue_import.import_catalogue
+
+    def racing(*args, **kwargs):
+        report = real(*args, **kwargs)
+        death = procedure("tro-cap-khi-nguoi-co-cong-tu-tran")
+        copy = death.versions[0]
+        db.session.add(ProcedureVersion(procedure_id=death.id, effective_from=date(2027, 1, 1), time_value=1,
+                                        time_unit=copy.time_unit, home_reception=copy.home_reception))
+        return report
+
+    monkeypatch.setattr(catalogue_import, "import_catalogue", racing)
+    before = _counts()
+    result = _import(runner, CSV_SAMPLE)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "The catalogue was changed at the same time; run the command again." in result.output
+    assert _counts() == before

@@ -394,7 +394,7 @@ def _text(data: dict, name: str, limit: int, required: bool = True, pattern: re.
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Refused(f"Thiếu giá trị bắt buộc: {name}.", f"Missing required value: {name}.")
+            raise _missing(name)
         return None
     if not isinstance(value, str):
         raise Refused(f"{name} phải là chuỗi ký tự.", f"{name} must be a string.")
@@ -406,8 +406,14 @@ def _text(data: dict, name: str, limit: int, required: bool = True, pattern: re.
     return value
 
 
+def _missing(name: str) -> Refused:
+    return Refused(f"Thiếu giá trị bắt buộc: {name}.", f"Missing required value: {name}.")
+
+
 def _integer(value, name: str, low: int, high: int, required: bool = True) -> int | None:
-    if value is None and not required:
+    if value is None:
+        if required:
+            raise _missing(name)
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise Refused(f"{name} phải là số nguyên: {str(value)[:40]!r}.",
@@ -418,7 +424,9 @@ def _integer(value, name: str, low: int, high: int, required: bool = True) -> in
 
 
 def _choice(value, name: str, choices, default: str | None = None) -> str | None:
-    if value is None and default is not None:
+    if value is None:
+        if default is None:
+            raise _missing(name)
         return default
     if value not in choices:
         raise Refused(f"{name} không hợp lệ: {str(value)[:40]!r} (giá trị được nhận: {', '.join(choices)}).",
@@ -427,7 +435,9 @@ def _choice(value, name: str, choices, default: str | None = None) -> str | None
 
 
 def _day(value, name: str, required: bool = True) -> date | None:
-    if value is None and not required:
+    if value is None:
+        if required:
+            raise _missing(name)
         return None
     try:
         if not isinstance(value, str) or len(value) != 10:
