@@ -153,12 +153,17 @@ def test_json_sample_imports_and_its_copy_of_the_seed_is_unchanged(runner, depar
     assert _import(runner, JSON_SAMPLE).output.count("Unchanged: 3") == 1
 
 
-def test_the_shipped_seed_imports_as_unchanged(runner, departments):
-    """The seed is in the JSON layout too: importing it over a database loaded from it changes nothing."""
+@pytest.mark.parametrize("with_departments", [True, False])
+def test_the_shipped_seed_imports_as_unchanged(app, runner, request, with_departments):
+    """The seed is in the JSON layout too: importing it over a database loaded from it changes nothing, even
+    where its department is not an agency yet (a stored version is not checked again)."""
+    if with_departments:
+        request.getfixturevalue("departments")
     before = _counts()
     result = _import(runner, CATALOGUE_PATH)
     assert result.exit_code == 0, result.output
     assert "Versions added: 0" in result.output and "Refused rows: 0" in result.output
+    assert f"Unchanged: {before[ProcedureVersion]}" in result.output
     assert _counts() == before
 
 

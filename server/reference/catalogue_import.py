@@ -525,15 +525,20 @@ def _cutoff(value) -> str:
 
 
 def _agency_code(value, name: str) -> str | None:
-    """A code of an agency the database knows (a department outside the system is an Agency too, ``in_system``
-    false): a chain cannot hand a dossier over to a unit nobody can record."""
     if value is None:
         return None
-    code = _text({name: value}, name, 32)
-    if Agency.by_code(code) is None:
-        raise Refused(f"Mã cơ quan chưa có trong hệ thống ở {name}: {code} (thêm cơ quan trước khi nhập).",
-                      f"Unknown agency code in {name}: {code} (add the agency before importing).")
-    return code
+    return _text({name: value}, name, 32)
+
+
+def _check_agencies(cleaned: dict) -> None:
+    """The agencies a version to be added names are in the database (a department outside the system is an Agency
+    too, ``in_system`` false): a chain cannot hand a dossier over to a unit nobody can record a hand-over to."""
+    named = [("competent_agency_code", cleaned["competent_agency_code"])]
+    named += [("chain agency", step["agency_code"]) for step in cleaned["steps"]]
+    for name, code in named:
+        if code is not None and Agency.by_code(code) is None:
+            raise Refused(f"Mã cơ quan chưa có trong hệ thống ở {name}: {code} (thêm cơ quan trước khi nhập).",
+                          f"Unknown agency code in {name}: {code} (add the agency before importing).")
 
 
 def _clean_steps(steps) -> list[dict]:
@@ -716,6 +721,8 @@ class _Plan:
                 "cả hồ sơ nhận ngoại tuyến chưa đồng bộ, theo phiên bản đang có.",
                 f"A new version of a procedure in force must start after today ({self.on}): today's dossiers, "
                 "including those received offline and not yet synced, follow the version in force.")
+        # Only what is to be written: a version already stored named its agencies when it was written.
+        _check_agencies(cleaned)
         if existing is None:
             first = self.new_procedures.setdefault(key, procedure)
             differing = [name for name in first if first[name] != procedure[name]]
