@@ -6,10 +6,12 @@ Each command commits once at the end, like a request.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError
 
 from server.auth.cli import base_url
 from server.auth.cli import demo_enrolment_links
@@ -54,6 +56,42 @@ def catalogue_load() -> None:
     procedures, versions = load_catalogue()
     db.session.commit()
     click.echo(f"+{procedures} procedures, +{versions} versions")
+
+
+@catalogue_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]),
+              help="The file's layout (default: from its name, else from its first character).")
+def catalogue_import(file: Path, dry_run: bool, file_format: str | None) -> None:
+    """Add the procedures and versions of a province's publication FILE (docs/catalogue-import.md).
+
+    All or nothing: exit status 1 and nothing written when a row is refused or the file cannot be read.
+    """
+    from server.reference.catalogue_import import ImportFileError
+    from server.reference.catalogue_import import import_catalogue
+
+    try:
+        content = file.read_bytes()
+        report = import_catalogue(content, str(file), file_format=file_format, dry_run=dry_run)
+    except OSError as error:
+        raise click.ClickException(f"Không đọc được tệp / Cannot read the file: {error.strerror}") from None
+    except ImportFileError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    if report.written:
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another import or an administrator added the same version meanwhile: check again against it.
+            db.session.rollback()
+            raise click.ClickException("Danh mục vừa được thay đổi cùng lúc; hãy chạy lại lệnh. / The catalogue "
+                                       "was changed at the same time; run the command again.") from None
+    else:
+        db.session.rollback()
+    click.echo(report.text())
+    if report.refused:
+        raise SystemExit(1)
 
 
 @calendar_cli.command("list")

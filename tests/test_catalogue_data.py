@@ -19,8 +19,13 @@ PROCEDURE_KEYS = {"key", "national_code", "name_vi", "name_en", "field", "minist
                   "home_reception", "versions"}
 VERSION_KEYS = {"publication_decision", "effective_from", "effective_to", "processing_time",
                 "same_day_cutoff", "supplement_clock", "fee_vnd", "fee_note", "online_level",
-                "required_documents"}
+                "required_documents", "competent_agency_code", "steps"}
 TIME_KEYS = {"value", "unit", "confirmed", "note"}
+STEP_KEYS = {"holder", "agency_code", "working_days", "name_vi", "name_en"}
+HOLDERS = {"receiving", "competent", "agency"}
+#: Ministries after the 2025 merger (Agency.ministry uses the same abbreviations).
+MINISTRIES = {"BNV", "BYT", "BTP", "BNNMT"}
+AGENCY_CODE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 DOCUMENT_KEYS = {"code", "name_vi", "name_en", "form_ref", "copy_type", "quantity", "mandatory", "note"}
 FIELDS = {"chung_thuc", "nguoi_co_cong", "bao_tro_xa_hoi", "nguoi_khuyet_tat", "giam_ngheo", "viec_lam",
           "tre_em"}
@@ -83,7 +88,7 @@ def test_procedure_fields(procedures):
         assert p["name_vi"].strip() and VIETNAMESE.search(p["name_vi"]), p["key"]
         assert p["name_en"].strip(), p["key"]
         assert p["field"] in FIELDS, p["key"]
-        assert p["ministry"], p["key"]
+        assert p["ministry"] in MINISTRIES, p["key"]
         assert p["competent_level"] in LEVELS, p["key"]
         assert p["home_reception"] in HOME, p["key"]
         assert p["versions"], p["key"]
@@ -173,3 +178,40 @@ def test_known_times(procedures):
     assert (by_code["1.001731"]["unit"], by_code["1.001731"]["value"]) == ("working_days", 3)
     assert by_code["1.001699"] | {"note": None} == {"value": 20, "unit": "working_days", "confirmed": True,
                                                      "note": None}
+
+
+def test_meritorious_people_are_home_affairs_and_social_protection_health(procedures):
+    """DOMAIN.md §0: người có công and employment moved to Bộ Nội vụ, social protection and disability to Bộ Y tế."""
+    for p in procedures:
+        if p["field"] in {"nguoi_co_cong", "viec_lam"}:
+            assert p["ministry"] == "BNV", p["key"]
+        if p["field"] in {"bao_tro_xa_hoi", "nguoi_khuyet_tat", "tre_em"}:
+            assert p["ministry"] == "BYT", p["key"]
+        if p["field"] == "chung_thuc":
+            assert p["ministry"] == "BTP", p["key"]
+
+
+def test_competent_agency_and_chains(procedures):
+    for p, v in _versions(procedures):
+        code = v["competent_agency_code"]
+        assert code is None or AGENCY_CODE.match(code), p["key"]
+        # A ward-level procedure is decided by the dossier's ward; a department's has its code.
+        assert (code is None) == (p["competent_level"] == "ward"), p["key"]
+        for step in v["steps"]:
+            assert set(step) == STEP_KEYS, p["key"]
+            assert step["holder"] in HOLDERS, p["key"]
+            assert (step["agency_code"] is not None) == (step["holder"] == "agency"), p["key"]
+            assert isinstance(step["working_days"], int) and step["working_days"] >= 0, p["key"]
+            assert VIETNAMESE.search(step["name_vi"]) and step["name_en"].strip(), p["key"]
+
+
+def test_death_benefit_goes_ward_department_ward(procedures):
+    """1.010824 is liên thông: the ward receives, the Sở Nội vụ decides, the ward returns (DOMAIN.md §5 #6 [R])."""
+    by_code = {p["national_code"]: p for p in procedures}
+    current = by_code["1.010824"]["versions"][-1]
+    assert [s["holder"] for s in current["steps"]] == ["receiving", "competent", "receiving"]
+    assert "Sở Nội vụ" in current["steps"][1]["name_vi"]
+    assert current["competent_agency_code"] is not None
+    # The chain's days are configuration too: still unconfirmed, and within the legal time of the receipt.
+    assert current["processing_time"]["confirmed"] is False
+    assert sum(s["working_days"] for s in current["steps"]) <= current["processing_time"]["value"]

@@ -14,8 +14,10 @@ from server.extensions import db
 from server.reference.models import CopyType
 from server.reference.models import HomeReception
 from server.reference.models import Procedure
+from server.reference.models import ProcedureStep
 from server.reference.models import ProcedureVersion
 from server.reference.models import RequiredDocument
+from server.reference.models import StepHolder
 from server.reference.models import SupplementClock
 from server.reference.models import TimeUnit
 
@@ -59,13 +61,18 @@ def load_catalogue(path: Path | None = None) -> tuple[int, int]:
             effective_from = date.fromisoformat(v["effective_from"])
             if effective_from in known:
                 continue
-            procedure.versions.append(_version(item, v, effective_from))
+            procedure.versions.append(build_version(item, v, effective_from))
             added_versions += 1
     db.session.flush()
     return added_procedures, added_versions
 
 
-def _version(item: dict, v: dict, effective_from: date) -> ProcedureVersion:
+def build_version(item: dict, v: dict, effective_from: date) -> ProcedureVersion:
+    """A new (unsaved) version from its catalogue entry ``v`` of procedure entry ``item``.
+
+    Shared with ``flask catalogue import`` (server/reference/catalogue_import.py), which checks the entry first.
+    ``home_reception`` may be given per version (the import's CSV rows); else the procedure's applies.
+    """
     processing = v["processing_time"]
     cutoff = v.get("same_day_cutoff")
     version = ProcedureVersion(
@@ -78,11 +85,23 @@ def _version(item: dict, v: dict, effective_from: date) -> ProcedureVersion:
         time_note=processing.get("note"),
         same_day_cutoff=time.fromisoformat(cutoff) if cutoff else None,
         supplement_clock=SupplementClock(v.get("supplement_clock", "restart")),
-        home_reception=HomeReception(item.get("home_reception", "no")),
+        home_reception=HomeReception(v.get("home_reception") or item.get("home_reception", "no")),
         fee_vnd=v.get("fee_vnd"),
         fee_note=v.get("fee_note"),
         online_level=v.get("online_level"),
+        competent_agency_code=v.get("competent_agency_code"),
     )
+    for position, step in enumerate(v.get("steps") or [], start=1):
+        version.steps.append(
+            ProcedureStep(
+                position=position,
+                holder=StepHolder(step["holder"]),
+                agency_code=step.get("agency_code"),
+                working_days=step["working_days"],
+                name_vi=step["name_vi"],
+                name_en=step["name_en"],
+            )
+        )
     for position, doc in enumerate(v.get("required_documents", []), start=1):
         version.required_documents.append(
             RequiredDocument(
