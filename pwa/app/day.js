@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { STORES, allForUser, putAll, requestResult, withStores } from "../lib/outbox-db.js";
 import { getMeta, setMeta } from "../lib/outbox-flush.js";
 import { WorkCalendar } from "../lib/calendar.js";
+import { formatCode } from "../lib/codes.js";
 import { keepSealingKey } from "./outbox-entry.js";
 
 /** Download the whole day. Code blocks already on the phone keep their counter: a code is never issued twice. */
@@ -120,15 +121,5 @@ export function takeCode(db, userId, day) {
     block.next = number + 1;
     await requestResult(stores.code_blocks.put(block));
     return formatCode(block.pattern, block.agency_code, day, number);
-  });
-}
-
-/** The server's code pattern ("{agency}-{yy}{mm}{dd}-{seq:04d}", Python format syntax) applied on the phone. */
-export function formatCode(pattern, agencyCode, day, number) {
-  const [yyyy, mm, dd] = day.split("-");
-  const values = { agency: agencyCode, yyyy, yy: yyyy.slice(2), mm, dd };
-  return pattern.replace(/\{(\w+)(?::0?(\d+)d)?\}/g, (whole, name, width) => {
-    if (name === "seq") return width ? String(number).padStart(Number(width), "0") : String(number);
-    return name in values ? values[name] : whole;
   });
 }

@@ -61,6 +61,7 @@ const OFFICER_URLS = Object.freeze([
   versioned("/pwa/lib/outbox-flush.classic.js"),
   versioned("/pwa/vendor/qrcode.mjs"),
   versioned("/pwa/lib/calendar.js"),
+  versioned("/pwa/lib/codes.js"), // day.js gives the codes of the reserved block with it
   versioned("/pwa/lib/identity.js"),
   versioned("/pwa/lib/images.js"),
   versioned("/pwa/lib/photo-worker.js"), // images.js starts it to prepare photos off the main thread (issue 11.5)

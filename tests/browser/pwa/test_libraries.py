@@ -13,6 +13,8 @@ from PIL import Image
 from PIL import ImageDraw
 
 from server import ROOT
+from server.dossiers import search_text
+from tests import parity_cases
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +68,18 @@ def test_search_ignores_diacritics_and_case(shell_page):
     assert result["folded"] == "dinh chinh thong tin"
     assert result["all"] == len(items)
     assert result["byCode"] == [with_code["name_vi"]]
+
+
+def test_fold_is_the_servers(shell_page):
+    """The phone's folding is the desk's (server/dossiers/search_text.py), on tests/parity_cases.py's texts: the
+    same check as tests/test_parity_search.py under Node, here in the browser the phone runs."""
+    texts = parity_cases.fold_texts()
+    phone = shell_page.evaluate("""async (texts) => {
+        const { fold } = await import("/pwa/lib/search.js");
+        return texts.map((text) => fold(text));
+    }""", texts)
+    mismatches = parity_cases.fold_mismatches(texts, phone, search_text.fold)
+    assert mismatches == [], "\n".join(map(repr, mismatches[:40]))
 
 
 # --- images.js ---
