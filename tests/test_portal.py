@@ -322,7 +322,7 @@ def test_the_desk_sees_the_messages_and_operators_retry_a_refused_one(app, porta
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'id="portal-messages"' in html and 'data-status="failed"' in html
-    assert "portal answered 400, error_code 12, field MaTTHC" in html
+    assert "portal answered 400, error_code 12, field MaTTHC" in html and 'id="portal-problems-link"' in html
 
     listing = client.get("/staff/portal")
     assert listing.status_code == 200 and f'data-message="{message.id}"' in listing.get_data(as_text=True)
@@ -368,3 +368,17 @@ def test_the_status_mapping_and_the_field_names_are_the_portals():
     assert portal_sender.outcome_of(200, {}, b"{}", {"00"}).status is PortalStatus.QUEUED
     assert portal_sender.outcome_of(429, {"Retry-After": "120"}, b"", {"00"}).retry_after == 120
     assert portal_sender.outcome_of(404, {}, b"", {"00"}).status is PortalStatus.FAILED
+
+
+def test_two_workers_at_once_post_each_message_once_and_in_order(app, portal):
+    from tests.helpers import in_threads
+
+    dossiers = [_receive(f"Người thứ {n}", None) for n in range(6)]
+    for dossier in dossiers:
+        _resolve(dossier)
+    handled = in_threads(app, portal_sender.send_pending, count=2)
+    assert sum(handled) == 6 * 3
+    assert portal.violations == [] and portal.duplicates == 0
+    for dossier in dossiers:
+        assert portal.codes_of(dossier.code) == [2, 4, 9]
+        assert [m.status for m in _messages(dossier)] == [PortalStatus.SENT] * 3
