@@ -382,3 +382,24 @@ def test_two_workers_at_once_post_each_message_once_and_in_order(app, portal):
     for dossier in dossiers:
         assert portal.codes_of(dossier.code) == [2, 4, 9]
         assert [m.status for m in _messages(dossier)] == [PortalStatus.SENT] * 3
+
+
+def test_the_portal_listens_to_the_core_which_does_not_know_it(app):
+    from server.dossiers import signals
+    from tests.test_signals import CORE
+    from tests.test_signals import CORE_MODULES
+    from tests.test_signals import _imported_modules
+
+    receivers = [getattr(r, "__module__", "") for r in signals.transitioned.receivers_for(object())]
+    # After the forms: the sync names the receipt they issue in the same step.
+    assert receivers.index("server.forms.listeners") < receivers.index("server.portal.listeners")
+    for name in CORE_MODULES:
+        assert not {m for m in _imported_modules(CORE / name) if m.startswith("server.portal")}, name
+
+
+def test_the_command_line_says_what_it_cannot_do(app, runner):
+    app.config["PORTAL_URL"] = None
+    result = runner.invoke(args=["portal", "send-pending"])
+    assert result.exit_code != 0 and "PORTAL_URL is not set" in result.output
+    result = runner.invoke(args=["portal", "retry", "987654"])
+    assert result.exit_code != 0 and "no portal message 987654" in result.output
