@@ -122,6 +122,7 @@ def _connect_listeners() -> None:
     # Importing a listener module connects its receivers to the dossier core's signals (server/dossiers/signals.py):
     # the notifications and the statutory forms hear of every step. Once per process (modules are cached).
     import server.forms.listeners  # noqa: F401
+    import server.portal.listeners  # noqa: F401  (after the forms: a sync names the receipt they issue)
     import server.push.listeners  # noqa: F401
 
 
@@ -164,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.forms.views import bp as forms
+    from server.portal.views import bp as portal_pages
     from server.privacy.api import bp as privacy_api
     from server.privacy.views import bp as privacy_pages
     from server.push.api import bp as push_api
@@ -202,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consent_pages)
     app.register_blueprint(channel_hooks)
     app.register_blueprint(citizen_channels)
+    app.register_blueprint(portal_pages)
 
 
 def _register_metrics(app: Flask) -> None:

@@ -147,11 +147,12 @@ def register_cli(app: Flask) -> None:
     from server.auth.cli import users_cli
     from server.channels.cli import channels_cli
     from server.forms.cli import forms_cli
+    from server.portal.cli import portal_cli
     from server.privacy.cli import retention_cli
     from server.push.cli import push_cli
     from server.sealing.cli import sealing_cli
     from server.storage.cli import storage_cli
 
     for group in (demo_cli, catalogue_cli, calendar_cli, users_cli, push_cli, audit_cli, retention_cli, sealing_cli,
-                  storage_cli, forms_cli, channels_cli):
+                  storage_cli, forms_cli, channels_cli, portal_cli):
         app.cli.add_command(group)

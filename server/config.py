@@ -266,6 +266,24 @@ DEFAULTS: dict[str, object] = {
     # Issued forms' PDFs are rendered by the push worker after the step's commit (server/forms/rendering.py): how
     # many it claims at once (MOTCUA_FORMS_RENDER_BATCH_SIZE). Each takes 150 to 230 ms, well within the lease.
     "FORMS_RENDER_BATCH_SIZE": 20,
+    # The National Public Service Portal (DVCQG, issue 15; server/portal/): every dossier's sync and status change
+    # is queued in the step's transaction; the push worker posts them to PORTAL_URL in order per dossier. Unset,
+    # nothing is called and the messages wait (turning it on later sends the backlog in order). PORTAL_TOKEN is sent
+    # as the body's "session" (OpenCPS's envelope [V]; how the province issues it is [U]: fetching it with a user
+    # name and password is not done here). The body's format [U] as configuration: the date format (OpenCPS's
+    # yyyyMMddHHmmss, Viet Nam time), the HinhThuc code of each channel (DOMAIN.md §1.2), the error_code values that
+    # mean accepted ("00" in OpenCPS). One request's timeout (connect, then read), attempts before a message fails
+    # for the operator (retryable answers only: a refusal fails at once), messages claimed at once, and after how
+    # many minutes a message not yet sent shows on the operators' list (/staff/portal).
+    "PORTAL_URL": None,
+    "PORTAL_TOKEN": None,
+    "PORTAL_DATE_FORMAT": "%Y%m%d%H%M%S",
+    "PORTAL_CHANNEL_CODES": {"direct": "1", "online": "2", "postal": "3"},
+    "PORTAL_OK_CODES": ["00", "0"],
+    "PORTAL_TIMEOUT_SECONDS": 10,
+    "PORTAL_MAX_ATTEMPTS": 12,
+    "PORTAL_BATCH_SIZE": 20,
+    "PORTAL_WAITING_ALERT_MINUTES": 60,
 
     # Operating it (docs/deploy.md). The operators' /metrics answers only with "Authorization: Bearer <this>"
     # (MOTCUA_METRICS_TOKEN); unset, the endpoint does not exist (404).
@@ -321,7 +339,7 @@ def _check_batches(app: Flask) -> None:
     """The workers' batch sizes are at least 1: 0 is not "off" (a worker claiming nothing would come back at once,
     forever), and a negative LIMIT is "no limit" on SQLite and an error on PostgreSQL."""
     for name in ("PUSH_BATCH_SIZE", "PUSH_CONCURRENCY", "FORMS_RENDER_BATCH_SIZE", "CHANNELS_BATCH_SIZE",
-                 "PROVIDER_CONCURRENCY"):
+                 "PROVIDER_CONCURRENCY", "PORTAL_BATCH_SIZE", "PORTAL_MAX_ATTEMPTS"):
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -111,6 +111,8 @@ MATRIX: dict[str, set[str]] = {
     "access_log.access_log": {"leader", "admin"},
     "backoffice.take_action": {"staff", "leader"},
     "backoffice.resolve_flag": {"staff", "leader"},
+    "portal.problems": {"staff", "leader"},
+    "portal.retry": {"staff", "leader"},
     "backoffice.link_owner_account": {"staff", "leader"},
     "backoffice.person_consent": {"staff", "leader"},
     "backoffice.attachment": {"staff", "leader"},

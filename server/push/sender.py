@@ -555,6 +555,15 @@ def _channels_step() -> bool:
     return _own_transaction("sending ZNS/SMS", send_one_batch, failed=False)
 
 
+def _portal_step() -> bool:
+    """One batch of the messages owed to the national portal (server/portal/sender.py), in its own transactions, so
+    that a failure there never holds up notifications; nothing without PORTAL_URL. Returns whether to come back at
+    once (a message sent may make its dossier's next one due)."""
+    from server.portal.sender import send_one_batch
+
+    return _own_transaction("sending to the national portal", send_one_batch, failed=False)
+
+
 def _health_step() -> None:
     """Retire the subscriptions that reach nobody, at most every PUSH_HEALTH_INTERVAL_MINUTES
     (server/push/health.py)."""
@@ -579,8 +588,9 @@ def run_worker(app, stop: threading.Event, poll_seconds: float = 2.0) -> None:
                     db.session.remove()
                 more_forms = _render_step()
                 more_channels = _channels_step()
+                more_portal = _portal_step()
                 _retention_step()
                 _health_step()
-                stop.wait(0 if more_forms or more_channels else poll_seconds)
+                stop.wait(0 if more_forms or more_channels or more_portal else poll_seconds)
         finally:
             sender.close()
