@@ -304,3 +304,46 @@ def test_a_stopped_dossier_ends_its_chain_without_judging_the_step(app, outside_
     assert (steps[1].status, steps[1].finished_at, steps[1].timeliness) == (StepStatus.DONE, at(12, 10), None)
     assert steps[2].status is StepStatus.WAITING
     assert department.id not in chains.step_timeliness_by_agency(at(1, 0), at(1, 0, month=6))
+
+
+def test_the_demo_carries_one_chained_procedure(app):
+    from server.demo import DEMO_CHAIN_PROCEDURE
+    from server.demo import DEMO_DEPARTMENT_CODE
+
+    department = Agency.by_code(DEMO_DEPARTMENT_CODE)
+    assert department is not None and not department.in_system
+    dossier = _receive(procedure(DEMO_CHAIN_PROCEDURE).version_at(RECEIVED.date()))
+    steps = chains.steps_of(dossier)
+    assert [(s.agency_id, s.working_days) for s in steps] == [
+        (demo_agency().id, 1), (department.id, 12), (demo_agency().id, 2)]
+    assert steps[0].due_at == at(4, 9)
+
+
+@pytest.mark.parametrize("clock", ["restart", "pause"])
+def test_a_supplement_moves_the_active_steps_due_date_as_the_dossiers(app, outside_chain, clock):
+    from server.reference.models import SupplementClock
+
+    dossier, _department = outside_chain
+    dossier.procedure_version.supplement_clock = SupplementClock(clock)
+    db.session.commit()
+    _act(dossier, Action.TRANSFER, at(4, 10))  # step 2 due Thu 7 May 10:00
+    _act(dossier, Action.REQUEST_SUPPLEMENT, at(5, 9), reason="Thiếu giấy tờ", items=("Trích lục khai tử",))
+    _act(dossier, Action.RECORD_SUPPLEMENT, at(11, 9))
+    step = chains.steps_of(dossier)[1]
+    # Restart: three working days from Mon 11 May 09:00. Pause: the two left on Tue 5 May (6 and 7 May) run again.
+    assert step.due_at == (at(14, 9) if clock == "restart" else at(13, 9))
+
+
+def test_the_result_at_the_one_stop_moves_a_chain_the_desk_did_not_move(app, outside_chain):
+    dossier, department = outside_chain
+    _act(dossier, Action.TRANSFER, at(4, 10))
+    _act(dossier, Action.SUBMIT_FOR_APPROVAL, at(5, 9))
+    _act(dossier, Action.APPROVE, at(5, 10), demo_user(Role.LEADER))
+    _act(dossier, Action.MARK_RESULT_READY, at(6, 11))
+    db.session.refresh(dossier)
+    steps = chains.steps_of(dossier)
+    assert [(s.status, s.timeliness.value if s.timeliness else None) for s in steps] == [
+        (StepStatus.DONE, "on_time"), (StepStatus.DONE, "early"), (StepStatus.ACTIVE, None)]
+    assert _handovers(dossier)[-1] == (HandoverKind.RESULT_RECEIVED, department.id, demo_agency().id, at(6, 11),
+                                       None)
+    assert dossier.holder_agency_id == demo_agency().id

@@ -14,11 +14,13 @@ How the chain follows the dossier's lifecycle (server/dossiers/workflow.py), whi
   (:func:`acknowledge`); the sending desk records it for a unit outside the system (:func:`record_outside`).
 * **The result coming back.** For a unit outside the system the sending desk records "result received"
   (RESULT_RECEIVED, with the other side's reference): the outside step is closed and judged, the next one (the
-  ward for the return) opens and holds the dossier. The lifecycle is not moved by it: the desk still records the
-  result at the one-stop (**mark_result_ready**, DVCQG 9) when it is signed. For a unit in the system, its own
-  staff take mark_result_ready; that *is* the result reaching the one-stop, so it closes the step it held and
-  writes the RESULT_RECEIVED hand-over to the last step (the return), whichever comes first: if the desk already
-  recorded the result, mark_result_ready finds the chain at its last step and moves nothing.
+  ward for the return) opens and holds the dossier. The lifecycle is not moved by it (its state table is the
+  law's, DOMAIN.md §10): the desk still takes the result to the one-stop (**mark_result_ready**, DVCQG 9).
+* **mark_result_ready** *is* the result reaching the one-stop, whoever takes it (a unit in the system's own staff,
+  or the desk for one outside that skipped "result received"): if the chain has not reached its last step (the
+  return), the active step is closed and judged, a RESULT_RECEIVED hand-over is written and the last step opens.
+  Whichever comes first moves the chain: after the desk recorded the result, mark_result_ready finds the chain at
+  its last step and moves nothing, so a chain is never moved twice.
 * **return_result** closes the last step (the return), judged against its due date. **resolve_on_spot** moves
   nothing: the one-stop resolved it itself, the steps after the first are never reached (they stay waiting).
 * **stop**, **withdraw**, **expire_supplement** end the chain: the active step is closed without a judgement (the
