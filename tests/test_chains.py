@@ -177,6 +177,11 @@ def test_a_chain_through_a_department_outside_the_system(app, client, outside_ch
         department.id: {"early": 0, "on_time": 0, "late": 1},
     }
     assert chains.step_timeliness_by_agency(at(1, 0, month=6), at(1, 0, month=7)) == {}
+    stats = client.get("/staff/stats?period=custom&start=2026-05-01&end=2026-05-31")
+    assert stats.status_code == 200
+    table = stats.get_data(as_text=True).split('id="step-timeliness-table"')[1].split("</table>")[0]
+    department_row = table.split(f'data-agency="{department.agency_code}"')[1].split("</tr>")[0]
+    assert [cell.split("<")[0] for cell in department_row.split("<td>")[1:]] == ["0", "0", "1"]
 
     # Mẫu 06: each hand-over with its time and the giver's step judged; each step under the unit that held it.
     content = control_sheet(dossier)

@@ -39,15 +39,19 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from server.auth.models import User
 from server.calendar import service as calendar
+from server.calendar.workdays import VN_TZ
 from server.calendar.workdays import DueUnit
 from server.calendar.workdays import classify_timeliness
 from server.calendar.workdays import to_local
@@ -359,21 +363,38 @@ def record_outside(dossier: Dossier, kind: HandoverKind, user: User, occurred_at
 
 # --- statistics --------------------------------------------------------------------------------------------------
 
-def step_timeliness_by_agency(start: datetime, end: datetime,
-                              agency_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+def step_timeliness_by_agency(start: datetime, end: datetime, agency_ids: list[int] | None = None,
+                              for_unit: int | None = None) -> dict[int, dict[str, int]]:
     """Per agency, how many of the steps it held and finished in [start, end) were early, on time and late: a
-    late step is the lateness of the unit that held it (steps closed without a judgement are left out)."""
+    late step is the lateness of the unit that held it (steps closed without a judgement are left out).
+
+    :param agency_ids: only the steps these agencies held.
+    :param for_unit: only what this unit sees: the steps of the dossiers it received, and the steps it held.
+    """
     query = (select(DossierStep.agency_id, DossierStep.timeliness, func.count())
              .where(DossierStep.finished_at >= start, DossierStep.finished_at < end,
                     DossierStep.timeliness.is_not(None))
              .group_by(DossierStep.agency_id, DossierStep.timeliness))
     if agency_ids is not None:
         query = query.where(DossierStep.agency_id.in_(agency_ids))
+    if for_unit is not None:
+        query = query.join(Dossier, Dossier.id == DossierStep.dossier_id).where(
+            or_(Dossier.agency_id == for_unit, DossierStep.agency_id == for_unit))
     found: dict[int, Counter] = {}
     for agency_id, timeliness, count in db.session.execute(query):
         found.setdefault(agency_id, Counter())[timeliness.value] += count
     return {agency_id: {key: counts.get(key, 0) for key in ("early", "on_time", "late")}
             for agency_id, counts in found.items()}
+
+
+def step_timeliness_table(first_day: date, last_day: date, unit_id: int) -> list[tuple[Agency, dict[str, int]]]:
+    """For the statistics page of ``unit_id``: per holding unit, its steps finished between the two days
+    (inclusive, Viet Nam's days), by name."""
+    start = datetime.combine(first_day, time(0), tzinfo=VN_TZ)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=VN_TZ)
+    counts = step_timeliness_by_agency(start, end, for_unit=unit_id)
+    agencies = db.session.scalars(select(Agency).where(Agency.id.in_(counts))) if counts else []
+    return sorted(((agency, counts[agency.id]) for agency in agencies), key=lambda row: row[0].name_vi)
 
 
 def is_chained(dossier: Dossier) -> bool:
