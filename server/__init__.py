@@ -122,6 +122,7 @@ def _connect_listeners() -> None:
     # Importing a listener module connects its receivers to the dossier core's signals (server/dossiers/signals.py):
     # the notifications and the statutory forms hear of every step. Once per process (modules are cached).
     import server.forms.listeners  # noqa: F401
+    import server.interagency.listeners  # noqa: F401
     import server.portal.listeners  # noqa: F401  (after the forms: a sync names the receipt they issue)
     import server.push.listeners  # noqa: F401
 
@@ -165,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.dossiers.api import bp as dossiers_api
     from server.dossiers.sync_api import bp as sync_api
     from server.forms.views import bp as forms
+    from server.interagency.views import bp as interagency
     from server.portal.views import bp as portal_pages
     from server.privacy.api import bp as privacy_api
     from server.privacy.views import bp as privacy_pages
@@ -197,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(backoffice_queue)
     app.register_blueprint(stats)
     app.register_blueprint(forms)
+    app.register_blueprint(interagency)
     app.register_blueprint(access_log)
     app.register_blueprint(breach_api)
     app.register_blueprint(breach_pages)

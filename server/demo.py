@@ -14,6 +14,9 @@ from server.people.models import Person
 from server.reference.catalogue import load_catalogue
 from server.reference.models import AdministrativeUnit
 from server.reference.models import Agency
+from server.reference.models import Procedure
+from server.reference.models import ProcedureStep
+from server.reference.models import StepHolder
 from server.reference.models import UnitLevel
 
 #: A demonstration ward. The agency code follows the QCVN 102:2016 shape but is not an official assignment.
@@ -25,6 +28,20 @@ DEMO_USERS = (
     (Role.STAFF, "Công chức Bộ phận Một cửa (demo)"),
     (Role.OFFICER, "Công chức Tư pháp – Hộ tịch (demo)"),
     (Role.CITIZEN, "Nguyễn Văn An (demo)"),
+)
+
+#: The demo's inter-agency chain (liên thông, issue 15): survivor benefits on a meritorious person's death (1.010824)
+#: are received by the ward and decided by the city's Department of Home Affairs, which works on its ministry's
+#: portal, outside this system: the desk records its acknowledgement and its result. The code has the QCVN
+#: 102:2016 shape but is not an official assignment; the days add up to the version's 15 (placeholders, [U]).
+DEMO_DEPARTMENT_CODE = "000.00.99.H26"
+DEMO_CHAIN_PROCEDURE = "tro-cap-khi-nguoi-co-cong-tu-tran"
+DEMO_CHAIN = (
+    (StepHolder.RECEIVING, 1, "Tiếp nhận, kiểm tra và chuyển hồ sơ đến Sở Nội vụ",
+     "Receive, check and send the dossier to the Department of Home Affairs"),
+    (StepHolder.COMPETENT, 12, "Sở Nội vụ thẩm định, quyết định",
+     "The Department of Home Affairs appraises and decides"),
+    (StepHolder.RECEIVING, 2, "Nhận kết quả và trả cho người dân", "Receive the result and return it to the citizen"),
 )
 
 #: Chức vụ of the demo ward's people: citizens are told the name and position of the officer who will come.
@@ -64,10 +81,28 @@ def demo_ward() -> Agency:
     return agency
 
 
+def demo_chain() -> None:
+    """The demo department and its chain on the versions of the demo procedure that have none (idempotent; a
+    chain or a deciding unit the catalogue gives is kept)."""
+    if Agency.by_code(DEMO_DEPARTMENT_CODE) is None:
+        db.session.add(Agency(agency_code=DEMO_DEPARTMENT_CODE, name_vi="Sở Nội vụ thành phố Hà Nội (demo)",
+                              name_en="Hanoi Department of Home Affairs (demo)", is_one_stop=False, in_system=False,
+                              ministry="BNV"))
+    procedure = db.session.scalar(select(Procedure).where(Procedure.key == DEMO_CHAIN_PROCEDURE))
+    for version in procedure.versions if procedure is not None else ():
+        if version.steps:
+            continue
+        version.competent_agency_code = version.competent_agency_code or DEMO_DEPARTMENT_CODE
+        version.steps = [ProcedureStep(position=n, holder=holder, working_days=days, name_vi=vi, name_en=en)
+                         for n, (holder, days, vi, en) in enumerate(DEMO_CHAIN, start=1)]
+    db.session.flush()
+
+
 def seed_demo() -> dict[str, object]:
     """Reference data, the demo ward and one account per role (citizen with a person record, officer with a phone)."""
     summary: dict[str, object] = seed_reference_data()
     agency = demo_ward()
+    demo_chain()
     users = {}
     for role, name in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.role == role, User.display_name == name))

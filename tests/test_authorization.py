@@ -116,6 +116,8 @@ MATRIX: dict[str, set[str]] = {
     "backoffice.link_owner_account": {"staff", "leader"},
     "backoffice.person_consent": {"staff", "leader"},
     "backoffice.attachment": {"staff", "leader"},
+    "interagency.acknowledge": {"staff", "leader"},
+    "interagency.record": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,

@@ -30,6 +30,7 @@ from server.dossiers.workflow import ACTION_ROLES
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import allowed_actions
 from server.extensions import db
+from server.interagency import services as interagency
 from server.portal import desk as portal_desk
 from server.web.formats import moment_text
 
@@ -245,5 +246,6 @@ def page_facts(dossier: Dossier) -> dict:
         "users": users,
         "rating": rating,
         "open_flags": [f for f in dossier.flags if f.resolved_at is None],
+        "handovers": interagency.desk_facts(dossier),
         "portal": portal_desk.dossier_messages(dossier.id),
     }

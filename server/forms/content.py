@@ -16,6 +16,7 @@ Block types: ``header`` (the issuing body, the national motto, number and place/
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 
 from server.auth.models import User
@@ -24,6 +25,10 @@ from server.dossiers.models import Dossier
 from server.dossiers.models import DossierEvent
 from server.dossiers.models import ReceptionMode
 from server.forms.catalogue import FormSpec
+from server.interagency.models import DossierHandover
+from server.interagency.models import DossierStep
+from server.interagency.models import HandoverKind
+from server.reference.models import Agency
 from server.reference.models import CopyType
 from server.reference.models import RequiredDocument
 from server.reference.models import TimeUnit
@@ -293,27 +298,106 @@ def stop_notice(spec: FormSpec, dossier: Dossier, number: str | None, issued_at:
     return content
 
 
-def control_sheet(spec: FormSpec, dossier: Dossier, issued_at: datetime, receipt_number: str | None,
-                  actors: dict[int, User]) -> dict:
-    """Phiếu kiểm soát quá trình giải quyết hồ sơ: one row per step of the (append-only) history (§1.4 H)."""
-    content = _base(spec, dossier, None, issued_at)
+#: What each hand-over between units says on the control sheet (server/interagency/models.py HandoverKind).
+HANDOVER_NAMES = {
+    "sent": "Chuyển hồ sơ",
+    "acknowledged": "Xác nhận đã nhận hồ sơ",
+    "result_received": "Nhận kết quả giải quyết",
+}
+
+
+@dataclass(frozen=True)
+class ChainOnSheet:
+    """A dossier's inter-agency chain for its control sheet: its steps and its hand-overs, oldest first."""
+
+    steps: list[DossierStep]
+    handovers: list[DossierHandover]
+    lead: Agency  #: the unit that decides (Cơ quan chủ trì)
+
+
+def _event_row(dossier: Dossier, event: DossierEvent, actors: dict[int, User], agency_name: str,
+               number: str) -> list[str]:
+    actor = actors.get(event.actor_id)
+    note = STEP_NAMES.get(event.action, event.action)
+    if actor is not None:
+        note += f" – {actor.display_name}"
+    if event.reason:
+        note += f". {event.reason}"
+    if event.action == "return_result" and (event.data or {}).get("acknowledged"):
+        note += f". Người nhận đã ký nhận: {(event.data or {}).get('recipient_name') or BLANK}"
+    result = TIMELINESS.get((event.data or {}).get("timeliness"), "")
+    return [number, nfc(agency_name), time_and_date(event.occurred_at), result, nfc(note)]
+
+
+def _chain_rows(dossier: Dossier, actors: dict[int, User], chain: ChainOnSheet) -> list[list[str]]:
+    """The events and the hand-overs in the order they happened; each event under the unit that held the dossier
+    then, each hand-over with the giver's step judged against that step's own due date."""
+    by_position = {step.position: step for step in chain.steps}
+    moves = [h for h in chain.handovers if h.kind != HandoverKind.ACKNOWLEDGED]
+    entries: list[tuple[datetime, int, int, object]] = [(e.occurred_at, 0, e.seq, e) for e in dossier.events]
+    entries += [(h.occurred_at, 1, h.id, h) for h in chain.handovers]
     rows = []
-    for event in dossier.events:
-        actor = actors.get(event.actor_id)
-        note = STEP_NAMES.get(event.action, event.action)
-        if actor is not None:
-            note += f" – {actor.display_name}"
-        if event.reason:
-            note += f". {event.reason}"
-        if event.action == "return_result" and (event.data or {}).get("acknowledged"):
-            note += f". Người nhận đã ký nhận: {(event.data or {}).get('recipient_name') or BLANK}"
-        result = TIMELINESS.get((event.data or {}).get("timeliness"), "")
-        rows.append([str(event.seq), nfc(dossier.agency.name_vi), time_and_date(event.occurred_at), result, nfc(note)])
+    for number, (_at, _order, _id, entry) in enumerate(sorted(entries, key=lambda e: e[:3]), start=1):
+        if isinstance(entry, DossierEvent):
+            holder = dossier.agency
+            for move in moves:
+                if move.occurred_at < entry.occurred_at:
+                    holder = move.to_agency
+            if entry.action == "return_result" and chain.steps:
+                # The return is the last step: judged against that step's own due date, like every step.
+                row = _event_row(dossier, entry, actors, holder.name_vi, str(number))
+                last = chain.steps[-1]
+                row[3] = TIMELINESS.get(last.timeliness.value, "") if last.timeliness else row[3]
+                rows.append(row)
+                continue
+            rows.append(_event_row(dossier, entry, actors, holder.name_vi, str(number)))
+            continue
+        handover = entry
+        note = HANDOVER_NAMES[handover.kind.value]
+        recorder = actors.get(handover.recorded_by_id)
+        if recorder is not None:
+            note += f" – {recorder.display_name}"
+        if handover.reference:
+            note += f". Số: {handover.reference}"
+        if handover.note:
+            note += f". {handover.note}"
+        result = ""
+        if handover.kind != HandoverKind.ACKNOWLEDGED and handover.step is not None:
+            # The hand-over ends the giver's step: the step before the one it opened.
+            ended = by_position.get(handover.step.position - 1)
+            if handover.kind == HandoverKind.RESULT_RECEIVED:
+                ended = next((s for s in reversed(chain.steps) if s.position < handover.step.position
+                              and s.agency_id == handover.from_agency_id), ended)
+            if ended is not None and ended.timeliness is not None:
+                result = TIMELINESS.get(ended.timeliness.value, "")
+        names = f"Giao: {handover.from_agency.name_vi}; nhận: {handover.to_agency.name_vi}"
+        rows.append([str(number), nfc(names), time_and_date(handover.occurred_at), result, nfc(note)])
+    return rows
+
+
+def control_sheet(spec: FormSpec, dossier: Dossier, issued_at: datetime, receipt_number: str | None,
+                  actors: dict[int, User], chain: ChainOnSheet | None = None) -> dict:
+    """Phiếu kiểm soát quá trình giải quyết hồ sơ: one row per step of the (append-only) history (§1.4 H).
+
+    A dossier that crossed units (``chain``) also has a row per hand-over between them, with its time and the
+    giver's step judged against its own due date, each row under the unit that held the dossier, and the chain's
+    other units as the coordinating ones."""
+    content = _base(spec, dossier, None, issued_at)
+    lead, partners = dossier.agency, None
+    if chain is None:
+        rows = [_event_row(dossier, event, actors, dossier.agency.name_vi, str(event.seq))
+                for event in dossier.events]
+    else:
+        rows = _chain_rows(dossier, actors, chain)
+        lead = chain.lead
+        others = [s.agency for s in chain.steps] + [h.to_agency for h in chain.handovers]
+        names = list(dict.fromkeys(a.name_vi for a in others if a.id != lead.id))
+        partners = "; ".join(names) or None
     content["blocks"] += [
         _field("Kèm theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả số", receipt_number),
         _field("Mã hồ sơ", dossier.code),
-        _field("Cơ quan (bộ phận) giải quyết hồ sơ", dossier.agency.name_vi),
-        _field("Cơ quan phối hợp giải quyết hồ sơ", None),
+        _field("Cơ quan (bộ phận) giải quyết hồ sơ", lead.name_vi),
+        _field("Cơ quan phối hợp giải quyết hồ sơ", partners),
         {"type": "table",
          "headers": ["TT", "Tên cơ quan", "Thời gian giao, nhận hồ sơ",
                      "Kết quả giải quyết hồ sơ (trước hạn/đúng hạn/quá hạn)", "Ghi chú"],

@@ -23,6 +23,7 @@ from server.extensions import db
 from server.forms import content as contents
 from server.forms.catalogue import spec_for
 from server.forms.numbering import take_number
+from server.interagency import services as interagency
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -145,4 +146,12 @@ def control_sheet(dossier: Dossier, now: datetime | None = None) -> dict | None:
     receipts = issued_forms(dossier, "receipt")
     actor_ids = {e.actor_id for e in dossier.events if e.actor_id}
     actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
-    return contents.control_sheet(spec, dossier, now, receipts[-1].form_number if receipts else None, actors)
+    chain = None
+    if interagency.is_chained(dossier):
+        handovers = interagency.handovers_of(dossier)
+        actor_ids = {h.recorded_by_id for h in handovers if h.recorded_by_id} - set(actors)
+        actors.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))})
+        chain = contents.ChainOnSheet(interagency.steps_of(dossier), handovers,
+                                      interagency.competent_agency(dossier))
+    return contents.control_sheet(spec, dossier, now, receipts[-1].form_number if receipts else None, actors,
+                                  chain)

@@ -27,6 +27,7 @@ from server.calendar.workdays import to_local
 from server.channels import costs
 from server.errors import locale_code
 from server.extensions import db
+from server.interagency import services as interagency
 from server.reference.fields import field_labels
 from server.reference.models import Agency
 from server.reference.models import Procedure
@@ -200,7 +201,9 @@ def stats_page():
                            ward_names=_ward_names(cost_lines),
                            lists=lists, field_label=field_label, title=export.title(report),
                            export_query=request.query_string.decode(), to_local=to_local,
-                           labels=officer_messages(), **args)
+                           labels=officer_messages(),
+                           step_rows=interagency.step_timeliness_table(choice.start, choice.end,
+                                                                       current_user.agency_id), **args)
 
 
 def _export(kind: str):
