@@ -32,9 +32,10 @@ DEMO_USERS = (
 
 #: The demo's inter-agency chain (liên thông, issue 15): survivor benefits on a meritorious person's death (1.010824)
 #: are received by the ward and decided by the city's Department of Home Affairs, which works on its ministry's
-#: portal, outside this system: the desk records its acknowledgement and its result. The code has the QCVN
-#: 102:2016 shape but is not an official assignment; the days add up to the version's 15 (placeholders, [U]).
-DEMO_DEPARTMENT_CODE = "000.00.99.H26"
+#: portal, outside this system: the desk records its acknowledgement and its result. The code is the one the shipped
+#: catalogue names for Home Affairs decisions (server/reference/data/catalogue.json): it has the QCVN 102:2016 shape
+#: but is not a verified assignment; the days add up to the version's 15 (placeholders, [U]).
+DEMO_DEPARTMENT_CODE = "000.00.04.H26"
 DEMO_CHAIN_PROCEDURE = "tro-cap-khi-nguoi-co-cong-tu-tran"
 DEMO_CHAIN = (
     (StepHolder.RECEIVING, 1, "Tiếp nhận, kiểm tra và chuyển hồ sơ đến Sở Nội vụ",
