@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
@@ -111,3 +112,22 @@ def tampered(signed: bytes, needle: bytes = b"TRO CAP") -> bytes:
     """``signed`` with one byte of the page's text changed (inside the signed range)."""
     at = signed.index(needle)
     return signed[:at] + bytes([signed[at] ^ 0x01]) + signed[at + 1:]
+
+
+@pytest.fixture(scope="session")
+def authority() -> Authority:
+    """The test session's certificate authority, the one the test apps trust."""
+    return Authority.make("CA Chính phủ thử nghiệm")
+
+
+@pytest.fixture(scope="session")
+def stranger_authority() -> Authority:
+    """A CA no test app trusts (a self-made certificate, a foreign provider)."""
+    return Authority.make("CA không được tin cậy", serial=0xBADCA)
+
+
+@pytest.fixture
+def trusting(app, authority, tmp_path) -> Authority:
+    """The test app trusts :func:`authority` (SIGNATURE_TRUST_ROOTS names its root's PEM file)."""
+    app.config["SIGNATURE_TRUST_ROOTS"] = str(authority.root_pem(tmp_path))
+    return authority

@@ -30,6 +30,7 @@ from server.dossiers.workflow import ACTION_ROLES
 from server.dossiers.workflow import Action
 from server.dossiers.workflow import allowed_actions
 from server.extensions import db
+from server.results.desk import panel as results_panel
 from server.web.formats import moment_text
 
 #: Paper dossiers received after this hour go to the processing unit at the start of the next working day
@@ -244,4 +245,5 @@ def page_facts(dossier: Dossier) -> dict:
         "users": users,
         "rating": rating,
         "open_flags": [f for f in dossier.flags if f.resolved_at is None],
+        "results": results_panel(dossier),
     }
