@@ -349,3 +349,12 @@ def test_the_api_refuses_an_unknown_result_number_with_a_422_problem(app, trusti
     assert ok.status_code == 200 and ok.get_json()["state"] == "returned"
     [result] = results_of(dossier.id)
     assert result.handed_over_at is not None
+
+
+def test_a_body_above_the_request_limit_is_refused_with_413_not_a_500(app, trusting):
+    dossier = make_dossier(State.RESOLVED, code=CODE)
+    client, token = desk_client(app)
+    app.config["MAX_CONTENT_LENGTH"] = 2000
+    response = attach(client, token, dossier.id, trusting.sign(result_pdf()))
+    assert response.status_code == 413
+    assert results_of(dossier.id) == []

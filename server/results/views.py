@@ -57,6 +57,13 @@ def _refused(found: Dossier, values: dict, errors: dict, status: int = 422):
     return _dossier_page(found, status=status)
 
 
+def _not_at_result_stage(found: Dossier):
+    """409: the form is not on the page in this state, so the message is the page's own."""
+    db.session.rollback()
+    return _dossier_page(found, problem=_(
+        "Chỉ đính kèm kết quả khi hồ sơ đã được phê duyệt hoặc đang chờ trả kết quả."), status=409)
+
+
 def _file_message(verdict: str) -> str:
     if verdict == "too_large":
         limit = int(current_app.config["SIGNED_RESULT_MAX_BYTES"])
@@ -68,14 +75,12 @@ def _file_message(verdict: str) -> str:
 @roles_required(*DESK)
 def attach(dossier_id: int):
     """Attach the competent agency's result (a PDF) to a dossier of the ward as ``<code>-KQ<n>``."""
-    found = _ward_dossier(dossier_id, lock=True)  # the row lock also serialises the numbering of two uploads
+    found = _ward_dossier(dossier_id)  # another ward's dossier is 404 before its file is even read
     form = request.form
     values = {"title": (form.get("title") or "").strip(), "unsigned": form.get("unsigned") == "yes",
               "unsigned_reason": (form.get("unsigned_reason") or "").strip()}
-    if found.state not in desk.ATTACH_STATES:  # the form is not on the page then: the message is the page's
-        db.session.rollback()
-        return _dossier_page(found, problem=_(
-            "Chỉ đính kèm kết quả khi hồ sơ đã được phê duyệt hoặc đang chờ trả kết quả."), status=409)
+    if found.state not in desk.ATTACH_STATES:
+        return _not_at_result_stage(found)
     errors: dict[str, str] = {}
     if not values["title"]:
         errors["title"] = _("Phải ghi tên kết quả (ví dụ: Quyết định trợ cấp xã hội hằng tháng).")
@@ -100,6 +105,11 @@ def attach(dossier_id: int):
                 errors["unsigned_reason"] = _("Phải ghi lý do nhận kết quả chưa ký số hợp lệ.")
     if errors:
         return _refused(found, values, errors)
+    # Locked only now, pyHanko's work done: the row lock serialises two uploads' numbering and a step taken
+    # meanwhile (the dossier returned while the file was validated).
+    db.session.refresh(found, with_for_update=True)
+    if found.state not in desk.ATTACH_STATES:
+        return _not_at_result_stage(found)
     try:
         attachment, _created = store(sha256_hex(data), data, current_user.id)
     except AttachmentError as error:  # the store's own checks (active content in the PDF, ...)
