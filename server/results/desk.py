@@ -48,7 +48,7 @@ LATER_CHANGES = {
 }
 TIME_SOURCES = {
     "timestamp": _l("theo dấu thời gian của tổ chức cung cấp dịch vụ"),
-    "signer": _l("theo đồng hồ máy của người ký (không có dấu thời gian)"),
+    "signer": _l("theo đồng hồ máy của người ký, không có dấu thời gian"),
 }
 PROBLEMS = {
     "trust_roots_unreadable": _l("Không đọc được danh sách chứng thư gốc tin cậy (SIGNATURE_TRUST_ROOTS): báo "

@@ -147,6 +147,12 @@ def _subject(name, key: str) -> str | None:
     return str(value)[:300] if value else None
 
 
+def _issuer(name) -> str:
+    """The issuing CA as a clerk reads it: its common name and organisation (the full name when it has neither)."""
+    parts = [part for part in (_subject(name, "common_name"), _subject(name, "organization_name")) if part]
+    return (" — ".join(dict.fromkeys(parts)) or name.human_friendly)[:300]
+
+
 def _later_changes(status) -> str | None:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import SignatureCoverageLevel
@@ -217,6 +223,6 @@ def _validate(data: bytes, roots: list, problems: tuple[str, ...]) -> SignatureC
         verdict=verdict, signatures=len(statuses), intact=intact, trusted=bool(last.trusted), whole_document=whole,
         later_changes=later, signer_name=_subject(cert.subject, "common_name"),
         signer_organisation=_subject(cert.subject, "organization_name"),
-        certificate_issuer=cert.issuer.human_friendly[:300], certificate_serial=format(cert.serial_number, "X"),
+        certificate_issuer=_issuer(cert.issuer), certificate_serial=format(cert.serial_number, "X"),
         signed_at=signed_at.astimezone(UTC) if signed_at else None, time_source=time_source,
         problems=problems)
