@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 AGENCY = "Sở Nội vụ tỉnh Thử Nghiệm"
@@ -43,6 +44,7 @@ class Authority:
     """A root CA and one signer certificate it issued."""
 
     root: x509.Certificate
+    root_key: ec.EllipticCurvePrivateKey
     signer: x509.Certificate
     signer_key: ec.EllipticCurvePrivateKey
 
@@ -67,7 +69,7 @@ class Authority:
                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
                                  critical=False)
                   .sign(root_key, hashes.SHA256()))
-        return cls(root, signer, signer_key)
+        return cls(root, root_key, signer, signer_key)
 
     def root_pem(self, folder: Path) -> Path:
         """The root as a PEM file in ``folder`` (what SIGNATURE_TRUST_ROOTS names)."""
@@ -75,23 +77,49 @@ class Authority:
         path.write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def sign(self, pdf: bytes) -> bytes:
-        """``pdf`` with a PAdES signature of the signer certificate (an incremental update, as agencies sign)."""
-        from asn1crypto import keys
-        from asn1crypto import x509 as asn1_x509
+    def sign(self, pdf: bytes, timestamp_at: datetime | None = None) -> bytes:
+        """``pdf`` with a PAdES signature of the signer certificate (an incremental update, as agencies sign);
+        with ``timestamp_at``, a time-stamping authority of this CA vouches for that signing time."""
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import signers
+        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-        def der(cert):
-            return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-        key = keys.PrivateKeyInfo.load(self.signer_key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        signer = signers.SimpleSigner(signing_cert=der(self.signer), signing_key=key,
-                                      cert_registry=SimpleCertificateStore.from_certs([der(self.root)]))
+        signer = signers.SimpleSigner(signing_cert=_asn1(self.signer), signing_key=_asn1_key(self.signer_key),
+                                      cert_registry=SimpleCertificateStore.from_certs([_asn1(self.root)]))
+        timestamper = None
+        if timestamp_at is not None:
+            tsa_cert, tsa_key = self._time_stamping_authority()
+            timestamper = DummyTimeStamper(tsa_cert=_asn1(tsa_cert), tsa_key=_asn1_key(tsa_key), fixed_dt=timestamp_at,
+                                           certs_to_embed=SimpleCertificateStore.from_certs([_asn1(self.root)]))
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo", subfilter=None, reason="Ký số kết quả giải quyết")
-        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer).getvalue()
+        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer,
+                                timestamper=timestamper).getvalue()
+
+    def _time_stamping_authority(self):
+        now = datetime.now(UTC)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA signs RSA only
+        cert = (x509.CertificateBuilder().subject_name(_name("TSA thử nghiệm", "Tổ chức chứng thực thử nghiệm"))
+                .issuer_name(self.root.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - timedelta(days=400)).not_valid_after(now + timedelta(days=365))
+                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.root_key.public_key()),
+                               critical=False)
+                .sign(self.root_key, hashes.SHA256()))
+        return cert, key
+
+
+def _asn1(cert: x509.Certificate):
+    from asn1crypto import x509 as asn1_x509
+
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _asn1_key(key):
+    from asn1crypto import keys
+
+    return keys.PrivateKeyInfo.load(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
 
 
 def result_pdf(title: str = "QUYET DINH TRO CAP") -> bytes:

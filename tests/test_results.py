@@ -89,6 +89,13 @@ def test_a_signed_pdf_validates_with_its_signer_serial_time_and_trust(app, trust
     assert check.summary().startswith("verdict=valid; signatures=1; intact=yes; trusted=yes; whole_document=yes")
 
 
+def test_a_timestamped_signature_takes_its_signing_time_from_the_time_stamping_authority(app, trusting):
+    stamped_at = (utcnow() - timedelta(hours=5)).replace(microsecond=0)
+    check = validate(trusting.sign(result_pdf(), timestamp_at=stamped_at))
+    assert check.verdict == "valid"
+    assert (check.signed_at, check.time_source) == (stamped_at, "timestamp")
+
+
 def test_one_byte_changed_after_signing_is_broken(app, trusting):
     check = validate(tampered(trusting.sign(result_pdf())))
     assert check.verdict == "broken" and not check.intact and not check.valid
