@@ -172,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from server.privacy.views import bp as privacy_pages
     from server.push.api import bp as push_api
     from server.pwa_routes import bp as pwa
+    from server.results.views import bp as results
     from server.sealing.api import bp as sealing_api
     from server.stats.views import bp as stats
     from server.visits.views import bp as visits
@@ -205,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(breach_pages)
     app.register_blueprint(consent_api)
     app.register_blueprint(consent_pages)
+    app.register_blueprint(results)
     app.register_blueprint(channel_hooks)
     app.register_blueprint(citizen_channels)
     app.register_blueprint(portal_pages)

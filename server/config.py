@@ -120,6 +120,14 @@ DEFAULTS: dict[str, object] = {
     # The largest upload; MAX_CONTENT_LENGTH (every request body, Flask) and waitress's max_request_body_size
     # (./dev run) follow it, so that a larger body is refused before it is read.
     "MAX_ATTACHMENT_BYTES": 10_000_000,
+    # Signed results (issue 15, server/results/validation.py). The certificates a result's signature must chain to
+    # to count as signed: a PEM file or a folder of .pem/.crt files (several separated by ":"), e.g. the root CA of
+    # the Government's specialised digital-signature service (Ban Cơ yếu Chính phủ) and the licensed public CAs
+    # the province accepts. Unset: no signature is trusted, every result is "untrusted" until it is configured.
+    "SIGNATURE_TRUST_ROOTS": None,
+    # A result PDF larger than this is refused before its signature is parsed (it also stays within
+    # MAX_ATTACHMENT_BYTES, the limit of every stored file).
+    "SIGNED_RESULT_MAX_BYTES": 10_000_000,
     # The phone compresses photos to about 2 MP (pwa/lib photo compression); 12 MP still takes a modern phone's
     # full-resolution photo (4000 x 3000) or an A4 page scanned at 300 dpi (8.7 MP) sent by other clients, and
     # bounds a decode to ~48 MB of RGBA (bench/decode_limits.py measures it). 40 MP cost 150 MB and 6 s of CPU.

@@ -20,6 +20,9 @@ from server import create_app
 from server.extensions import db
 from server.schema import migrate_afresh
 from tests.redis_server import redis_server  # noqa: F401  (the session's own Redis, for the tests that need it)
+from tests.signing_support import authority  # noqa: F401  (a test CA: signed results)
+from tests.signing_support import stranger_authority  # noqa: F401  (a test CA: signed results)
+from tests.signing_support import trusting  # noqa: F401  (a test CA: signed results)
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 ON_POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgres"))

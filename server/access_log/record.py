@@ -30,6 +30,7 @@ KINDS = (
     "account_page",  # an account seen by an administrator (server/admin/views.py)
     "account_list",  # the list of every account (server/auth/admin_api.py)
     "access_log",  # the access log itself (server/access_log/views.py)
+    "result",  # a dossier's result document, signed or not (server/results/views.py)
 )
 
 

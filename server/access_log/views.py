@@ -46,6 +46,7 @@ KIND_LABELS = {
     "account_page": _l("Trang tài khoản"),
     "account_list": _l("Danh sách tài khoản"),
     "access_log": _l("Nhật ký truy cập"),
+    "result": _l("Kết quả giải quyết"),
 }
 
 

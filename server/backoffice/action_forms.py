@@ -50,7 +50,7 @@ ACTION_FIELDS: dict[Action, tuple[str, ...]] = {
     Action.EXTEND: ("reason", "new_due_date"),
     Action.STOP: ("reason",),
     Action.WITHDRAW: ("citizen_request",),
-    Action.RETURN_RESULT: ("delivery_mode", "recipient_name", "acknowledged"),
+    Action.RETURN_RESULT: ("delivery_mode", "recipient_name", "acknowledged", "result_numbers"),
 }
 
 #: The button of each action, which is also the title of its form.
@@ -165,6 +165,15 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
         values["acknowledged"] = form.get("acknowledged") == "yes"
         if not values["acknowledged"]:
             errors["acknowledged"] = _("Người nhận phải xác nhận đã nhận kết quả (đánh dấu ô xác nhận).")
+    numbers: tuple[int, ...] = ()
+    if "result_numbers" in wanted:
+        # Ticked boxes, one per attached result (server/results/): their numbers; anything else is refused here
+        # and a number the dossier lacks by the workflow's guard.
+        values["result_numbers"] = ticked = [value.strip() for value in form.getlist("result_numbers")][:MAX_ITEMS]
+        if all(value.isdigit() and 0 < int(value) < 2**31 for value in ticked):
+            numbers = tuple(sorted({int(value) for value in ticked}))
+        else:
+            errors["result_numbers"] = _("Số thứ tự kết quả không hợp lệ.")
     return ActionRequest(
         actor_id=actor.id,
         actor_role=actor.role.value,
@@ -176,4 +185,5 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
         recipient_name=values.get("recipient_name") or None,
         acknowledged=values.get("acknowledged") is True,
         amount_vnd=amount,
+        result_numbers=numbers,
     ), submitted

@@ -32,6 +32,7 @@ from server.dossiers.workflow import allowed_actions
 from server.extensions import db
 from server.interagency import services as interagency
 from server.portal import desk as portal_desk
+from server.results.desk import panel as results_panel
 from server.web.formats import moment_text
 
 #: Paper dossiers received after this hour go to the processing unit at the start of the next working day
@@ -248,4 +249,5 @@ def page_facts(dossier: Dossier) -> dict:
         "open_flags": [f for f in dossier.flags if f.resolved_at is None],
         "handovers": interagency.desk_facts(dossier),
         "portal": portal_desk.dossier_messages(dossier.id),
+        "results": results_panel(dossier),
     }

@@ -39,6 +39,7 @@ from server.forms.issue import receipt_for_citizens
 from server.push.models import DeliveryStatus
 from server.push.models import InboxMessage
 from server.push.models import PushDelivery
+from server.results.desk import citizen_rows as citizen_results
 from server.web.officer_messages import officer_messages
 from server.web.officer_messages import read_aloud_text
 from server.web.pages import pages_blueprint
@@ -114,6 +115,7 @@ def _page(dossier: Dossier, found: Relation, invitation: str | None = None, stat
         invitation=invitation, invitation_code=claims.group(invitation) if invitation else None,
         rating=rating, can_rate=dossier.state is State.RETURNED and rating is None,
         levels=LEVELS, claimed=request.args.get("claimed") == "1", receipt=receipt_for_citizens(dossier),
+        results=citizen_results(dossier),
     ), status
 
 

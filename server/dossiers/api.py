@@ -76,6 +76,9 @@ ACTION_BODY = schema("ActionRequest", {
         "recipient_name": {"type": "string", "maxLength": 200},
         "acknowledged": {"type": "boolean", "description": "return_result: the recipient signed for the result"},
         "amount_vnd": {"type": "integer", "minimum": 0},
+        "result_numbers": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                           "maxItems": 50, "uniqueItems": True,
+                           "description": "return_result: the results handed over (the n of <code>-KQ<n>)"},
     },
 })
 DOSSIER = schema("Dossier", {
@@ -109,6 +112,7 @@ def _action_request(data: dict) -> ActionRequest:
         recipient_name=data.get("recipient_name"),
         acknowledged=data.get("acknowledged") is True,
         amount_vnd=data.get("amount_vnd"),
+        result_numbers=tuple(data.get("result_numbers", ())),
     )
 
 

@@ -41,6 +41,7 @@ from server.reference.models import Agency
 from server.reference.models import ProcedureVersion
 from server.reference.models import SupplementClock
 from server.reference.models import TimeUnit
+from server.results.models import DossierResult
 from server.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,14 @@ def facts_of(dossier: Dossier) -> DossierFacts:
         missing_documents=missing_documents(
             dossier.procedure_version, frozenset(d.required_document_id for d in dossier.documents)
         ),
+        result_numbers=_result_numbers(dossier),
     )
+
+
+def _result_numbers(dossier: Dossier) -> frozenset[int]:
+    if dossier.id is None:
+        return frozenset()
+    return frozenset(db.session.scalars(select(DossierResult.number).where(DossierResult.dossier_id == dossier.id)))
 
 
 def apply_action(dossier: Dossier, action: Action, actor: User, request: ActionRequest, now: datetime | None = None):
@@ -309,6 +317,14 @@ def _return_result(dossier: Dossier, request: ActionRequest, now: datetime, data
     # The guard refused a return without it, so the stored history always says the recipient signed for it.
     data.update(delivery_mode=request.delivery_mode, recipient_name=request.recipient_name,
                 acknowledged=request.acknowledged)
+    if request.result_numbers:
+        # Which signed results (<code>-KQ<n>) the recipient took: in the history, and on each result (the guard
+        # refused numbers the dossier does not have).
+        numbers = sorted(set(request.result_numbers))
+        data["results"] = numbers
+        for result in db.session.scalars(select(DossierResult).where(DossierResult.dossier_id == dossier.id,
+                                                                     DossierResult.number.in_(numbers))):
+            result.handed_over_at = now
 
 
 def _withdraw(dossier: Dossier, request: ActionRequest, now: datetime, data: dict) -> None:

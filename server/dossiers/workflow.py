@@ -155,6 +155,8 @@ class ActionRequest:
     recipient_name: str | None = None  #: who acknowledged receipt of the result
     acknowledged: bool = False  #: the recipient acknowledged receipt (signed the ledger, Mẫu 07)
     amount_vnd: int | None = None
+    #: return_result: which of the dossier's results (the n of ``<code>-KQ<n>``) were handed over; optional
+    result_numbers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class DossierFacts:
     due_date: date | None = None
     same_day_procedure: bool = False
     missing_documents: tuple[str, ...] = ()
+    result_numbers: frozenset[int] = frozenset()  #: the numbers of the results attached to the dossier
 
 
 @dataclass(frozen=True)
@@ -353,6 +356,17 @@ def _guard_return(req: ActionRequest, facts: DossierFacts) -> list[GuardFailure]
                 "acknowledged",
                 "Người nhận phải xác nhận đã nhận kết quả (ký nhận).",
                 "The recipient must acknowledge receipt of the result (sign for it).",
+            )
+        )
+    unknown = sorted(set(req.result_numbers) - facts.result_numbers)
+    if unknown:
+        listed = ", ".join(f"KQ{n}" for n in unknown)
+        failures.append(
+            GuardFailure(
+                "result_unknown",
+                "result_numbers",
+                f"Hồ sơ không có kết quả {listed}: chỉ chọn các kết quả đã đính kèm.",
+                f"The dossier has no result {listed}: choose only results that were attached.",
             )
         )
     return failures
