@@ -19,6 +19,17 @@ from server.reference.models import UnitLevel
 #: A demonstration ward. The agency code follows the QCVN 102:2016 shape but is not an official assignment.
 DEMO_AGENCY_CODE = "000.20.26.H26"
 
+#: The province's other units of the demo (issue 15): a second ward, whose residents the first ward's officer may
+#: receive at home (Decree 118/2025), and the two departments that decide above the wards since the 2025 mergers.
+#: Codes in the QCVN 102:2016 shape, not official assignments. (code, unit name, Vietnamese, English, ministry,
+#: in the system): the Sở Y tế still works on its ministry's portal, so its hand-overs are recorded by the desk.
+DEMO_SECOND_WARD = ("000.20.45.H26", "Phường Vĩnh Tuy", "Bộ phận Một cửa – UBND phường Vĩnh Tuy (demo)",
+                    "One-stop desk – Vinh Tuy Ward People's Committee (demo)")
+DEMO_DEPARTMENTS = (
+    ("000.00.09.H26", "Sở Nội vụ thành phố Hà Nội (demo)", "Hanoi Department of Home Affairs (demo)", "BNV", True),
+    ("000.00.15.H26", "Sở Y tế thành phố Hà Nội (demo)", "Hanoi Department of Health (demo)", "BYT", False),
+)
+
 DEMO_USERS = (
     (Role.ADMIN, "Quản trị viên (demo)"),
     (Role.LEADER, "Phó Chủ tịch UBND phường (demo)"),
@@ -42,15 +53,39 @@ def seed_reference_data() -> dict[str, int]:
     return {"procedures": procedures, "versions": versions, "calendar_overrides": overrides}
 
 
+def _demo_province() -> AdministrativeUnit:
+    province = db.session.scalar(select(AdministrativeUnit).where(AdministrativeUnit.code == "01"))
+    if province is None:
+        province = AdministrativeUnit(code="01", name="Thành phố Hà Nội", level=UnitLevel.PROVINCE)
+        db.session.add(province)
+    return province
+
+
+def demo_province_units() -> list[Agency]:
+    """The demo's second ward and the province's two departments, created on first use (idempotent)."""
+    province = _demo_province()
+    code, place, name_vi, name_en = DEMO_SECOND_WARD
+    found = []
+    if Agency.by_code(code) is None:
+        ward = AdministrativeUnit(code="00001-demo", name=place, level=UnitLevel.WARD, parent_code=province.code)
+        db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, administrative_unit=ward))
+    for code, name_vi, name_en, ministry, in_system in DEMO_DEPARTMENTS:
+        if Agency.by_code(code) is None:
+            # Placed in the province (its documents are dated "Hà Nội"); not a ward's one-stop desk.
+            db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, administrative_unit=province,
+                                  is_one_stop=False, ministry=ministry, in_system=in_system))
+    db.session.flush()
+    for code in (DEMO_SECOND_WARD[0], *(department[0] for department in DEMO_DEPARTMENTS)):
+        found.append(Agency.by_code(code))
+    return found
+
+
 def demo_ward() -> Agency:
     """The demo ward's one-stop desk, created on first use."""
     agency = Agency.by_code(DEMO_AGENCY_CODE)
     if agency is not None:
         return agency
-    province = db.session.scalar(select(AdministrativeUnit).where(AdministrativeUnit.code == "01"))
-    if province is None:
-        province = AdministrativeUnit(code="01", name="Thành phố Hà Nội", level=UnitLevel.PROVINCE)
-        db.session.add(province)
+    _demo_province()
     ward = AdministrativeUnit(code="00000-demo", name="Phường Hai Bà Trưng", level=UnitLevel.WARD, parent_code="01")
     db.session.add(ward)
     agency = Agency(
@@ -68,6 +103,7 @@ def seed_demo() -> dict[str, object]:
     """Reference data, the demo ward and one account per role (citizen with a person record, officer with a phone)."""
     summary: dict[str, object] = seed_reference_data()
     agency = demo_ward()
+    summary["province_units"] = demo_province_units()
     users = {}
     for role, name in DEMO_USERS:
         user = db.session.scalar(select(User).where(User.role == role, User.display_name == name))

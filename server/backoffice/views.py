@@ -57,6 +57,7 @@ from server.dossiers.workflow import InvalidTransition
 from server.dossiers.workflow import decide
 from server.errors import locale_code
 from server.extensions import db
+from server.interagency import units
 from server.push.models import InboxMessage
 from server.storage import NotStored
 from server.storage import backend
@@ -101,11 +102,12 @@ def dashboard():
 
 
 def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
-    """The dossier of the user's own ward, or 404 (another ward's is not revealed). ``lock`` serialises two clerks
-    acting on it at once (PostgreSQL row lock)."""
+    """The dossier if the user's unit received, decides or holds it, else 404 (another unit's is not revealed:
+    server/interagency/units.py says the rule). ``lock`` serialises two clerks acting on it at once (PostgreSQL
+    row lock)."""
     query = select(Dossier).where(Dossier.id == dossier_id)
     found = db.session.scalar(query.with_for_update() if lock else query)
-    if found is None or found.agency_id != current_user.agency_id:
+    if found is None or not units.may_view(current_user, found):
         abort(404)
     return found
 
@@ -135,6 +137,7 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
         id_methods=identity.method_labels(),
         reach=desk_reach.page_facts(found),
         consent_form=SimpleNamespace(**(consent_form or {"values": {}, "errors": {}})),
+        units=units.units_of(found),
     ), status
 
 
@@ -155,6 +158,9 @@ def take_action(dossier_id: int, action_name: str):
     except ValueError:
         abort(404)
     found = _ward_dossier(dossier_id, lock=True)
+    if not units.may_act(current_user, found, action):
+        return _dossier_page(found, problem=_("Hồ sơ đang do đơn vị khác giữ: đơn vị của bạn không thực hiện được "
+                                              "thao tác «%(action)s».", action=ACTION_LABELS[action]), status=403)
     action_request, submitted = read_action(action, request.form, current_user)
     fields = ACTION_FIELDS[action]
     try:
@@ -245,7 +251,7 @@ def attachment(sha256: str):
     """
     ward_dossiers = list(db.session.scalars(
         select(Dossier).join(DossierDocument, Dossier.id == DossierDocument.dossier_id)
-        .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id)
+        .where(DossierDocument.sha256 == sha256, units.viewable_by(current_user.agency))
         .distinct().order_by(Dossier.id).limit(20)))
     stored = db.session.get(Attachment, sha256) if ward_dossiers else None
     if stored is None:
