@@ -205,7 +205,7 @@ def test_the_receiving_desk_and_the_competent_unit_see_it_a_stranger_does_not(ap
     dossier = _cross_ward_dossier(app)
     demo_staff = app.test_client()
     sign_in(demo_staff, demo_user(Role.STAFF))
-    competent, _token, competent_user = _desk(app, second_ward())
+    competent, token, competent_user = _desk(app, second_ward())
     stranger, _token2, stranger_user = _desk(app, third_ward())
     photo = dossier.documents[0].sha256 if dossier.documents[0].sha256 else dossier.documents[1].sha256
     page = f"/staff/dossiers/{dossier.id}"
@@ -224,6 +224,10 @@ def test_the_receiving_desk_and_the_competent_unit_see_it_a_stranger_does_not(ap
         assert streamed.status_code == 200 and streamed.data
     assert not may_act(competent_user, dossier, Action.TRANSFER)
     assert not may_view(stranger_user, dossier)
+    flag = dossier.flags[0]  # the desk's own records are the receiving desk's (and the holder's)
+    assert competent.post(f"{page}/flags/{flag.id}/resolve", data={"csrf_token": token}).status_code == 403
+    db.session.refresh(flag)
+    assert flag.resolved_at is None
 
 
 def test_the_holder_acts_the_receiving_desk_keeps_receipt_and_return(app):

@@ -112,6 +112,15 @@ def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
     return found
 
 
+def _desk_records_of(dossier_id: int, lock: bool = False) -> Dossier:
+    """The dossier whose desk records (flags, owner account, paper consents) the user's unit keeps: the receiving
+    desk's or the holder's; a unit that only decides it reads them (403)."""
+    found = _ward_dossier(dossier_id, lock)
+    if not units.may_keep_records(current_user, found):
+        abort(403)
+    return found
+
+
 def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str | None = None, status: int = 200,
                   identity_form: dict | None = None, consent_form: dict | None = None):
     """The dossier page; ``failed`` is a refused action form to show again with its messages, ``problem`` a
@@ -195,7 +204,7 @@ def take_action(dossier_id: int, action_name: str):
 @roles_required(*DESK)
 def resolve_flag(dossier_id: int, flag_id: int):
     """Mark a point raised at sync as looked at (once; the flag itself is kept, with who resolved it and when)."""
-    found = _ward_dossier(dossier_id)
+    found = _desk_records_of(dossier_id)
     flag = db.session.get(DossierFlag, flag_id)
     if flag is None or flag.dossier_id != found.id:
         abort(404)
@@ -213,7 +222,7 @@ def resolve_flag(dossier_id: int, flag_id: int):
 def link_owner_account(dossier_id: int):
     """Link a citizen's account as the dossier's owner after checking their ID card at the desk (recorded: who,
     when, how). A personal ID the account declared links nothing by itself (server/citizen/access.py)."""
-    found = _ward_dossier(dossier_id, lock=True)
+    found = _desk_records_of(dossier_id, lock=True)
     account, errors = identity.link_owner_after_id_check(found, request.form, current_user)
     if errors:
         db.session.rollback()
@@ -229,7 +238,7 @@ def link_owner_account(dossier_id: int):
 def person_consent(dossier_id: int):
     """Record (or withdraw) the Zalo or SMS consent of the dossier's owner or submitter who has no account, as they
     signed it on paper at the desk (server/backoffice/reach.py)."""
-    found = _ward_dossier(dossier_id, lock=True)
+    found = _desk_records_of(dossier_id, lock=True)
     done, errors = desk_reach.record_consent(found, request.form, current_user, locale_code())
     if errors:
         db.session.rollback()

@@ -109,7 +109,9 @@ def competent_agency_from_code(version: ProcedureVersion, receiving: Agency, war
 # * ACT: the unit holding the dossier takes its steps (whatever the roles allow, as before). The receiving unit,
 #   when it no longer holds the dossier, keeps only the steps that are the one-stop's own whoever decides:
 #   receipt (receive, refuse, guide to complete) and handing the result back (return_result). The deciding unit
-#   that does not hold the dossier only reads it until the chain hands it over.
+#   that does not hold the dossier only reads it until the chain hands it over. The desk's own records of a
+#   dossier (flags looked at, an owner's account linked, a consent on paper) are the receiving desk's and the
+#   holder's (:func:`may_keep_records`).
 # Dossiers from before issue 15 have the three units equal, so nothing changes for them.
 
 #: The steps the receiving one-stop desk may take on a dossier held elsewhere.
@@ -142,6 +144,14 @@ def may_act(user, dossier: Dossier, action: Action) -> bool:
     if _holder_id(dossier) == mine:
         return dossier.agency_id == mine or _in_system(user.agency)
     return dossier.agency_id == mine and action in RECEIVING_DESK_ACTIONS
+
+
+def may_keep_records(user, dossier: Dossier) -> bool:
+    """Whether ``user``'s unit may write the desk's own records of the dossier (a sync flag looked at, an owner's
+    account linked after an ID check, a consent signed on paper): the receiving desk, or the unit holding it."""
+    mine = user.agency_id
+    return mine is not None and (dossier.agency_id == mine or (_holder_id(dossier) == mine
+                                                                and _in_system(user.agency)))
 
 
 def viewable_by(agency: Agency):
