@@ -43,6 +43,7 @@ from server.interagency.units import competent_agency_from_code
 from server.people.forms import check_person_fields
 from server.people.models import Gender
 from server.people.models import Person
+from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.storage import backend
 from server.types import utcnow
@@ -80,7 +81,7 @@ class _Checked:
     owner: Person
     submitter: Person
     documents: list[tuple[object, Attachment | None, dict]]
-    competent_agency: object = None
+    competent_agency: Agency | None = None  #: None: the receiving ward decides
 
 
 def _moment_errors(payload: dict) -> list[dict]:
