@@ -37,6 +37,9 @@ def demo_seed(url: str | None) -> None:
     click.echo(f"Catalogue: +{summary['procedures']} procedures, +{summary['versions']} versions; "
                f"calendar overrides: +{summary['calendar_overrides']}")
     click.echo(f"Ward: {agency.name_vi} — agency code {agency.agency_code}")
+    for unit in summary["province_units"]:  # receipt across boundaries and departments (issue 15)
+        where = "" if unit.in_system else " (outside the system: hand-overs recorded by the desk)"
+        click.echo(f"  also in the province: {unit.name_vi} — {unit.agency_code}{where}")
     url = base_url(url)
     links = demo_enrolment_links(url)
     db.session.commit()

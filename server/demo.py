@@ -22,6 +22,20 @@ from server.reference.models import UnitLevel
 #: A demonstration ward. The agency code follows the QCVN 102:2016 shape but is not an official assignment.
 DEMO_AGENCY_CODE = "000.20.26.H26"
 
+#: The province's other units of the demo (issue 15): a second ward, whose residents the first ward's officer may
+#: receive at home (Decree 118/2025), and the two departments that decide above the wards since the 2025 mergers.
+#: Codes in the QCVN 102:2016 shape, not official assignments. (code, unit name, Vietnamese, English, ministry,
+#: in the system): the Sở Y tế still works on its ministry's portal, so its hand-overs are recorded by the desk.
+DEMO_SECOND_WARD = ("000.20.45.H26", "Phường Vĩnh Tuy", "Bộ phận Một cửa – UBND phường Vĩnh Tuy (demo)",
+                    "One-stop desk – Vinh Tuy Ward People's Committee (demo)")
+DEMO_DEPARTMENTS = (
+    # The code the shipped catalogue names for Home Affairs decisions (server/reference/data/catalogue.json); outside
+    # the system, as a department working on its ministry's portal: the desk records its hand-overs.
+    ("000.00.04.H26", "Sở Nội vụ thành phố Hà Nội (demo)", "Hanoi Department of Home Affairs (demo)", "BNV", False),
+    # In the system: its staff would have their own queue.
+    ("000.00.15.H26", "Sở Y tế thành phố Hà Nội (demo)", "Hanoi Department of Health (demo)", "BYT", True),
+)
+
 DEMO_USERS = (
     (Role.ADMIN, "Quản trị viên (demo)"),
     (Role.LEADER, "Phó Chủ tịch UBND phường (demo)"),
@@ -32,10 +46,9 @@ DEMO_USERS = (
 
 #: The demo's inter-agency chain (liên thông, issue 15): survivor benefits on a meritorious person's death (1.010824)
 #: are received by the ward and decided by the city's Department of Home Affairs, which works on its ministry's
-#: portal, outside this system: the desk records its acknowledgement and its result. The code is the one the shipped
-#: catalogue names for Home Affairs decisions (server/reference/data/catalogue.json): it has the QCVN 102:2016 shape
-#: but is not a verified assignment; the days add up to the version's 15 (placeholders, [U]).
-DEMO_DEPARTMENT_CODE = "000.00.04.H26"
+#: portal, outside this system (DEMO_DEPARTMENTS): the desk records its acknowledgement and its result. The code has
+#: the QCVN 102:2016 shape but is not a verified assignment; the days add up to the version's 15 (placeholders, [U]).
+DEMO_DEPARTMENT_CODE = DEMO_DEPARTMENTS[0][0]
 DEMO_CHAIN_PROCEDURE = "tro-cap-khi-nguoi-co-cong-tu-tran"
 DEMO_CHAIN = (
     (StepHolder.RECEIVING, 1, "Tiếp nhận, kiểm tra và chuyển hồ sơ đến Sở Nội vụ",
@@ -60,15 +73,39 @@ def seed_reference_data() -> dict[str, int]:
     return {"procedures": procedures, "versions": versions, "calendar_overrides": overrides}
 
 
+def _demo_province() -> AdministrativeUnit:
+    province = db.session.scalar(select(AdministrativeUnit).where(AdministrativeUnit.code == "01"))
+    if province is None:
+        province = AdministrativeUnit(code="01", name="Thành phố Hà Nội", level=UnitLevel.PROVINCE)
+        db.session.add(province)
+    return province
+
+
+def demo_province_units() -> list[Agency]:
+    """The demo's second ward and the province's two departments, created on first use (idempotent)."""
+    province = _demo_province()
+    code, place, name_vi, name_en = DEMO_SECOND_WARD
+    found = []
+    if Agency.by_code(code) is None:
+        ward = AdministrativeUnit(code="00001-demo", name=place, level=UnitLevel.WARD, parent_code=province.code)
+        db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, administrative_unit=ward))
+    for code, name_vi, name_en, ministry, in_system in DEMO_DEPARTMENTS:
+        if Agency.by_code(code) is None:
+            # Placed in the province (its documents are dated "Hà Nội"); not a ward's one-stop desk.
+            db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, administrative_unit=province,
+                                  is_one_stop=False, ministry=ministry, in_system=in_system))
+    db.session.flush()
+    for code in (DEMO_SECOND_WARD[0], *(department[0] for department in DEMO_DEPARTMENTS)):
+        found.append(Agency.by_code(code))
+    return found
+
+
 def demo_ward() -> Agency:
     """The demo ward's one-stop desk, created on first use."""
     agency = Agency.by_code(DEMO_AGENCY_CODE)
     if agency is not None:
         return agency
-    province = db.session.scalar(select(AdministrativeUnit).where(AdministrativeUnit.code == "01"))
-    if province is None:
-        province = AdministrativeUnit(code="01", name="Thành phố Hà Nội", level=UnitLevel.PROVINCE)
-        db.session.add(province)
+    _demo_province()
     ward = AdministrativeUnit(code="00000-demo", name="Phường Hai Bà Trưng", level=UnitLevel.WARD, parent_code="01")
     db.session.add(ward)
     agency = Agency(
@@ -83,12 +120,8 @@ def demo_ward() -> Agency:
 
 
 def demo_chain() -> None:
-    """The demo department and its chain on the versions of the demo procedure that have none (idempotent; a
-    chain or a deciding unit the catalogue gives is kept)."""
-    if Agency.by_code(DEMO_DEPARTMENT_CODE) is None:
-        db.session.add(Agency(agency_code=DEMO_DEPARTMENT_CODE, name_vi="Sở Nội vụ thành phố Hà Nội (demo)",
-                              name_en="Hanoi Department of Home Affairs (demo)", is_one_stop=False, in_system=False,
-                              ministry="BNV"))
+    """The chain on the versions of the demo procedure that have none, for a database seeded from a catalogue
+    without chains (idempotent; a chain or a deciding unit the catalogue gives is kept)."""
     procedure = db.session.scalar(select(Procedure).where(Procedure.key == DEMO_CHAIN_PROCEDURE))
     for version in procedure.versions if procedure is not None else ():
         if version.steps:
@@ -103,6 +136,7 @@ def seed_demo() -> dict[str, object]:
     """Reference data, the demo ward and one account per role (citizen with a person record, officer with a phone)."""
     summary: dict[str, object] = seed_reference_data()
     agency = demo_ward()
+    summary["province_units"] = demo_province_units()
     demo_chain()
     users = {}
     for role, name in DEMO_USERS:

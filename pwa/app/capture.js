@@ -51,6 +51,7 @@ export function newDraft(userId, visit = null) {
       submitter: { full_name: "", personal_id: "", date_of_birth: "", gender: "", phone: "", address: "" },
       documents: {},
       citizen_requested_receipt: false,
+      competent_agency_code: "", // "": the officer's own ward decides
     },
   };
 }
@@ -138,6 +139,7 @@ export class CaptureForm {
     this.form.elements.namedItem("same_submitter").checked = form.same_submitter;
     this.showSubmitter(!form.same_submitter);
     this.form.elements.namedItem("citizen_requested_receipt").checked = Boolean(form.citizen_requested_receipt);
+    this.showWards();
     this.search.value = "";
     this.showProcedure();
     this.showResults();
@@ -168,6 +170,26 @@ export class CaptureForm {
     fieldset.disabled = !shown;
   }
 
+  /** The wards the dossier may be for (the day download's, the officer's own first and chosen by default). */
+  wards() {
+    return (this.context.day.meta && this.context.day.meta.wards) || [];
+  }
+
+  showWards() {
+    const select = this.form.elements.namedItem("competent_agency_code");
+    const chosen = this.record.form.competent_agency_code || "";
+    select.replaceChildren(...this.wards().map((ward, index) =>
+      el("option", { value: index ? ward.agency_code : "", selected: index ? ward.agency_code === chosen : !chosen },
+        lang === "en" && ward.name_en ? ward.name_en : ward.name_vi)));
+  }
+
+  /** The ward chosen for a ward-level procedure; null for the officer's own ward or a department's procedure. */
+  competentWard(procedure) {
+    const code = this.record.form.competent_agency_code;
+    if (!code || !procedure || procedure.competent_agency_code) return null;
+    return this.wards().find((ward) => ward.agency_code === code) || null;
+  }
+
   procedure() {
     return this.context.day.procedures.find((p) => p.key === this.record.form.procedure_key) || null;
   }
@@ -191,6 +213,9 @@ export class CaptureForm {
     this.form.elements.namedItem("procedure_key").value = procedure ? procedure.key : "";
     const sameDay = procedure && procedure.time.unit === "same_day";
     this.form.querySelector("#receipt-request-field").hidden = !sameDay;
+    // A department's procedure is decided by the department whatever ward: no choice to offer.
+    this.form.querySelector("#competent-ward-field").hidden =
+      !procedure || Boolean(procedure.competent_agency_code) || this.wards().length < 2;
     this.showDocuments();
   }
 
@@ -275,6 +300,8 @@ export class CaptureForm {
       this.showSubmitter(!target.checked);
     } else if (target.name === "citizen_requested_receipt") {
       form.citizen_requested_receipt = target.checked;
+    } else if (target.name === "competent_agency_code") {
+      form.competent_agency_code = target.value;
     } else if (target.name && target.name.startsWith("doc.")) {
       const [, code, key] = target.name.split(".");
       const state = form.documents[code] || { ticked: false, sighted_original: false, photos: [] };
@@ -464,7 +491,9 @@ export class CaptureForm {
     const delivery = [[t("return_place"), t("return_at_home")]];
     if (sameDay) delivery.push([t("review_receipt_requested"), form.citizen_requested_receipt ? t("yes") : t("no")]);
     root.replaceChildren(
-      part("procedure", t("procedure"), el("p", { class: "chosen" }, procedureName(procedure))),
+      part("procedure", t("procedure"), el("p", { class: "chosen" }, procedureName(procedure)),
+        this.competentWard(procedure) ? facts([[t("review_competent_ward"), this.competentWard(procedure).name_vi]])
+          : ""),
       part("owner", t("owner"), person(form.owner)),
       part("submitter", t("applicant"), form.same_submitter ? el("p", {}, t("review_same_submitter"))
         : person(form.submitter)),
@@ -552,6 +581,8 @@ export class CaptureForm {
       citizen_requested_receipt: Boolean(form.citizen_requested_receipt),
       claim_token_sha256: issued.claim_token_sha256,
     };
+    const ward = this.competentWard(procedure);
+    if (ward) record.payload.competent_agency_code = ward.agency_code; // absent: the receiving ward, as before
     record.issued = issued;
     record.receipt = {
       label: `${issued.code || issued.provisional_code} — ${form.owner.full_name.trim()}`,

@@ -42,6 +42,7 @@ async function storeDay(db, userId, day) {
     catalogue_version: day.catalogue.version,
     calendar_version: day.calendar.version,
     receipt_series: day.receipt_series || null, // the "TNHS" of the receipt's "Số: 12/TNHS"
+    wards: day.wards || [], // the province's wards a dossier may be for, the officer's own first
   });
 }
 

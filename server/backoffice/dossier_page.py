@@ -31,6 +31,7 @@ from server.dossiers.workflow import Action
 from server.dossiers.workflow import allowed_actions
 from server.extensions import db
 from server.interagency import services as interagency
+from server.interagency.units import may_act
 from server.portal import desk as portal_desk
 from server.results.desk import panel as results_panel
 from server.web.formats import moment_text
@@ -205,7 +206,8 @@ def _delivery_labels() -> dict[str, str]:
 
 
 def desk_actions(dossier: Dossier, user: User) -> list[Action]:
-    """The actions this user may take on this dossier now: legal in its state and open to the user's role.
+    """The actions this user may take on this dossier now: legal in its state, open to the user's role and to the
+    user's unit (the holder's, or the receiving desk's for receipt and return: server/interagency/units.py).
 
     "Result at once" is offered only for a same-day procedure (issue 11 point 8): its guard would refuse it for
     any other, and a button that can only fail is no choice (server/dossiers/services.py facts_of says which).
@@ -215,7 +217,7 @@ def desk_actions(dossier: Dossier, user: User) -> list[Action]:
     same_day = facts_of(dossier).same_day_procedure
     return [action for action in allowed_actions(dossier.state)
             if user.role.value in ACTION_ROLES[action] and action in ACTION_FIELDS
-            and (action is not Action.RESOLVE_ON_SPOT or same_day)]
+            and (action is not Action.RESOLVE_ON_SPOT or same_day) and may_act(user, dossier, action)]
 
 
 def extension_would_be_late(dossier: Dossier, now: datetime) -> bool:

@@ -21,6 +21,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
@@ -36,6 +37,7 @@ from server.dossiers.search_text import search_needle
 from server.dossiers.workflow import OPEN_STATES
 from server.dossiers.workflow import State
 from server.extensions import db
+from server.interagency import units
 from server.privacy.requests import due_requests as due_data_requests
 from server.reference.fields import field_labels
 from server.reference.models import Procedure
@@ -64,6 +66,8 @@ STATE_TABS = (State.ONLINE_SUBMITTED, State.RECEIVED, State.IN_PROCESS, State.AW
               State.REFUSED, State.GUIDED_INCOMPLETE, State.STOPPED, State.WITHDRAWN)
 SORTS = ("due", "due_desc", "received_desc")
 DEADLINES = ("overdue", "due_soon")
+#: Which units' dossiers (server/interagency/units.py); none chosen: what the unit received or holds now.
+UNIT_VIEWS = ("held", "elsewhere", "incoming")
 
 
 
@@ -80,6 +84,9 @@ def queue_labels() -> dict:
                                                                n=current_app.config["QUEUE_DUE_SOON_WORKING_DAYS"])},
         "sorts": {"due": _("Hạn trả gần nhất trước"), "due_desc": _("Hạn trả xa nhất trước"),
                   "received_desc": _("Mới tiếp nhận trước")},
+        "units": {"held": _("Đang ở đơn vị mình"),
+                  "elsewhere": _("Đơn vị mình tiếp nhận, đang ở hoặc thuộc thẩm quyền đơn vị khác"),
+                  "incoming": _("Đơn vị khác tiếp nhận, chuyển đến hoặc thuộc thẩm quyền đơn vị mình")},
     }
 
 
@@ -96,6 +103,7 @@ class QueueFilters:
     q: str = ""
     sort: str = "due"
     page: int = 1
+    unit: str | None = None
 
 
 
@@ -112,7 +120,7 @@ def _choice(values: dict, errors: dict, name: str, allowed, message: str):
 
 def read_filters(args: MultiDict, procedures: list[Procedure]) -> tuple[QueueFilters | None, Submitted]:
     """Check the query string against what the page offers."""
-    names = ("tab", "procedure", "field", "channel", "mode", "deadline", "q", "sort", "page")
+    names = ("tab", "procedure", "field", "channel", "mode", "deadline", "q", "sort", "page", "unit")
     values = {name: " ".join((args.get(name) or "").split()) for name in names}
     submitted = Submitted(values)
     errors = submitted.errors
@@ -127,6 +135,7 @@ def read_filters(args: MultiDict, procedures: list[Procedure]) -> tuple[QueueFil
     mode = _choice(values, errors, "mode", {m.value for m in ReceptionMode},
                    _("Vui lòng chọn một hình thức tiếp nhận trong danh sách."))
     deadline = _choice(values, errors, "deadline", DEADLINES, _("Vui lòng chọn quá hạn hoặc sắp đến hạn."))
+    unit = _choice(values, errors, "unit", UNIT_VIEWS, _("Vui lòng chọn một nhóm đơn vị trong danh sách."))
     sort = _choice(values, errors, "sort", SORTS, _("Vui lòng chọn một cách sắp xếp trong danh sách.")) or "due"
     if len(values["q"]) > MAX_SEARCH:
         errors["q"] = _("Từ khóa tìm kiếm dài tối đa %(n)s ký tự.", n=MAX_SEARCH)
@@ -141,7 +150,7 @@ def read_filters(args: MultiDict, procedures: list[Procedure]) -> tuple[QueueFil
     return QueueFilters(
         tab=tab, procedure_id=int(procedure) if procedure else None, field=field,
         channel=Channel(channel) if channel else None, reception_mode=ReceptionMode(mode) if mode else None,
-        deadline=deadline, q=values["q"], sort=sort, page=page,
+        deadline=deadline, q=values["q"], sort=sort, page=page, unit=unit,
     ), submitted
 
 
@@ -166,7 +175,7 @@ def due_soon_limit(now: datetime, working_days: int) -> datetime:
 
 def ward_conditions(agency_id: int, filters: QueueFilters, procedures: list[Procedure], now: datetime) -> list:
     """The WHERE clauses of every filter except the tab (the tabs are counted with them)."""
-    conditions = [Dossier.agency_id == agency_id]
+    conditions = [unit_condition(agency_id, filters.unit)]
     if filters.procedure_id is not None or filters.field is not None:
         chosen = [p for p in procedures if filters.procedure_id in (None, p.id) and filters.field in (None, p.field)]
         # Version ids are few (the catalogue), and a list of them keeps the query on the dossier table alone.
@@ -185,6 +194,19 @@ def ward_conditions(agency_id: int, filters: QueueFilters, procedures: list[Proc
     if needle:
         conditions.append(Dossier.search_text.contains(needle, autoescape=True))
     return conditions
+
+
+def unit_condition(agency_id: int, view: str | None):
+    """Whose dossiers the queue lists: by default those the unit received or holds now (a unit sees in its queue
+    what was handed over to it: server/interagency/units.py); "held" only those it holds, "elsewhere" those it
+    received that another unit holds or decides, "incoming" those another unit received for it."""
+    if view == "held":
+        return units.held_by(agency_id)
+    if view == "elsewhere":
+        return units.elsewhere_condition(agency_id)
+    if view == "incoming":
+        return units.incoming_condition(agency_id)
+    return or_(Dossier.agency_id == agency_id, units.held_by(agency_id))
 
 
 def tab_counts(conditions: list) -> dict[str, int]:
@@ -210,7 +232,8 @@ def page_of(conditions: list, filters: QueueFilters) -> list[Dossier]:
     else:
         order = (Dossier.due_at.asc().nulls_last(), Dossier.id)
     query = (query.order_by(*order).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
-             .options(selectinload(Dossier.owner),
+             .options(selectinload(Dossier.owner), selectinload(Dossier.agency),
+                      selectinload(Dossier.competent_agency), selectinload(Dossier.holder_agency),
                       selectinload(Dossier.procedure_version).selectinload(ProcedureVersion.procedure)))
     return list(db.session.scalars(query))
 

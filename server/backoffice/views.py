@@ -57,6 +57,7 @@ from server.dossiers.workflow import InvalidTransition
 from server.dossiers.workflow import decide
 from server.errors import locale_code
 from server.extensions import db
+from server.interagency import units
 from server.push.models import InboxMessage
 from server.storage import NotStored
 from server.storage import backend
@@ -101,12 +102,22 @@ def dashboard():
 
 
 def _ward_dossier(dossier_id: int, lock: bool = False) -> Dossier:
-    """The dossier of the user's own ward, or 404 (another ward's is not revealed). ``lock`` serialises two clerks
-    acting on it at once (PostgreSQL row lock)."""
+    """The dossier if the user's unit received, decides or holds it, else 404 (another unit's is not revealed:
+    server/interagency/units.py says the rule). ``lock`` serialises two clerks acting on it at once (PostgreSQL
+    row lock)."""
     query = select(Dossier).where(Dossier.id == dossier_id)
     found = db.session.scalar(query.with_for_update() if lock else query)
-    if found is None or found.agency_id != current_user.agency_id:
+    if found is None or not units.may_view(current_user, found):
         abort(404)
+    return found
+
+
+def _desk_records_of(dossier_id: int, lock: bool = False) -> Dossier:
+    """The dossier whose desk records (flags, owner account, paper consents) the user's unit keeps: the receiving
+    desk's or the holder's; a unit that only decides it reads them (403)."""
+    found = _ward_dossier(dossier_id, lock)
+    if not units.may_keep_records(current_user, found):
+        abort(403)
     return found
 
 
@@ -135,6 +146,7 @@ def _dossier_page(found: Dossier, failed: Submitted | None = None, problem: str 
         id_methods=identity.method_labels(),
         reach=desk_reach.page_facts(found),
         consent_form=SimpleNamespace(**(consent_form or {"values": {}, "errors": {}})),
+        units=units.units_of(found),
     ), status
 
 
@@ -155,6 +167,9 @@ def take_action(dossier_id: int, action_name: str):
     except ValueError:
         abort(404)
     found = _ward_dossier(dossier_id, lock=True)
+    if not units.may_act(current_user, found, action):
+        return _dossier_page(found, problem=_("Hồ sơ đang do đơn vị khác giữ: đơn vị của bạn không thực hiện được "
+                                              "thao tác «%(action)s».", action=ACTION_LABELS[action]), status=403)
     action_request, submitted = read_action(action, request.form, current_user)
     fields = ACTION_FIELDS[action]
     try:
@@ -189,7 +204,7 @@ def take_action(dossier_id: int, action_name: str):
 @roles_required(*DESK)
 def resolve_flag(dossier_id: int, flag_id: int):
     """Mark a point raised at sync as looked at (once; the flag itself is kept, with who resolved it and when)."""
-    found = _ward_dossier(dossier_id)
+    found = _desk_records_of(dossier_id)
     flag = db.session.get(DossierFlag, flag_id)
     if flag is None or flag.dossier_id != found.id:
         abort(404)
@@ -207,7 +222,7 @@ def resolve_flag(dossier_id: int, flag_id: int):
 def link_owner_account(dossier_id: int):
     """Link a citizen's account as the dossier's owner after checking their ID card at the desk (recorded: who,
     when, how). A personal ID the account declared links nothing by itself (server/citizen/access.py)."""
-    found = _ward_dossier(dossier_id, lock=True)
+    found = _desk_records_of(dossier_id, lock=True)
     account, errors = identity.link_owner_after_id_check(found, request.form, current_user)
     if errors:
         db.session.rollback()
@@ -223,7 +238,7 @@ def link_owner_account(dossier_id: int):
 def person_consent(dossier_id: int):
     """Record (or withdraw) the Zalo or SMS consent of the dossier's owner or submitter who has no account, as they
     signed it on paper at the desk (server/backoffice/reach.py)."""
-    found = _ward_dossier(dossier_id, lock=True)
+    found = _desk_records_of(dossier_id, lock=True)
     done, errors = desk_reach.record_consent(found, request.form, current_user, locale_code())
     if errors:
         db.session.rollback()
@@ -245,7 +260,7 @@ def attachment(sha256: str):
     """
     ward_dossiers = list(db.session.scalars(
         select(Dossier).join(DossierDocument, Dossier.id == DossierDocument.dossier_id)
-        .where(DossierDocument.sha256 == sha256, Dossier.agency_id == current_user.agency_id)
+        .where(DossierDocument.sha256 == sha256, units.viewable_by(current_user.agency))
         .distinct().order_by(Dossier.id).limit(20)))
     stored = db.session.get(Attachment, sha256) if ward_dossiers else None
     if stored is None:

@@ -29,6 +29,8 @@ from server.dossiers.workflow import allowed_actions
 from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
+from server.interagency import units
+from server.interagency.units import units_json
 
 bp = Blueprint("dossiers_api", __name__, url_prefix="/api/v1/dossiers")
 
@@ -61,6 +63,7 @@ def dossier_json(dossier: Dossier) -> dict:
         "returned_at": _iso(dossier.returned_at),
         "timeliness": dossier.timeliness.value if dossier.timeliness else None,
         "allowed_actions": [a.value for a in allowed_actions(dossier.state)],
+        "units": units_json(dossier),
     }
 
 
@@ -95,6 +98,10 @@ DOSSIER = schema("Dossier", {
         "processing_finished_at": {"type": ["string", "null"]}, "returned_at": {"type": ["string", "null"]},
         "timeliness": {"enum": ["early", "on_time", "late", None]},
         "allowed_actions": {"type": "array", "items": {"enum": [a.value for a in Action]}},
+        "units": {"type": "object", "description": "agency codes of the receiving unit, the competent unit and the "
+                                                   "unit holding the dossier now",
+                  "properties": {"receiving": {"type": "string"}, "competent": {"type": "string"},
+                                 "holder": {"type": "string"}}},
     },
 })
 
@@ -135,7 +142,12 @@ def take_action(dossier_id: int, action_name: str):
     if dossier is None:
         raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
                          ("Không tìm thấy hồ sơ.", "No such dossier."))
-    require_same_ward(dossier.agency_id)
+    if current_user.role.ward_scoped and not units.may_act(current_user, dossier, action):
+        if not units.may_view(current_user, dossier):
+            require_same_ward(dossier.agency_id)  # a dossier of no unit of the user's: refused as it always was
+        # The unit sees the dossier, but another holds it: the step is the holder's (server/interagency/units.py).
+        raise forbidden("Hồ sơ đang do đơn vị khác giữ: đơn vị của bạn không thực hiện được bước này.",
+                        "Another unit holds this dossier: your unit cannot take this step.")
     try:
         apply_action(dossier, action, current_user, action_request)
     except InvalidTransition as error:
@@ -168,7 +180,8 @@ def get_dossier(dossier_id: int):
     to citizens)."""
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is not None and current_user.role.ward_scoped:
-        require_same_ward(dossier.agency_id)
+        if not units.may_view(current_user, dossier):
+            require_same_ward(dossier.agency_id)
     elif dossier is not None and not citizen_can_see(current_user, dossier):
         dossier = None
     if dossier is None:

@@ -103,6 +103,8 @@ class NewDossier:
     handed_over: dict[int, tuple[int, bool]] | None = None
     citizen_requested_receipt: bool = False
     summary: str | None = None
+    #: The unit that decides (server/interagency/units.py competent_agency_for); None: the receiving one.
+    competent_agency: Agency | None = None
 
 
 def receipt_slip_required(version: ProcedureVersion, citizen_requested: bool) -> bool:
@@ -161,6 +163,7 @@ def receive(new: NewDossier) -> Dossier:
         code=code,
         procedure_version=version,
         agency=new.agency,
+        competent_agency=new.competent_agency,
         channel=new.channel,
         reception_mode=new.reception_mode,
         owner=new.owner,

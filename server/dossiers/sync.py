@@ -38,9 +38,12 @@ from server.dossiers.services import receive
 from server.dossiers.workflow import GuardFailed
 from server.errors import field_error
 from server.extensions import db
+from server.interagency.units import UnitRefused
+from server.interagency.units import competent_agency_from_code
 from server.people.forms import check_person_fields
 from server.people.models import Gender
 from server.people.models import Person
+from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.storage import backend
 from server.types import utcnow
@@ -78,6 +81,7 @@ class _Checked:
     owner: Person
     submitter: Person
     documents: list[tuple[object, Attachment | None, dict]]
+    competent_agency: Agency | None = None  #: None: the receiving ward decides
 
 
 def _moment_errors(payload: dict) -> list[dict]:
@@ -115,7 +119,7 @@ def receive_from_device(
             provided_document_ids=frozenset(doc.id for doc, _, _ in checked.documents if doc is not None),
             handed_over=_handed_over(checked.documents),
             citizen_requested_receipt=payload.get("citizen_requested_receipt", False),
-            summary=payload.get("summary"),
+            summary=payload.get("summary"), competent_agency=checked.competent_agency,
         ))
     except codes.CodeError as error:
         raise SyncRefused(422, [field_error("code", error.code, error.vi, error.en)]) from None
@@ -189,6 +193,13 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
     elif version is None:
         errors.append(field_error("procedure_key", "not_in_force", "Thủ tục không có hiệu lực vào ngày tiếp nhận.",
                                   "The procedure is not in force on the day of receipt."))
+    competent = None
+    if version is not None:
+        try:
+            competent = competent_agency_from_code(version, user.agency, payload.get("competent_agency_code"))
+        except UnitRefused as refused:
+            field = "procedure_key" if refused.code == "competent_agency_unknown" else "competent_agency_code"
+            errors.append(field_error(field, refused.code, refused.vi, refused.en))
     owner = _person(payload["owner"], "owner", errors)
     submitter = _person(payload["submitter"], "submitter", errors) if payload.get("submitter") else owner
     documents = []
@@ -231,7 +242,7 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
         documents.append((required, attachment, entry))
     if errors:
         raise SyncRefused(422, errors, photos_to_send)
-    return _Checked(version, owner, submitter, documents)
+    return _Checked(version, owner, submitter, documents, competent)
 
 
 def _person(data: dict, prefix: str, errors: list[dict]) -> Person | None:

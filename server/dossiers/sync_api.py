@@ -47,6 +47,7 @@ from server.errors import field_error
 from server.extensions import db
 from server.forms.catalogue import spec_for
 from server.forms.issue import issued_forms
+from server.interagency.units import wards_json
 from server.sealing import keys as sealing_keys
 from server.sealing.envelope import SEALED_MEDIA_TYPE
 from server.sealing.envelope import SealRefused
@@ -105,6 +106,12 @@ CAPTURED_DOSSIER = schema("CapturedDossier", {
         }},
         "citizen_requested_receipt": {"type": "boolean"},
         "summary": {"type": ["string", "null"], "maxLength": 2000},
+        "competent_agency_code": {
+            "type": ["string", "null"], "maxLength": 32,
+            "description": "the agency code of the ward the dossier is for, when it is not the receiving ward "
+                           "(Decree 118/2025: receipt regardless of boundary; one of the day download's `wards`); "
+                           "absent or null: the receiving ward; ignored when the procedure version names its "
+                           "competent agency (a department)"},
         "claim_token_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$",
                                "description": "SHA-256 (hex) of the claim token the phone printed in the receipt's "
                                               "QR code; the token itself never leaves the phone but on paper"},
@@ -330,6 +337,9 @@ DAY = schema("OfficerDay", {
                                                                        "(the \"TNHS\" of \"Số: 12/TNHS\")"},
         "sealing_key": {"type": "object", "description": "the public key to seal finalised dossiers to "
                                                          "(as GET /api/v1/sealing-key)"},
+        "wards": {"type": "array", "items": {"type": "object", "required": ["agency_code", "name_vi"]},
+                  "description": "the province's one-stop wards, the officer's own first: the wards a dossier "
+                                 "received may be for (`competent_agency_code` of a CapturedDossier)"},
     },
 })
 CHANGES = schema("SyncChanges", {
@@ -380,6 +390,8 @@ def catalogue_json(day: date) -> dict:
             "time": {"value": version.time_value, "unit": version.time_unit.value,
                      "same_day_cutoff": version.same_day_cutoff and version.same_day_cutoff.strftime("%H:%M")},
             "home_reception": version.home_reception.value,
+            # A department decides it: the phone offers no choice of ward (server/interagency/units.py).
+            "competent_agency_code": version.competent_agency_code,
             "required_documents": [{"code": d.code, "name_vi": d.name_vi, "name_en": d.name_en,
                                     "mandatory": d.mandatory, "copy_type": d.copy_type.value, "note": d.note,
                                     "quantity": d.quantity}
@@ -443,6 +455,7 @@ def officer_day():
         # The receipt printed at the door says "Số: …/TNHS": its number is given when the server issues it.
         "receipt_series": _receipt_series(today),
         "sealing_key": sealing_keys.public_json(sealing_keys.current_key()),
+        "wards": wards_json(current_user.agency),
     }
     db.session.commit()
     return result

@@ -28,6 +28,7 @@ from server.forms import issue
 from server.forms import rendering
 from server.forms.catalogue import FORM_KEYS
 from server.forms.pdf import render
+from server.interagency import units
 from server.storage import NotStored
 from server.storage import backend
 from server.web.pages import pages_blueprint
@@ -41,7 +42,7 @@ FORM_KEY = "any(" + ", ".join(FORM_KEYS) + "):form_key"
 
 def _ward_dossier(dossier_id: int) -> Dossier:
     found = db.session.get(Dossier, dossier_id)
-    if found is None or found.agency_id != current_user.agency_id:
+    if found is None or not units.may_view(current_user, found):  # received, decided or held by the unit
         abort(404)
     return found
 

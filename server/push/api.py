@@ -29,6 +29,7 @@ from server.errors import ApiProblem
 from server.errors import field_error
 from server.extensions import db
 from server.extensions import limiter
+from server.interagency import units
 from server.push import keys
 from server.push import receipts
 from server.push import texts
@@ -264,7 +265,8 @@ def dossier_notifications(dossier_id: int):
     if dossier is None:
         raise ApiProblem(404, "not-found", ("Không tìm thấy", "Not found"),
                          ("Không tìm thấy hồ sơ.", "No such dossier."))
-    require_same_ward(dossier.agency_id)
+    if not units.may_view(current_user, dossier):  # received, decided or held by the unit
+        require_same_ward(dossier.agency_id)
 
     def moment(value):
         return value.isoformat() if value else None

@@ -18,6 +18,7 @@ from openpyxl.styles import Font
 from server.stats.service import Counts
 from server.stats.service import Rate
 from server.stats.service import Report
+from server.stats.service import UnitBasis
 from server.web.formats import day_text
 
 
@@ -48,13 +49,23 @@ def columns() -> list[tuple[str, Callable[[Counts], int | Rate]]]:
     ]
 
 
+def basis_labels() -> dict[str, str]:
+    """How the report's dossiers are assigned to units (server/stats/service.py UnitBasis), as the form says it."""
+    return {UnitBasis.RECEIVING.value: _("Theo đơn vị tiếp nhận"),
+            UnitBasis.COMPETENT.value: _("Theo cơ quan có thẩm quyền giải quyết")}
+
+
 def _lines(report: Report, field_label: Callable[[str], str]) -> list[tuple[str, Counts]]:
     return [(field_label(key), counts) for key, counts in report.by_field.items()] + [(_("Tổng cộng"), report.totals)]
 
 
 def title(report: Report) -> str:
-    return _("Tình hình giải quyết hồ sơ thủ tục hành chính từ %(start)s đến %(end)s",
+    """The report's title; on the competent unit's basis it says so (the receiving basis is the report as before)."""
+    text = _("Tình hình giải quyết hồ sơ thủ tục hành chính từ %(start)s đến %(end)s",
              start=day_text(report.start), end=day_text(report.end))
+    if report.basis is UnitBasis.COMPETENT:
+        text += " — " + _("theo cơ quan có thẩm quyền giải quyết")
+    return text
 
 
 def to_csv(report: Report, field_label: Callable[[str], str]) -> bytes:

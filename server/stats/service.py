@@ -20,6 +20,7 @@ How a dossier is placed in a period [T1, T2] (Viet Nam local dates, inclusive):
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from dataclasses import fields
@@ -48,6 +49,25 @@ from server.dossiers.workflow import State
 from server.extensions import db
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
+
+
+class UnitBasis(enum.Enum):
+    """Which of a dossier's units a figure is counted for (issue 15: the unit that received it need not decide it).
+
+    Every figure of a report or a list is counted on one basis, so that each dossier counts once, for one unit:
+    the receiving unit's report says what its desk took in and how it went wherever it was decided; the competent
+    unit's says what it had to decide, wherever it was received."""
+
+    RECEIVING = "receiving"  #: đơn vị tiếp nhận (Dossier.agency), as before issue 15
+    COMPETENT = "competent"  #: cơ quan có thẩm quyền giải quyết (Dossier.competent_agency)
+
+    def column(self):
+        """The dossier's unit on this basis, as a SQL expression (a dossier from before issue 15 has its receiving
+        unit as competent unit)."""
+        if self is UnitBasis.COMPETENT:
+            return func.coalesce(Dossier.competent_agency_id, Dossier.agency_id)
+        return Dossier.agency_id
+
 
 #: States a dossier can only be in after the ``receive`` action: the dossiers the one-stop has received.
 RECEIVED_STATES = tuple(s for s in State if s not in (
@@ -164,6 +184,7 @@ class Report:
     field: str | None
     totals: Counts
     by_field: dict[str, Counts] = dataclass_field(default_factory=dict)
+    basis: UnitBasis = UnitBasis.RECEIVING
 
 
 def local_midnight(day: date) -> datetime:
@@ -171,10 +192,11 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=VN_TZ)
 
 
-def _scope(query, agency_ids: list[int] | None, field: str | None):
-    """Restrict a query that selects from Dossier (joined to its procedure) to the wards and field asked for."""
+def _scope(query, agency_ids: list[int] | None, field: str | None, basis: UnitBasis = UnitBasis.RECEIVING):
+    """Restrict a query that selects from Dossier (joined to its procedure) to the units (on ``basis``) and field
+    asked for."""
     if agency_ids is not None:
-        query = query.where(Dossier.agency_id.in_(agency_ids))
+        query = query.where(basis.column().in_(agency_ids))
     if field is not None:
         query = query.where(Procedure.field == field)
     return query
@@ -197,7 +219,7 @@ def _state_at(moment: datetime):
 
 
 def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
-                    judged_at: datetime | None = None) -> dict[str, Counts]:
+                    judged_at: datetime | None = None, basis: UnitBasis = UnitBasis.RECEIVING) -> dict[str, Counts]:
     """The report's columns per procedure field: one aggregate query over the dossiers, and a second, small one
     for those still open at the end whose state then must be read from their history.
 
@@ -278,7 +300,7 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
     query = query.where(or_(in_report, refused_in_period)).group_by(Procedure.field)
     by_field: dict[str, Counts] = {}
     changed_fields = []
-    for row in db.session.execute(_scope(query, agency_ids, field)).mappings():
+    for row in db.session.execute(_scope(query, agency_ids, field, basis)).mappings():
         by_field[row["field"]] = Counts(**{name: row[name] for name in columns})
         if row["changed"]:
             changed_fields.append(row["field"])
@@ -289,7 +311,7 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
     changed_query = _with_procedure(select(Procedure.field, *(c.label(name) for name, c in changed.items()))
                                     .select_from(Dossier))
     changed_query = changed_query.where(in_report, open_at_end, Dossier.updated_at >= end_at).group_by(Procedure.field)
-    for row in db.session.execute(_scope(changed_query, agency_ids, field)).mappings():
+    for row in db.session.execute(_scope(changed_query, agency_ids, field, basis)).mappings():
         counts = by_field.setdefault(row["field"], Counts())
         for name in changed:
             setattr(counts, name, getattr(counts, name) + row[name])
@@ -297,27 +319,28 @@ def _dossier_counts(start_at: datetime, end_at: datetime, agency_ids, field,
 
 
 def report(start: date, end: date, agency_ids: list[int] | None = None, field: str | None = None,
-           today: date | None = None) -> Report:
+           today: date | None = None, basis: UnitBasis = UnitBasis.RECEIVING) -> Report:
     """The periodic report of DOMAIN.md §3.1 for the Vietnamese dates ``start``..``end`` (inclusive).
 
     A dossier still open is "overdue" when its original due date is before the period's last day; while the period
     is running (it ends today or later), before today: a dossier due on the 30th is not overdue on the 2nd.
 
-    :param agency_ids: the wards to count; None counts every ward.
+    :param agency_ids: the units to count (on ``basis``); None counts every unit.
     :param field: a procedure field (``Procedure.field``) to restrict to; None counts every field.
     :param today: Viet Nam's date today (by default, from the clock).
+    :param basis: whether a dossier counts for the unit that received it or the one that decides it.
     :raises ValueError: ``end`` before ``start``.
     """
     if end < start:
         raise ValueError("end is before start")
     today = today or datetime.now(VN_TZ).date()
     start_at, end_at = local_midnight(start), local_midnight(end + timedelta(days=1))
-    by_field = _dossier_counts(start_at, end_at, agency_ids, field, local_midnight(min(end, today)))
+    by_field = _dossier_counts(start_at, end_at, agency_ids, field, local_midnight(min(end, today)), basis)
     totals = Counts()
     for counts in by_field.values():
         totals.add(counts)
     return Report(start=start, end=end, agency_ids=agency_ids, field=field, totals=totals,
-                  by_field=dict(sorted(by_field.items())))
+                  by_field=dict(sorted(by_field.items())), basis=basis)
 
 
 #: States in which the clock runs against the citizen's appointment. A dossier waiting for the citizen's
@@ -339,20 +362,23 @@ class Attention:
     due_soon_until: date  #: the last day counted as "due soon"
 
 
-def attention(agency_id: int, today: date, soon_working_days: int = 2, limit: int = 50) -> Attention:
+def attention(agency_id: int, today: date, soon_working_days: int = 2, limit: int = 50,
+              basis: UnitBasis = UnitBasis.RECEIVING) -> Attention:
     """Open dossiers of a ward past their appointment (due date before ``today``), due within
     ``soon_working_days`` working days, and waiting for a leader's approval; most urgent first.
 
     The appointment is the current one (``due_at``, an extension included): it is the date the citizen holds.
+    ``basis``: the dossiers the ward received, or those it decides.
     """
     from server.calendar import service as calendar
 
     soon_until = calendar.load_calendar(today.year, today.year + 1).add_working_days(today, soon_working_days)
     today_start, soon_end = local_midnight(today), local_midnight(soon_until + timedelta(days=1))
-    running = and_(Dossier.agency_id == agency_id, Dossier.state.in_(CLOCK_RUNNING_STATES))
+    unit = basis.column() == agency_id
+    running = and_(unit, Dossier.state.in_(CLOCK_RUNNING_STATES))
     overdue = and_(running, Dossier.due_at < today_start)
     due_soon = and_(running, Dossier.due_at >= today_start, Dossier.due_at < soon_end)
-    pending = and_(Dossier.agency_id == agency_id, Dossier.state == State.PENDING_APPROVAL)
+    pending = and_(unit, Dossier.state == State.PENDING_APPROVAL)
 
     def listed(condition, order):
         return list(db.session.scalars(select(Dossier).where(condition).order_by(order, Dossier.id).limit(limit)))

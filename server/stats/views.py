@@ -78,6 +78,7 @@ class PeriodChoice:
     start: date | None = None
     end: date | None = None
     field: str | None = None
+    basis: service.UnitBasis = service.UnitBasis.RECEIVING
 
 
 def _int_in(values: dict, errors: dict, name: str, low: int, high: int, message: str) -> int | None:
@@ -103,13 +104,17 @@ def read_period(args: MultiDict, today: date, fields: list[str]) -> PeriodChoice
     """Read the period picker (month, quarter, year or custom dates) and the field filter."""
     defaults = {"period": "month", "year": str(today.year), "month": str(today.month),
                 "quarter": str((today.month - 1) // 3 + 1), "start": today.replace(day=1).isoformat(),
-                "end": today.isoformat(), "field": ""}
+                "end": today.isoformat(), "field": "", "unit": service.UnitBasis.RECEIVING.value}
     values = {name: (args.get(name) or default).strip() for name, default in defaults.items()}
     choice = PeriodChoice(values)
     errors = choice.errors
     period = values["period"]
     if period not in PERIODS:
         errors["period"] = _("Vui lòng chọn kỳ báo cáo: tháng, quý, năm hoặc tùy chọn.")
+    try:
+        choice.basis = service.UnitBasis(values["unit"])
+    except ValueError:
+        errors["unit"] = _("Vui lòng chọn thống kê theo đơn vị tiếp nhận hoặc theo cơ quan có thẩm quyền giải quyết.")
     if values["field"]:
         if values["field"] in fields:
             choice.field = values["field"]
@@ -180,7 +185,8 @@ def _charts(totals: service.Counts) -> list:
 def _choice_or_page(template_args: dict):
     fields = known_fields()
     choice = read_period(request.args, today_in_vietnam(), fields)
-    template_args.update(choice=choice, fields=[(key, field_label(key)) for key in fields], periods=PERIODS)
+    template_args.update(choice=choice, fields=[(key, field_label(key)) for key in fields], periods=PERIODS,
+                         bases=export.basis_labels())
     if choice.errors:
         return choice, (render_template("stats/stats.html", report=None, **template_args), 422)
     return choice, None
@@ -193,8 +199,8 @@ def stats_page():
     choice, refused = _choice_or_page(args)
     if refused:
         return refused
-    report = service.report(choice.start, choice.end, [current_user.agency_id], choice.field)
-    lists = service.attention(current_user.agency_id, today_in_vietnam())
+    report = service.report(choice.start, choice.end, [current_user.agency_id], choice.field, basis=choice.basis)
+    lists = service.attention(current_user.agency_id, today_in_vietnam(), basis=choice.basis)
     cost_lines = costs.monthly(choice.start, choice.end, [current_user.agency_id])
     return render_template("stats/stats.html", report=report, columns=export.columns(), charts=_charts(report.totals),
                            cost_lines=cost_lines, cost_total=costs.total(cost_lines),
@@ -211,8 +217,10 @@ def _export(kind: str):
     choice, refused = _choice_or_page(args)
     if refused:
         return refused
-    report = service.report(choice.start, choice.end, [current_user.agency_id], choice.field)
+    report = service.report(choice.start, choice.end, [current_user.agency_id], choice.field, basis=choice.basis)
     name = f"bao-cao-tthc-{choice.start.isoformat()}-{choice.end.isoformat()}"
+    if choice.basis is not service.UnitBasis.RECEIVING:
+        name += f"-{choice.basis.value}"
     if kind == "csv":
         body, mimetype = export.to_csv(report, field_label), "text/csv; charset=utf-8"
     else:

@@ -169,6 +169,7 @@ def officer_messages() -> dict[str, str]:
         "review_not_received": _("chưa nhận"),
         "review_same_submitter": _("Chính là chủ hồ sơ."),
         "review_delivery": _("Trả kết quả"),
+        "review_competent_ward": _("Hồ sơ thuộc thẩm quyền của"),
         "review_receipt_requested": _("Công dân yêu cầu giấy tiếp nhận"),
         "yes": _("Có"),
         "no": _("Không"),

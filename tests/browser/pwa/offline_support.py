@@ -214,9 +214,13 @@ def start_capture(page, owner: str, query: str = PROCEDURE_QUERY, procedure: str
     page.get_by_label("Họ và tên").first.fill(owner)
 
 
-def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str | None = OWNER_ID) -> dict:
-    """Capture one dossier through the form and return what the receipt shows: {uuid, code, due, provisional}."""
+def capture_dossier(page, owner: str, seeds: tuple[int, ...], personal_id: str | None = OWNER_ID,
+                    competent_ward: str | None = None) -> dict:
+    """Capture one dossier through the form and return what the receipt shows: {uuid, code, due, provisional}.
+    ``competent_ward``: the name of the ward it is for, chosen in "Hồ sơ thuộc thẩm quyền của" (else the own)."""
     start_capture(page, owner)
+    if competent_ward:
+        page.get_by_label("Hồ sơ thuộc thẩm quyền của").select_option(label=competent_ward)
     if personal_id:
         page.get_by_label("Số định danh cá nhân").first.fill(personal_id)
     page.get_by_label("Số điện thoại").first.fill("0912345678")
