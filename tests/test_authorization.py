@@ -95,6 +95,7 @@ MATRIX: dict[str, set[str]] = {
     "citizen.invite": {"citizen"},
     "citizen.remove_follower": {"citizen"},
     "citizen.rate": {"citizen"},
+    "results.citizen_copy": {"citizen"},
     # The desk's pages (server/backoffice/views.py).
     "backoffice.dashboard": {"staff", "leader"},
     "backoffice.dossier": {"staff", "leader"},
@@ -118,6 +119,8 @@ MATRIX: dict[str, set[str]] = {
     "backoffice.attachment": {"staff", "leader"},
     "interagency.acknowledge": {"staff", "leader"},
     "interagency.record": {"staff", "leader"},
+    "results.attach": {"staff", "leader"},
+    "results.desk_copy": {"staff", "leader"},
     # Account pages (server/auth/views.py).
     "auth_pages.sign_in": EVERYONE,
     "auth_pages.register": EVERYONE,
