@@ -41,13 +41,15 @@ EMPLOYMENT_CENTRE = "000.20.04.H26"
 
 @pytest.fixture
 def departments(app, monkeypatch):
-    """The Sở Nội vụ and the employment services centre the samples' chains name; today fixed."""
+    """The Sở Nội vụ (the demo seed has it) and the employment services centre the samples' chains name; today
+    fixed."""
     monkeypatch.setattr("server.reference.catalogue_import.today", lambda: TODAY)
     for code, name_vi, name_en in ((HOME_AFFAIRS, "Sở Nội vụ thành phố Hà Nội", "Hanoi Department of Home Affairs"),
                                    (EMPLOYMENT_CENTRE, "Trung tâm Dịch vụ việc làm Hà Nội",
                                     "Hanoi Employment Services Centre")):
-        db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, in_system=False, ministry="BNV",
-                              is_one_stop=False))
+        if Agency.by_code(code) is None:
+            db.session.add(Agency(agency_code=code, name_vi=name_vi, name_en=name_en, in_system=False,
+                                  ministry="BNV", is_one_stop=False))
     db.session.commit()
 
 

@@ -36,6 +36,7 @@ from server.dossiers.workflow import GuardFailure
 from server.dossiers.workflow import State
 from server.dossiers.workflow import decide
 from server.extensions import db
+from server.interagency.units import default_competent_agency
 from server.people.models import Person
 from server.reference.models import Agency
 from server.reference.models import ProcedureVersion
@@ -163,7 +164,7 @@ def receive(new: NewDossier) -> Dossier:
         code=code,
         procedure_version=version,
         agency=new.agency,
-        competent_agency=new.competent_agency,
+        competent_agency=new.competent_agency or default_competent_agency(version, new.agency),
         channel=new.channel,
         reception_mode=new.reception_mode,
         owner=new.owner,

@@ -105,12 +105,8 @@ def handovers_of(dossier: Dossier) -> list[DossierHandover]:
 
 
 def competent_agency(dossier: Dossier) -> Agency:
-    """The unit that decides: the dossier's, else the one its version names, else the receiving unit."""
-    if dossier.competent_agency is not None and dossier.competent_agency_id != dossier.agency_id:
-        return dossier.competent_agency
-    code = dossier.procedure_version.competent_agency_code
-    named = Agency.by_code(code) if code else None
-    return named or dossier.deciding_agency
+    """The unit that decides, as receipt recorded it (server/interagency/units.py holds the rule)."""
+    return dossier.deciding_agency
 
 
 @dataclass(frozen=True)

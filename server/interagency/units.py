@@ -11,6 +11,7 @@ dossier once three units can be involved (:func:`may_view`, :func:`may_act`). Th
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_
@@ -25,6 +26,8 @@ from server.reference.models import AdministrativeUnit
 from server.reference.models import Agency
 from server.reference.models import ProcedureVersion
 from server.reference.models import UnitLevel
+
+log = logging.getLogger(__name__)
 
 
 class UnitRefused(Exception):
@@ -86,6 +89,19 @@ def competent_agency_for(version: ProcedureVersion, receiving: Agency, for_ward:
                           "Đơn vị được chọn không phải là phường, xã của tỉnh, thành phố nơi tiếp nhận.",
                           "The chosen unit is not a ward or commune of the receiving unit's province.")
     return for_ward
+
+
+def default_competent_agency(version: ProcedureVersion, receiving: Agency) -> Agency:
+    """The unit that decides when nobody chose a ward (a desk's or an online receipt, a test): the agency the
+    version names, else the receiving ward. Unlike :func:`competent_agency_for` it never refuses: a dossier received
+    at a home is never lost to a catalogue naming an agency this system lacks; it is decided where it was received
+    until the catalogue is fixed (and the operators are told by the log, which names codes, never people)."""
+    try:
+        return competent_agency_for(version, receiving)
+    except UnitRefused:
+        log.warning("competent agency %s of procedure version %s unknown: decided by the receiving unit",
+                    version.competent_agency_code, version.id)
+        return receiving
 
 
 def competent_agency_from_code(version: ProcedureVersion, receiving: Agency, ward_code: str | None) -> Agency:
