@@ -77,9 +77,10 @@ class Authority:
         path.write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
         return path
 
-    def sign(self, pdf: bytes, timestamp_at: datetime | None = None) -> bytes:
+    def sign(self, pdf: bytes, timestamp_at: datetime | None = None, stamped_by: Authority | None = None) -> bytes:
         """``pdf`` with a PAdES signature of the signer certificate (an incremental update, as agencies sign);
-        with ``timestamp_at``, a time-stamping authority of this CA vouches for that signing time."""
+        with ``timestamp_at``, a time-stamping authority of this CA (or of ``stamped_by``) vouches for that
+        signing time."""
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import signers
         from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
@@ -89,9 +90,10 @@ class Authority:
                                       cert_registry=SimpleCertificateStore.from_certs([_asn1(self.root)]))
         timestamper = None
         if timestamp_at is not None:
-            tsa_cert, tsa_key = self._time_stamping_authority()
+            stamper = stamped_by or self
+            tsa_cert, tsa_key = stamper._time_stamping_authority()
             timestamper = DummyTimeStamper(tsa_cert=_asn1(tsa_cert), tsa_key=_asn1_key(tsa_key), fixed_dt=timestamp_at,
-                                           certs_to_embed=SimpleCertificateStore.from_certs([_asn1(self.root)]))
+                                           certs_to_embed=SimpleCertificateStore.from_certs([_asn1(stamper.root)]))
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo", subfilter=None, reason="Ký số kết quả giải quyết")
         return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer,
                                 timestamper=timestamper).getvalue()

@@ -403,3 +403,29 @@ def test_the_command_line_says_what_it_cannot_do(app, runner):
     assert result.exit_code != 0 and "PORTAL_URL is not set" in result.output
     result = runner.invoke(args=["portal", "retry", "987654"])
     assert result.exit_code != 0 and "no portal message 987654" in result.output
+
+
+def test_a_worker_that_lost_its_lease_cannot_put_a_sent_message_back_in_the_queue(app, portal):
+    """Worker A claims the first message and stalls past its lease; worker B sends the dossier's four messages in
+    order; A's late outcome for the first must change nothing (else it would be sent again after the return)."""
+    dossier = _live_a_whole_life()
+    stalled = portal_sender.PortalSender()
+    fresh = portal_sender.PortalSender()
+    try:
+        stalled.claim()
+        first = _messages(dossier)[0]
+        claimed_lease = first.lease_until
+        db.session.execute(update(PortalMessage).where(PortalMessage.id == first.id)
+                           .values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        fresh.drain()
+        assert [m.status for m in _messages(dossier)] == [PortalStatus.SENT] * 4
+        stalled._record([portal_sender.Outgoing(first.id, 1, first.payload, "late", claimed_lease)],
+                        {first.id: portal_sender.Outcome(PortalStatus.QUEUED, "network: ReadTimeout")})
+        db.session.expire_all()
+        assert [m.status for m in _messages(dossier)] == [PortalStatus.SENT] * 4
+        assert fresh.drain() == 0
+        assert portal.codes_of(dossier.code) == [2, 4, 9, 10]
+    finally:
+        stalled.close()
+        fresh.close()

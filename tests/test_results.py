@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -94,6 +96,16 @@ def test_a_timestamped_signature_takes_its_signing_time_from_the_time_stamping_a
     check = validate(trusting.sign(result_pdf(), timestamp_at=stamped_at))
     assert check.verdict == "valid"
     assert (check.signed_at, check.time_source) == (stamped_at, "timestamp")
+
+
+def test_a_time_stamp_of_an_untrusted_authority_is_not_the_signing_time(app, trusting, stranger_authority):
+    """Anyone can run a time-stamping authority: a back-dated stamp of an unknown one must not be shown as the
+    time a provider vouched for."""
+    back_dated = datetime(2020, 1, 1, tzinfo=UTC)
+    check = validate(trusting.sign(result_pdf(), timestamp_at=back_dated, stamped_by=stranger_authority))
+    assert check.verdict == "valid"  # the signature itself chains to the configured root
+    assert check.time_source == "signer" and check.signed_at != back_dated
+    assert "timestamp_untrusted" in check.problems
 
 
 def test_one_byte_changed_after_signing_is_broken(app, trusting):
@@ -326,6 +338,9 @@ def test_the_return_step_records_which_result_was_handed_over(app, trusting):
     junk = client.post(f"/staff/dossiers/{dossier.id}/actions/return_result",
                        data={"csrf_token": token, **RETURN, "result_numbers": ["1; DROP"]})
     assert junk.status_code == 422 and "Số thứ tự kết quả không hợp lệ." in text(junk)
+    superscript = client.post(f"/staff/dossiers/{dossier.id}/actions/return_result",  # a digit to isdigit, not int
+                              data={"csrf_token": token, **RETURN, "result_numbers": ["²"]})
+    assert superscript.status_code == 422 and "Số thứ tự kết quả không hợp lệ." in text(superscript)
     assert db.session.get(Dossier, dossier.id).state is State.RESOLVED
     done = client.post(f"/staff/dossiers/{dossier.id}/actions/return_result",
                        data={"csrf_token": token, **RETURN, "result_numbers": ["1"]})

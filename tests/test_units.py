@@ -160,12 +160,14 @@ def test_a_department_level_version_names_the_competent_unit(app):
     assert response.status_code == 201, response.get_json()
     assert db.session.get(Dossier, response.get_json()["id"]).competent_agency.agency_code == SO_NOI_VU
 
-    version.competent_agency_code = "000.00.98.H26"  # a catalogue naming an agency the system lacks
+    # A catalogue naming an agency the system lacks is nothing the officer at the door can fix, and the receipt is
+    # printed: the dossier is kept, decided where it was received until the catalogue is fixed.
+    version.competent_agency_code = "000.00.98.H26"
     db.session.commit()
-    refused = _sync(app)
-    assert refused.status_code == 422
-    assert [(e["field"], e["code"]) for e in refused.get_json()["errors"]] == [
-        ("procedure_key", "competent_agency_unknown")]
+    kept = _sync(app)
+    assert kept.status_code == 201, kept.get_json()
+    stored = db.session.get(Dossier, kept.get_json()["id"])
+    assert stored.competent_agency_id == stored.agency_id
 
 
 def test_the_day_download_lists_the_provinces_wards_own_first(app):
@@ -268,6 +270,12 @@ def test_a_unit_outside_the_system_gets_nothing_through_a_stray_account(app):
     stray, _token, user = _desk(app, outside)
     assert stray.get(f"/staff/dossiers/{dossier.id}").status_code == 404
     assert not may_view(user, dossier) and not may_act(user, dossier, Action.TRANSFER)
+    for view in (None, "held", "incoming", "elsewhere"):  # nor in any view of its queue
+        assert dossier.id not in _queue_ids(stray, **({"unit": view} if view else {}))
+    # The receiving desk takes the steps of a holder that has nobody here (a withdrawal, an extension, a stop).
+    receiving_staff = demo_user(Role.STAFF)
+    assert all(may_act(receiving_staff, dossier, action)
+               for action in (Action.WITHDRAW, Action.EXTEND, Action.STOP, Action.REQUEST_SUPPLEMENT))
     demo_staff = app.test_client()
     sign_in(demo_staff, demo_user(Role.STAFF))
     assert demo_staff.get(f"/staff/dossiers/{dossier.id}").status_code == 200  # the receiving desk follows it

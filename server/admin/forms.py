@@ -162,7 +162,8 @@ def read_version(form: MultiDict, *, earliest: date) -> tuple[NewVersion | None,
     time_value = None
     if not values["time_value"]:
         errors["time_value"] = _("Vui lòng nhập thời hạn giải quyết.")
-    elif not values["time_value"].isdigit() or int(values["time_value"]) > MAX_TIME_VALUE:
+    elif (not (values["time_value"].isascii() and values["time_value"].isdigit())
+          or int(values["time_value"]) > MAX_TIME_VALUE):
         errors["time_value"] = _("Thời hạn là một số nguyên từ 0 đến %(n)s.", n=MAX_TIME_VALUE)
     else:
         time_value = int(values["time_value"])
@@ -190,7 +191,7 @@ def read_version(form: MultiDict, *, earliest: date) -> tuple[NewVersion | None,
     fee = None
     if values["fee_vnd"]:
         digits = values["fee_vnd"].replace(".", "").replace(" ", "")
-        if not digits.isdigit() or len(digits) > 12:
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
             errors["fee_vnd"] = _("Lệ phí là số đồng, ví dụ 50000; để trống nếu miễn phí.")
         else:
             fee = int(digits)
@@ -256,7 +257,7 @@ def _check_documents(rows: list[dict], errors: dict) -> list[NewDocument]:
         copy_type = _enum(CopyType, row["copy_type"])
         if copy_type is None:
             errors[prefix + "copy_type"] = _("Giấy tờ số %(n)s: vui lòng chọn loại bản.", n=index + 1)
-        quantity = int(row["quantity"]) if row["quantity"].isdigit() else 0
+        quantity = int(row["quantity"]) if row["quantity"].isascii() and row["quantity"].isdigit() else 0
         if not 1 <= quantity <= 20:
             errors[prefix + "quantity"] = _("Giấy tờ số %(n)s: số lượng từ 1 đến 20.", n=index + 1)
         _check_length(errors, prefix + "form_ref", row["form_ref"], 200)

@@ -216,7 +216,7 @@ def calendar():
     given = request.args.get("year", "")
     if not given:
         return _calendar_page(today_year)
-    year = int(given) if given.isdigit() else 0
+    year = int(given) if given.isascii() and given.isdigit() else 0
     if not year_calendar.FIRST_YEAR <= year <= year_calendar.LAST_YEAR:
         return _calendar_page(today_year, status=422, year_error=_(
             "Năm phải từ %(first)s đến %(last)s.", first=year_calendar.FIRST_YEAR, last=year_calendar.LAST_YEAR))

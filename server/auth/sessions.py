@@ -98,7 +98,7 @@ def enforce_session() -> None:
 def load_user(session_id: str) -> User | None:
     """Flask-Login's loader: "<id>.<session version>" must match the stored version."""
     user_id, _, version = session_id.partition(".")
-    if not (user_id.isdigit() and version.isdigit()):
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):

@@ -97,6 +97,11 @@ ACTION_HINTS = {
 FINAL_ACTIONS = frozenset({Action.REFUSE, Action.STOP, Action.EXPIRE_SUPPLEMENT, Action.WITHDRAW})
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: ``str.isdigit`` also accepts "²" or "٣", which ``int`` then refuses (a 500 instead of a message)."""
+    return text.isascii() and text.isdigit()
+
+
 def delivery_mode_labels() -> dict[str, str]:
     """How a result can reach the citizen (workflow.DELIVERY_MODES), in the page's language."""
     return {
@@ -144,7 +149,7 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
     if "amount_vnd" in wanted and values["amount_vnd"]:
         # Clerks type amounts as they are printed: "50.000" or "50 000" are fifty thousand đồng.
         digits = values["amount_vnd"].replace(".", "").replace(" ", "").replace(",", "")
-        if not digits.isdigit():
+        if not _ascii_digits(digits):
             errors["amount_vnd"] = _("Số tiền chỉ gồm chữ số (đồng), ví dụ 50000.")
         elif int(digits) > MAX_AMOUNT_VND:
             errors["amount_vnd"] = _("Số tiền quá lớn.")
@@ -170,7 +175,7 @@ def read_action(action: Action, form: MultiDict, actor: User) -> tuple[ActionReq
         # Ticked boxes, one per attached result (server/results/): their numbers; anything else is refused here
         # and a number the dossier lacks by the workflow's guard.
         values["result_numbers"] = ticked = [value.strip() for value in form.getlist("result_numbers")][:MAX_ITEMS]
-        if all(value.isdigit() and 0 < int(value) < 2**31 for value in ticked):
+        if all(_ascii_digits(value) and 0 < int(value) < 2**31 for value in ticked):
             numbers = tuple(sorted({int(value) for value in ticked}))
         else:
             errors["result_numbers"] = _("Số thứ tự kết quả không hợp lệ.")

@@ -20,6 +20,7 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -40,6 +41,7 @@ from server.extensions import db
 from server.interagency import units
 from server.privacy.requests import due_requests as due_data_requests
 from server.reference.fields import field_labels
+from server.reference.models import Agency
 from server.reference.models import Procedure
 from server.reference.models import ProcedureVersion
 from server.types import utcnow
@@ -199,14 +201,17 @@ def ward_conditions(agency_id: int, filters: QueueFilters, procedures: list[Proc
 def unit_condition(agency_id: int, view: str | None):
     """Whose dossiers the queue lists: by default those the unit received or holds now (a unit sees in its queue
     what was handed over to it: server/interagency/units.py); "held" only those it holds, "elsewhere" those it
-    received that another unit holds or decides, "incoming" those another unit received for it."""
+    received that another unit holds or decides, "incoming" those another unit received for it. Never more than
+    its users may open (an account attached to a unit outside the system sees only what that unit received)."""
     if view == "held":
-        return units.held_by(agency_id)
-    if view == "elsewhere":
-        return units.elsewhere_condition(agency_id)
-    if view == "incoming":
-        return units.incoming_condition(agency_id)
-    return or_(Dossier.agency_id == agency_id, units.held_by(agency_id))
+        chosen = units.held_by(agency_id)
+    elif view == "elsewhere":
+        chosen = units.elsewhere_condition(agency_id)
+    elif view == "incoming":
+        chosen = units.incoming_condition(agency_id)
+    else:
+        chosen = or_(Dossier.agency_id == agency_id, units.held_by(agency_id))
+    return and_(chosen, units.viewable_by(db.session.get(Agency, agency_id)))
 
 
 def tab_counts(conditions: list) -> dict[str, int]:

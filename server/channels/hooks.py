@@ -209,7 +209,7 @@ def sms_report(token: str):
             fields.update({key: value for key, value in payload.items() if isinstance(value, str | int)})
     sms_id, request_id = _text(fields.get("SMSID")), _text(fields.get("RequestId"))
     status = str(fields.get("SendStatus") or "").strip()
-    if not (sms_id or request_id) or not status.isdigit():
+    if not (sms_id or request_id) or not (status.isascii() and status.isdigit()):
         raise _bad("Thiếu SMSID/RequestId hoặc SendStatus.", "SMSID/RequestId or SendStatus is missing.")
     succeeded, failed = _count(fields.get("SendSuccess")), _count(fields.get("SendFailed"))
     if succeeded is None or failed is None:

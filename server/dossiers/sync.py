@@ -40,6 +40,7 @@ from server.errors import field_error
 from server.extensions import db
 from server.interagency.units import UnitRefused
 from server.interagency.units import competent_agency_from_code
+from server.interagency.units import default_competent_agency
 from server.people.forms import check_person_fields
 from server.people.models import Gender
 from server.people.models import Person
@@ -198,8 +199,12 @@ def _check(payload: dict, received_at: datetime, user: User, device: Device | No
         try:
             competent = competent_agency_from_code(version, user.agency, payload.get("competent_agency_code"))
         except UnitRefused as refused:
-            field = "procedure_key" if refused.code == "competent_agency_unknown" else "competent_agency_code"
-            errors.append(field_error(field, refused.code, refused.vi, refused.en))
+            if refused.code == "competent_agency_unknown":
+                # The catalogue names an agency this system lacks: nothing the officer at the door can fix, and
+                # the receipt is printed. Decided where it was received until the catalogue is fixed.
+                competent = default_competent_agency(version, user.agency)
+            else:
+                errors.append(field_error("competent_agency_code", refused.code, refused.vi, refused.en))
     owner = _person(payload["owner"], "owner", errors)
     submitter = _person(payload["submitter"], "submitter", errors) if payload.get("submitter") else owner
     documents = []

@@ -124,7 +124,8 @@ def competent_agency_from_code(version: ProcedureVersion, receiving: Agency, war
 #   answered as if it did not exist (404 on the desk's pages).
 # * ACT: the unit holding the dossier takes its steps (whatever the roles allow, as before). The receiving unit,
 #   when it no longer holds the dossier, keeps only the steps that are the one-stop's own whoever decides:
-#   receipt (receive, refuse, guide to complete) and handing the result back (return_result). The deciding unit
+#   receipt (receive, refuse, guide to complete) and handing the result back (return_result); and every step of a
+#   holder outside the system, which has nobody here to take them. The deciding unit
 #   that does not hold the dossier only reads it until the chain hands it over. The desk's own records of a
 #   dossier (flags looked at, an owner's account linked, a consent on paper) are the receiving desk's and the
 #   holder's (:func:`may_keep_records`).
@@ -159,7 +160,12 @@ def may_act(user, dossier: Dossier, action: Action) -> bool:
         return False
     if _holder_id(dossier) == mine:
         return dossier.agency_id == mine or _in_system(user.agency)
-    return dossier.agency_id == mine and action in RECEIVING_DESK_ACTIONS
+    if dossier.agency_id != mine:
+        return False
+    # A holder outside the system has nobody here: the receiving desk records its steps on its behalf (a
+    # supplement or an extension it asks for, the citizen's withdrawal, a stop), else the dossier would be frozen
+    # until a result that may never come.
+    return action in RECEIVING_DESK_ACTIONS or not _in_system(dossier.holder_agency)
 
 
 def may_keep_records(user, dossier: Dossier) -> bool:

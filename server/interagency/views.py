@@ -27,6 +27,7 @@ from server.errors import locale_code
 from server.extensions import db
 from server.interagency import services
 from server.interagency.models import HandoverKind
+from server.interagency.units import may_view
 from server.web.pages import pages_blueprint
 
 bp = pages_blueprint("interagency", __name__, url_prefix="/staff/dossiers/<int:dossier_id>/handovers")
@@ -43,7 +44,7 @@ def _related_dossier(dossier_id: int) -> Dossier:
     units |= {s.agency_id for s in services.steps_of(found)}
     for handover in services.handovers_of(found):
         units |= {handover.from_agency_id, handover.to_agency_id}
-    if current_user.agency_id is None or current_user.agency_id not in units:
+    if current_user.agency_id is None or current_user.agency_id not in units or not may_view(current_user, found):
         abort(404)
     return found
 

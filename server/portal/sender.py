@@ -81,6 +81,7 @@ class Outgoing:
     attempts: int
     body: dict
     key: str
+    lease_until: object = None  #: the claim's lease: the outcome is recorded only while it is still ours
 
 
 @dataclass
@@ -155,10 +156,10 @@ class PortalSender:
     def send_batch(self, ids: list[int]) -> int:
         """Post claimed messages and record the outcomes in one commit; returns how many were handled."""
         rows = db.session.execute(select(PortalMessage.id, PortalMessage.seq, PortalMessage.attempts,
-                                         PortalMessage.payload).where(PortalMessage.id.in_(ids))
-                                  .order_by(PortalMessage.id)).all()
-        outgoing = [Outgoing(row.id, row.attempts, row.payload, messages.idempotency_key(row.payload, row.seq))
-                    for row in rows]
+                                         PortalMessage.payload, PortalMessage.lease_until)
+                                  .where(PortalMessage.id.in_(ids)).order_by(PortalMessage.id)).all()
+        outgoing = [Outgoing(row.id, row.attempts, row.payload, messages.idempotency_key(row.payload, row.seq),
+                             row.lease_until) for row in rows]
         deadline = batch_seconds(len(outgoing), CONCURRENCY, self.timeout)
         answered, stragglers = answers_within(self.pool, self._post, outgoing, deadline)
         outcomes = {item.message_id: outcome for item, outcome in answered}
@@ -201,11 +202,20 @@ class PortalSender:
                                   last_error=f"gave up after {item.attempts} attempts: {outcome.reason}")
                 else:
                     change["next_attempt_at"] = now + backoff(item.attempts, outcome.retry_after)
-            changes.append(change)
-            if outcome.reason:
-                log.info("portal message %s: %s (%s)", item.message_id, change["status"].value, change["last_error"])
-        if changes:
-            db.session.execute(update(PortalMessage), changes)
+            changes.append((item, change))
+        for item, change in changes:
+            # Only while the claim is still ours: a worker that stalled past its lease must not put back in the
+            # queue (out of order) a message another worker has sent since, nor overwrite what it recorded.
+            message_id = change.pop("id")
+            written = db.session.execute(
+                update(PortalMessage)
+                .where(PortalMessage.id == message_id, PortalMessage.status == PortalStatus.SENDING,
+                       PortalMessage.lease_until == item.lease_until)
+                .values(**change).execution_options(synchronize_session=False))
+            if written.rowcount != 1:
+                log.warning("portal message %s: lease lost before its outcome was recorded", message_id)
+            elif change["last_error"]:
+                log.info("portal message %s: %s (%s)", message_id, change["status"].value, change["last_error"])
         db.session.commit()
 
     def drain(self, limit: int | None = None) -> int:
@@ -244,10 +254,11 @@ def send_one_batch() -> bool:
 def requeue(message: PortalMessage) -> bool:
     """An operator's retry of a FAILED message: due now, its attempts counted afresh (the later messages of its
     dossier follow once it is sent). False when it is not failed. The caller commits."""
-    if message.status is not PortalStatus.FAILED:
-        return False
-    message.status = PortalStatus.QUEUED
-    message.attempts = 0
-    message.next_attempt_at = utcnow()
-    message.lease_until = None
-    return True
+    # One conditional UPDATE, not read-then-write: a second click or a worker in between cannot turn a message
+    # sent meanwhile back into a queued one.
+    written = db.session.execute(
+        update(PortalMessage).where(PortalMessage.id == message.id, PortalMessage.status == PortalStatus.FAILED)
+        .values(status=PortalStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), lease_until=None)
+        .execution_options(synchronize_session=False))
+    db.session.expire(message)
+    return written.rowcount == 1

@@ -63,7 +63,9 @@ def token_for(delivery_id: int) -> str:
 def delivery_of(token: str) -> int:
     """The delivery id a token authenticates (compared in constant time). Raises ForgedReceipt."""
     delivery, _, mac = token.partition(".")
-    if not delivery.isdigit() or not hmac.compare_digest(mac.encode(), _mac(int(delivery)).encode()):
+    if not (delivery.isascii() and delivery.isdigit()):  # "²" is a digit to isdigit, not to int
+        raise ForgedReceipt(token)
+    if not hmac.compare_digest(mac.encode(), _mac(int(delivery)).encode()):
         raise ForgedReceipt(token)
     return int(delivery)
 

@@ -53,6 +53,8 @@ TIME_SOURCES = {
 PROBLEMS = {
     "trust_roots_unreadable": _l("Không đọc được danh sách chứng thư gốc tin cậy (SIGNATURE_TRUST_ROOTS): báo "
                                  "quản trị hệ thống."),
+    "timestamp_untrusted": _l("Dấu thời gian do một tổ chức không được tin cậy cấp: thời điểm ký là theo đồng hồ "
+                              "máy của người ký."),
 }
 
 

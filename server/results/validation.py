@@ -207,7 +207,12 @@ def _validate(data: bytes, roots: list, problems: tuple[str, ...]) -> SignatureC
     timestamp = getattr(last, "timestamp_validity", None)
     signed_at, time_source = last.signer_reported_dt, "signer" if last.signer_reported_dt else None
     if timestamp is not None and timestamp.intact and timestamp.valid:
-        signed_at, time_source = timestamp.timestamp, "timestamp"
+        if timestamp.trusted:
+            signed_at, time_source = timestamp.timestamp, "timestamp"
+        else:
+            # Anyone can run a time-stamping authority: an untrusted one's time is no better than the signer's
+            # own claim, and shown as such (a back-dated result must not read "theo dấu thời gian").
+            problems = (*problems, "timestamp_untrusted")
     whole = last.coverage == SignatureCoverageLevel.ENTIRE_FILE
     later = _later_changes(last)
     if not intact:

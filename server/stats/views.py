@@ -115,6 +115,9 @@ def read_period(args: MultiDict, today: date, fields: list[str]) -> PeriodChoice
         choice.basis = service.UnitBasis(values["unit"])
     except ValueError:
         errors["unit"] = _("Vui lòng chọn thống kê theo đơn vị tiếp nhận hoặc theo cơ quan có thẩm quyền giải quyết.")
+    if current_user.agency is not None and not current_user.agency.in_system:
+        # A unit outside the system decides nothing here: an account attached to it counts what it received.
+        choice.basis = service.UnitBasis.RECEIVING
     if values["field"]:
         if values["field"] in fields:
             choice.field = values["field"]

@@ -175,7 +175,7 @@ def follow_lookup(code: str):
     until = _locked_until(code)
     if until is not None:  # not even checked: a locked code gives no more guesses, from any address
         return _locked_page(code, until)
-    given = "".join(c for c in request.form.get("digits", "") if c.isdigit())
+    given = "".join(c for c in request.form.get("digits", "") if "0" <= c <= "9")
     if len(given) != DIGITS:
         return render_template("follow.html", code=code, found=None, error="digits"), 422
     dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
