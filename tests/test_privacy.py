@@ -30,6 +30,7 @@ from server.dossiers.workflow import Action
 from server.dossiers.workflow import ActionRequest
 from server.extensions import db
 from server.people.models import Person
+from server.portal.models import PortalMessage
 from server.privacy import records
 from server.privacy import requests as service
 from server.privacy import retention
@@ -320,6 +321,11 @@ def test_retention_dry_run_lists_and_the_real_run_purges(app, runner):
     dossier = _closed_dossier_past_retention(app)
     kept = _closed_dossier_past_retention(app, days_ago=10, seed=1)
     photo_sha = records.photo_documents(dossier)[0].sha256
+    def portal_copies(of):
+        return json.dumps([m.payload for m in db.session.scalars(
+            select(PortalMessage).where(PortalMessage.dossier_id == of.id))], ensure_ascii=False)
+
+    assert "Trần Văn Phúc" in portal_copies(dossier) and OWNER_ID in portal_copies(dossier)  # the DVCQG sync's
     dry = runner.invoke(args=["retention", "purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"Would delete the photos of 1 dossiers (1 photographed papers): {dossier.id}" in dry.output
@@ -340,6 +346,9 @@ def test_retention_dry_run_lists_and_the_real_run_purges(app, runner):
     assert purged.owner.full_name == purged.submitter.full_name == records.ANONYMOUS_NAME
     assert "tran van phuc" not in purged.search_text and "0912345678" not in purged.search_text
     assert db.session.get(Dossier, kept.id).owner.full_name == "Trần Văn Phúc"
+    assert "Trần" not in portal_copies(purged) and OWNER_ID not in portal_copies(purged)
+    assert purged.code in portal_copies(purged)  # the messages themselves stay: the dossier's history
+    assert "Trần Văn Phúc" in portal_copies(kept)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention_purge"))
     assert event.data["photos_dossier_ids"] == [dossier.id] and event.data["people_anonymised"] == 2
     logged = json.dumps(event.data, ensure_ascii=False)

@@ -85,6 +85,18 @@ PROGRESS_FIELDS = (MA_HO_SO, NGUOI_XU_LY, CHUC_DANH, THOI_DIEM_XU_LY, PHONG_BAN_
 #: which field it refused, without copying its words (they may quote a name or an ID number).
 KNOWN_FIELDS = frozenset((*SYNC_FIELDS, *PROGRESS_FIELDS, UNIT_CODE, SESSION))
 
+#: The fields that name the citizen: blanked in the stored messages when the retention purge anonymises the
+#: dossier's people (server/privacy/records.py), the portal having had them when they were sent.
+PERSONAL_FIELDS = frozenset((CHU_HO_SO, MA_DOI_TUONG))
+
+
+def without_personal_data(payload: dict) -> dict:
+    """A copy of a stored message with the citizen's name and ID number blanked in each of its records."""
+    records = [{**record, **dict.fromkeys(PERSONAL_FIELDS & record.keys(), "")} if isinstance(record, dict)
+               else record for record in payload.get(DATA) or []]
+    return {**payload, DATA: records}
+
+
 #: A person (``LoaiDoiTuong``); "2" is a business [V: OpenCPS]. Every dossier here is a person's.
 PERSON = "1"
 

@@ -33,6 +33,8 @@ from server.dossiers.models import HomeVisit
 from server.dossiers.workflow import TERMINAL_STATES
 from server.extensions import db
 from server.people.models import Person
+from server.portal.messages import without_personal_data
+from server.portal.models import PortalMessage
 from server.storage import backend
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,9 @@ def anonymise_dossier_people(dossier: Dossier, now: datetime) -> int:
         db.session.execute(update(HomeVisit).where(HomeVisit.id == dossier.home_visit_id)
                            .values(address=ANONYMOUS_NAME, phone_e164=None, note=None))
     dossier.summary = None
+    # The national portal's copies were sent long ago; ours need the name and ID number no more.
+    for message in db.session.scalars(select(PortalMessage).where(PortalMessage.dossier_id == dossier.id)):
+        message.payload = without_personal_data(message.payload)
     dossier.personal_data_purged_at = now
     db.session.flush()
     return anonymised
