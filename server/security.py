@@ -8,6 +8,7 @@ from flask import Flask
 from flask import current_app
 from flask import redirect
 from flask import request
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 
 #: No inline script or style, nothing from another origin: pages load only this app's own files.
@@ -34,6 +35,7 @@ def configure_security_headers(app: Flask) -> None:
     # Before anything else (access checks included): a body larger than any request may be is refused from its
     # Content-Length, unread, whoever sends it.
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
+    app.before_request(_refuse_unstorable_text)
     if app.config["APP_ENV"] == "development":
         # First of all request hooks: nothing else needs to run for a page that is about to move.
         app.before_request_funcs.setdefault(None, []).insert(0, _localhost_instead_of_ip)
@@ -74,6 +76,35 @@ def _refuse_oversized_body():
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
+    return None
+
+
+def _unstorable(value) -> bool:
+    """A NUL (PostgreSQL's text refuses it: a 500 there, not on SQLite) or a lone surrogate (no UTF-8 for it)."""
+    if isinstance(value, str):
+        return "\x00" in value or not _encodable(value)
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_unstorable_text():
+    """One guard for every submitted form (the desk's, the admin's, the citizen's), so that each new field need not
+    remember it: text no database stores the same way is a 400 on both, before any view reads it. JSON bodies are
+    checked by their APIs, which name the field (server/dossiers/sync.py)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.mimetype not in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    if any(_unstorable(value) for value in request.form.listvalues()):
+        raise BadRequest("text with a NUL or an invalid character")
     return None
 
 
