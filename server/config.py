@@ -338,6 +338,7 @@ def load_config(app: Flask, config_override: dict | None) -> None:
         app.config["MAX_CONTENT_LENGTH"] = max_body_bytes(app.config)
     _check_storage(app)
     _check_batches(app)
+    _check_code_pattern(app)
     _check_ladders(app)
     if env == "production":
         _check_production(app)
@@ -351,6 +352,26 @@ def _check_batches(app: Flask) -> None:
         value = app.config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+def _check_code_pattern(app: Flask) -> None:
+    """A dossier code the server prints must be one it reads back (a pattern without the day, or a number padded
+    with spaces, would refuse every phone's reserved code, or fail on it): checked at start, on a sample code."""
+    from datetime import date
+
+    from server.dossiers.codes import ParsedCode
+    from server.dossiers.codes import format_code
+    from server.dossiers.codes import parse_code
+
+    pattern = app.config["DOSSIER_CODE_PATTERN"]
+    sample = ParsedCode("000.00.00.H00", date(2026, 1, 2), 7)
+    try:
+        back = parse_code(format_code(sample.agency_code, sample.day, sample.number, pattern), pattern)
+    except (KeyError, ValueError, IndexError):
+        back = None
+    if back != sample:
+        raise ConfigError(f"DOSSIER_CODE_PATTERN {pattern!r} does not give codes it can read back: it needs "
+                          "{agency}, {yy} or {yyyy}, {mm}, {dd} and {seq} (or {seq:04d})")
 
 
 def _check_ladders(app: Flask) -> None:

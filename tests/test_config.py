@@ -241,3 +241,18 @@ def test_a_worker_batch_below_one_is_refused(tmp_path, name, value):
     # 0 would make a worker's loop claim nothing and come back at once, for ever; -1 is "no limit" on SQLite.
     with pytest.raises(ConfigError, match=name):
         create_app({"APP_ENV": "testing", "INSTANCE_PATH": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("pattern", ["{agency}-{yy}{mm}-{seq:04d}", "{agency}-{yy}{mm}{dd}-{seq:4d}",
+                                     "{yy}{mm}{dd}-{seq:04d}"])
+def test_a_code_pattern_whose_codes_cannot_be_read_back_stops_the_start(pattern, tmp_path):
+    """No day (parse_code had no month-day to read: a 500 on every reserved code), a number padded with spaces
+    ("   7", refused by its own reader), no agency."""
+    with pytest.raises(ConfigError, match="DOSSIER_CODE_PATTERN"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "APP_ENV": "testing", "DOSSIER_CODE_PATTERN": pattern})
+
+
+def test_the_usual_code_patterns_start(tmp_path):
+    for pattern in ("{agency}-{yy}{mm}{dd}-{seq:04d}", "{agency}-{yyyy}{mm}{dd}-{seq:07d}"):
+        app = create_app({"INSTANCE_PATH": str(tmp_path), "APP_ENV": "testing", "DOSSIER_CODE_PATTERN": pattern})
+        assert app.config["DOSSIER_CODE_PATTERN"] == pattern
