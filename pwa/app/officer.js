@@ -23,12 +23,11 @@ import { VaultGate, rememberPolicy } from "./vault-screens.js";
 import { STATUS, openOutbox, wipeAll } from "../lib/outbox-db.js";
 import { dossiersOf, getDossier, putDossier, relock } from "../lib/locked-store.js";
 import { isUnlocked, lock } from "../lib/vault.js";
-import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
+import { PROBE_TIMEOUT_MS, RESULT, SERVER_ERRORS_SLUG, SYNC_TAG, backoffDelay, flushOutbox, summarize } from "../lib/outbox-flush.js";
 import { loadIdentityData } from "../lib/identity.js";
 import { readLocal } from "../lib/local-protect.js";
 
 const OFFICER_KEY = "motcua.officer";
-const SYNC_TAG = "motcua-outbox";
 /** While items wait and nothing else triggers a flush, try again at least this often. */
 const IDLE_RETRY_MS = 60_000;
 

@@ -30,6 +30,8 @@
   const Db = scope.MotCuaOutboxDb;
   const { STATUS, STORES } = Db;
   const LOCK_NAME = "motcua-outbox-flush";
+  /** The Background Sync tag the page registers and the worker answers (pwa/sw/background-sync.js). */
+  const SYNC_TAG = "motcua-outbox";
   const PROBLEM = "urn:motcua:problem:";
   const SEALED_MEDIA_TYPE = "application/vnd.motcua.sealed"; // as pwa/lib/seal.js
 
@@ -543,6 +545,7 @@
     RESULT,
     BACKOFF,
     LOCK_NAME,
+    SYNC_TAG,
     SERVER_ERROR_LIMIT,
     SERVER_ERRORS_SLUG,
     PROBE_TIMEOUT_MS,

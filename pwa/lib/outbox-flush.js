@@ -5,7 +5,7 @@ import "./outbox-db.classic.js";
 import "./outbox-flush.classic.js";
 
 export const {
-  RESULT, BACKOFF, LOCK_NAME, SERVER_ERROR_LIMIT, SERVER_ERRORS_SLUG, PROBE_TIMEOUT_MS, backoffDelay, flushOutbox,
-  summarize, getMeta, setMeta,
+  RESULT, BACKOFF, LOCK_NAME, SYNC_TAG, SERVER_ERROR_LIMIT, SERVER_ERRORS_SLUG, PROBE_TIMEOUT_MS, backoffDelay,
+  flushOutbox, summarize, getMeta, setMeta,
 } =
   globalThis.MotCuaOutboxFlush;

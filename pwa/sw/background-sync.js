@@ -6,8 +6,6 @@
  * server could not be reached the promise rejects, which tells the browser to try the sync again later.
  */
 
-const OUTBOX_SYNC_TAG = "motcua-outbox";
-
 async function syncOutbox() {
   const db = await self.MotCuaOutboxDb.openOutbox();
   let outcome;
@@ -25,5 +23,5 @@ async function syncOutbox() {
 }
 
 function handleSync(event) {
-  if (event.tag === OUTBOX_SYNC_TAG) event.waitUntil(syncOutbox());
+  if (event.tag === self.MotCuaOutboxFlush.SYNC_TAG) event.waitUntil(syncOutbox());
 }
