@@ -535,7 +535,8 @@ function wireEvents() {
   navigator.serviceWorker?.addEventListener("message", (event) => {
     if (!event.data || event.data.type !== "outbox-flushed") return;
     // The worker's Background Sync may be the one that learnt this phone was revoked (and erased the outbox).
-    const outcome = event.data.outcome;
+    // A worker of the previous version (until it is replaced) posts only the result.
+    const outcome = event.data.outcome || { result: event.data.result, retryInMs: null };
     if (outcome.result === RESULT.WIPED) {
       wiped();
       return;
