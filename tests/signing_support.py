@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from server.results.validation import outside_event_loop
+
 AGENCY = "Sở Nội vụ tỉnh Thử Nghiệm"
 SIGNER = "Nguyễn Văn Ký"
 #: The signer certificate's serial number, so that a test can find it on the page (hex, as the server shows it).
@@ -95,8 +97,8 @@ class Authority:
             timestamper = DummyTimeStamper(tsa_cert=_asn1(tsa_cert), tsa_key=_asn1_key(tsa_key), fixed_dt=timestamp_at,
                                            certs_to_embed=SimpleCertificateStore.from_certs([_asn1(stamper.root)]))
         meta = signers.PdfSignatureMetadata(field_name="ChuKySo", subfilter=None, reason="Ký số kết quả giải quyết")
-        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer,
-                                timestamper=timestamper).getvalue()
+        return outside_event_loop(lambda: signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta,
+                                                           signer=signer, timestamper=timestamper).getvalue())
 
     def _time_stamping_authority(self):
         now = datetime.now(UTC)

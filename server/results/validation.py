@@ -25,8 +25,10 @@ Validation runs at the time of the upload, against the certificate's validity at
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -167,6 +169,18 @@ def _later_changes(status) -> str | None:
     return "other"
 
 
+def outside_event_loop(function, *args):
+    """``function(*args)`` where no asyncio loop runs: pyHanko's synchronous API calls ``asyncio.run()``, which a
+    thread with a running loop refuses (an asynchronous server; Playwright's sync API in the test session). A
+    short-lived thread has none."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(function, *args).result()
+
+
 def validate(data: bytes) -> SignatureCheck:
     """Validate the signatures of ``data`` (the file's bytes). Never raises on what the file holds."""
     limit = int(current_app.config["SIGNED_RESULT_MAX_BYTES"])
@@ -176,7 +190,7 @@ def validate(data: bytes) -> SignatureCheck:
         return SignatureCheck("not_pdf")
     roots, problems = trust_roots()
     try:
-        return _validate(data, roots, tuple(problems))
+        return outside_event_loop(_validate, data, roots, tuple(problems))
     except Exception as error:  # pyHanko raises many kinds on hostile input: all of them mean "cannot read it"
         log.info("A result PDF could not be read for its signature: %s", type(error).__name__)
         return SignatureCheck("unreadable", problems=tuple(problems))
